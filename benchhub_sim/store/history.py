@@ -1,0 +1,181 @@
+"""The append-only history log: every transition of every node and job, in order.
+
+Rows are buffered as tuples (one append per event: the hot path of the engine) and
+turned into Arrow record batches column by column when the buffer is flushed, never by
+growing a DataFrame. A *sink* receives every flushed batch (the run directory streams
+them to disk); without one, batches are kept in memory.
+"""
+
+from __future__ import annotations
+
+import time as _time
+from collections.abc import Callable
+
+import pyarrow as pa
+
+from benchhub_sim.store.schema import JOB_EVENTS_SCHEMA, NODE_EVENTS_SCHEMA
+
+#: ``sink(table_name, batch)`` with table_name ``"job_events"`` or ``"node_events"``
+Sink = Callable[[str, pa.RecordBatch], None]
+
+
+def rows_to_batch(rows: list[tuple], schema: pa.Schema) -> pa.RecordBatch:
+    """Transpose row tuples into one record batch of ``schema``."""
+    if not rows:
+        return pa.RecordBatch.from_pylist([], schema=schema)
+    columns = list(zip(*rows, strict=True))
+    arrays = []
+    for col, field in zip(columns, schema, strict=True):
+        if pa.types.is_dictionary(field.type):
+            arrays.append(pa.array(col, pa.string()).dictionary_encode())
+        else:
+            arrays.append(pa.array(col, field.type))
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+class History:
+    """Buffered, append-only node and job event log with one global ``seq``.
+
+    Parameters
+    ----------
+    sink : callable, optional
+        Receives each flushed record batch. When given, flushed rows are not kept.
+    flush_rows : int
+        Flush when this many rows are buffered (per table).
+    flush_seconds : float
+        Also flush when this much wall time passed since the last flush (checked on
+        append), so a killed process loses at most that much history.
+    """
+
+    def __init__(
+        self,
+        sink: Sink | None = None,
+        *,
+        flush_rows: int = 65_536,
+        flush_seconds: float = 5.0,
+    ) -> None:
+        self.sink = sink
+        self.flush_rows = flush_rows
+        self.flush_seconds = flush_seconds
+        self.seq = 0
+        self._job_rows: list[tuple] = []
+        self._node_rows: list[tuple] = []
+        self._job_batches: list[pa.RecordBatch] = []
+        self._node_batches: list[pa.RecordBatch] = []
+        self._last_flush = _time.monotonic()
+        self.n_job_events = 0
+        self.n_node_events = 0
+
+    # -- appending (hot path) ---------------------------------------------------------
+
+    def job(
+        self,
+        time: float,
+        job_id: int,
+        event: str,
+        status: str | None,
+        pipeline: int | None = None,
+        stage: int | None = None,
+        stage_name: str | None = None,
+        node_id: str | None = None,
+        node_name: str | None = None,
+        task: int | None = None,
+        task_name: str | None = None,
+        driver: str | None = None,
+        background: bool | None = None,
+        attempt: int | None = None,
+        exit_code: int | None = None,
+        detail: str | None = None,
+    ) -> int:
+        """Append one job event; returns its ``seq``."""
+        seq = self.seq
+        self.seq = seq + 1
+        rows = self._job_rows
+        rows.append(
+            (
+                seq,
+                time,
+                job_id,
+                event,
+                status,
+                pipeline,
+                stage,
+                stage_name,
+                node_id,
+                node_name,
+                task,
+                task_name,
+                driver,
+                background,
+                attempt,
+                exit_code,
+                detail,
+            )
+        )
+        if len(rows) >= self.flush_rows:
+            self.flush()
+        return seq
+
+    def node(
+        self,
+        time: float,
+        node_id: str,
+        event: str,
+        state: str | None,
+        job_id: int | None = None,
+        detail: str | None = None,
+    ) -> int:
+        """Append one node event; returns its ``seq``."""
+        seq = self.seq
+        self.seq = seq + 1
+        rows = self._node_rows
+        rows.append((seq, time, node_id, event, state, job_id, detail))
+        if len(rows) >= self.flush_rows:
+            self.flush()
+        return seq
+
+    def maybe_flush(self) -> None:
+        """Flush if ``flush_seconds`` of wall time passed since the last flush."""
+        if (self._job_rows or self._node_rows) and (
+            _time.monotonic() - self._last_flush >= self.flush_seconds
+        ):
+            self.flush()
+
+    # -- flushing and reading ---------------------------------------------------------
+
+    def flush(self) -> None:
+        """Turn buffered rows into record batches and hand them to the sink."""
+        for name, rows, schema, kept in (
+            ("job_events", self._job_rows, JOB_EVENTS_SCHEMA, self._job_batches),
+            ("node_events", self._node_rows, NODE_EVENTS_SCHEMA, self._node_batches),
+        ):
+            if not rows:
+                continue
+            batch = rows_to_batch(rows, schema)
+            if name == "job_events":
+                self.n_job_events += len(rows)
+            else:
+                self.n_node_events += len(rows)
+            rows.clear()
+            if self.sink is not None:
+                self.sink(name, batch)
+            else:
+                kept.append(batch)
+        self._last_flush = _time.monotonic()
+
+    def job_events(self) -> pa.Table:
+        """Every job event not handed to a sink, as one table (flushes first)."""
+        self.flush()
+        return _concat(self._job_batches, JOB_EVENTS_SCHEMA)
+
+    def node_events(self) -> pa.Table:
+        """Every node event not handed to a sink, as one table (flushes first)."""
+        self.flush()
+        return _concat(self._node_batches, NODE_EVENTS_SCHEMA)
+
+
+def _concat(batches: list[pa.RecordBatch], schema: pa.Schema) -> pa.Table:
+    if not batches:
+        return schema.empty_table()
+    # unify_dictionaries keeps one dictionary per column across batches
+    return pa.Table.from_batches(batches, schema=schema).unify_dictionaries()

@@ -1,0 +1,202 @@
+"""Arrow schemas of the run directory: the on-disk contract.
+
+Times are float64 seconds on the run's clock (t=0 at run start). Enumerations are
+dictionary-encoded strings, so files read with plain pandas, pyarrow or DuckDB.
+``seq`` is one counter shared by ``node_events`` and ``job_events``: merging the two
+tables on it gives the global order of every transition.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+#: Bump when a file's columns change meaning or type; readers accept the versions listed
+#: in :data:`READABLE_SCHEMA_VERSIONS`.
+SCHEMA_VERSION = 1
+READABLE_SCHEMA_VERSIONS = (1,)
+
+_SECONDS = {b"unit": b"s"}
+_DICT = pa.dictionary(pa.int32(), pa.string())
+
+
+def _f(name: str, typ: pa.DataType, nullable: bool = True, **meta: str) -> pa.Field:
+    md = {k.encode(): v.encode() for k, v in meta.items()} or None
+    return pa.field(name, typ, nullable=nullable, metadata=md)
+
+
+def _t(name: str) -> pa.Field:
+    return pa.field(name, pa.float64(), metadata=_SECONDS)
+
+
+# --- states and statuses -------------------------------------------------------------
+
+NODE_STATES = (
+    "finding_central",
+    "idle",
+    "running_job",
+    "waiting_peers",
+    "reporting",
+    "cleanup",
+    "offline",
+)
+JOB_STATUSES = ("queued", "running", "finished", "aborted")
+PIPELINE_STATUSES = ("queued", "running", "finished", "aborted", "background")
+STAGE_STATUSES = ("queued", "running", "background", "finished", "aborted", "stopped")
+TASK_STATUSES = ("queued", "running", "background", "finished", "aborted", "failed", "stopped")
+
+NODE_EVENTS = ("register", "state", "deregister", "fail", "recover")
+#: job_events.event values. ``status`` on the row is the new status of the entity the
+#: event is about (job, pipeline, stage on one node, or task attempt).
+JOB_EVENTS = (
+    "submit",  # job -> queued
+    "assign",  # one node bound to one assignment; detail: "exact" or "any"
+    "start",  # job -> running
+    "pipeline_start",  # pipeline -> running
+    "pipeline_finish",  # pipeline -> finished (or background: only background stages go on)
+    "stage_start",  # stage on node -> running
+    "stage_ready",  # background stage on node -> background
+    "stage_finish",  # stage on node -> finished
+    "stage_stop",  # background stage on node -> stopped
+    "stage_abort",  # stage on node -> aborted
+    "task_start",  # task attempt -> running
+    "task_ready",  # background task attempt -> background
+    "task_finish",  # task attempt -> finished
+    "task_fail",  # task attempt -> failed (exit code, timeout, node failure); detail: reason
+    "task_retry",  # a new attempt is queued after a failure
+    "task_stop",  # task attempt -> stopped (stopper, job end, abort)
+    "finish",  # job -> finished
+    "abort",  # job -> aborted; detail: reason
+)
+
+# --- node store ----------------------------------------------------------------------
+
+NODES_SCHEMA = pa.schema(
+    [
+        _f("node_id", pa.string(), nullable=False),
+        _f("host", pa.string()),
+        _f("ip", pa.string()),
+        _f("role", _DICT),
+        _f("provider", pa.string()),
+        _f("cores", pa.float64()),
+        _f("mem_mb", pa.float64(), unit="MiB"),
+        _f("disk_mb", pa.float64(), unit="MiB"),
+        _f("labels", pa.map_(pa.string(), pa.string())),
+        _f("speed", pa.float64(), doc="simulated durations are divided by it"),
+        _f("state", _DICT),
+        _t("registered_time"),
+        _f("job_id", pa.int64(), doc="job the node runs now, null when none"),
+    ],
+    metadata={b"table": b"nodes"},
+)
+
+JOBS_SCHEMA = pa.schema(
+    [
+        _f("job_id", pa.int64(), nullable=False),
+        _f("name", pa.string()),
+        _t("submit_time"),
+        _t("start_time"),
+        _t("stop_time"),
+        _f("status", _DICT),
+        _f("n_nodes", pa.int32()),
+        _f("walltime", pa.float64(), unit="s", doc="estimate used by backfilling"),
+        _f("priority", pa.float64()),
+        _f("current_pipeline", pa.int32()),
+        _f("foreground_stages", pa.list_(pa.int32())),
+        _f("background_stages", pa.list_(pa.int32())),
+        _f("finished_stages", pa.list_(pa.int32())),
+        _f("reason", pa.string(), doc="why the job aborted"),
+        _f("raw_spec", pa.string()),
+    ],
+    metadata={b"table": b"jobs"},
+)
+
+STAGES_SCHEMA = pa.schema(
+    [
+        _f("job_id", pa.int64(), nullable=False),
+        _f("pipeline", pa.int32()),
+        _f("stage", pa.int32()),
+        _f("stage_name", _DICT),
+        _f("node_id", pa.string()),
+        _f("node_name", _DICT),
+        _f("background", pa.bool_()),
+        _f("status", _DICT),
+        _t("start_time"),
+        _t("ready_time"),
+        _t("stop_time"),
+    ],
+    metadata={b"table": b"stages"},
+)
+
+TASKS_SCHEMA = pa.schema(
+    [
+        _f("job_id", pa.int64(), nullable=False),
+        _f("pipeline", pa.int32()),
+        _f("stage", pa.int32()),
+        _f("stage_name", _DICT),
+        _f("node_id", pa.string()),
+        _f("node_name", _DICT),
+        _f("task", pa.int32()),
+        _f("task_name", _DICT),
+        _f("driver", _DICT),
+        _f("attempt", pa.int32()),
+        _f("exit_code", pa.int32()),
+        _f("background", pa.bool_()),
+        _f("status", _DICT),
+        _t("start_time"),
+        _t("ready_time"),
+        _t("stop_time"),
+        _f("reason", pa.string()),
+        _f("log_path", pa.string(), doc="stdout log, relative to the run directory"),
+    ],
+    metadata={b"table": b"tasks"},
+)
+
+NODE_EVENTS_SCHEMA = pa.schema(
+    [
+        _f("seq", pa.int64(), nullable=False),
+        _t("time"),
+        _f("node_id", pa.string()),
+        _f("event", _DICT),
+        _f("state", _DICT),
+        _f("job_id", pa.int64()),
+        _f("detail", pa.string()),
+    ],
+    metadata={b"table": b"node_events"},
+)
+
+JOB_EVENTS_SCHEMA = pa.schema(
+    [
+        _f("seq", pa.int64(), nullable=False),
+        _t("time"),
+        _f("job_id", pa.int64()),
+        _f("event", _DICT),
+        _f("status", _DICT),
+        _f("pipeline", pa.int32()),
+        _f("stage", pa.int32()),
+        _f("stage_name", _DICT),
+        _f("node_id", pa.string()),
+        _f("node_name", _DICT),
+        _f("task", pa.int32()),
+        _f("task_name", _DICT),
+        _f("driver", _DICT),
+        _f("background", pa.bool_()),
+        _f("attempt", pa.int32()),
+        _f("exit_code", pa.int32()),
+        _f("detail", pa.string()),
+    ],
+    metadata={b"table": b"job_events"},
+)
+
+#: file stem -> schema, in the order files are listed in the run directory
+TABLES: dict[str, pa.Schema] = {
+    "nodes": NODES_SCHEMA,
+    "jobs": JOBS_SCHEMA,
+    "stages": STAGES_SCHEMA,
+    "tasks": TASKS_SCHEMA,
+    "node_events": NODE_EVENTS_SCHEMA,
+    "job_events": JOB_EVENTS_SCHEMA,
+}
+
+#: column order of a job event row tuple, as buffered by :class:`~benchhub_sim.store.history.History`
+JOB_EVENT_COLUMNS = tuple(JOB_EVENTS_SCHEMA.names)
+NODE_EVENT_COLUMNS = tuple(NODE_EVENTS_SCHEMA.names)
