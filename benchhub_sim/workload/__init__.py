@@ -1,0 +1,7 @@
+"""Job streams: spec lists, arrival processes, SWF traces, recorded runs."""
+
+from __future__ import annotations
+
+from benchhub_sim.workload.base import JobRequest
+
+__all__ = ["JobRequest"]

@@ -1,0 +1,40 @@
+"""What the engine consumes: a stream of job requests, in submit order."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from benchhub_sim.spec.model import JobSpec
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """One job submitted to the central.
+
+    Parameters
+    ----------
+    spec : JobSpec
+        What to run. Many requests may share one spec object (the engine compiles each
+        distinct spec once).
+    submit : float
+        Submit time in seconds on the run's clock.
+    job_id : int, optional
+        Keep an id from a trace or a recorded run; by default jobs are numbered 0, 1, ...
+        in submit order.
+    priority, walltime : float, optional
+        Override the spec's values (a trace's requested time, a replay's recorded estimate).
+    durations : mapping, optional
+        Observed task durations keyed ``(stage_name, node_name, task_name)``; a replay
+        uses them instead of the spec's distributions.
+    ready_delays : mapping, optional
+        Observed readiness delays of background tasks, same keys.
+    """
+
+    spec: JobSpec
+    submit: float = 0.0
+    job_id: int | None = None
+    priority: float | None = None
+    walltime: float | None = None
+    durations: Mapping[tuple[str, str, str], float] | None = None
+    ready_delays: Mapping[tuple[str, str, str], float] | None = None
