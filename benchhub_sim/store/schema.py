@@ -92,7 +92,7 @@ NODES_SCHEMA = pa.schema(
 JOBS_SCHEMA = pa.schema(
     [
         _f("job_id", pa.int64(), nullable=False),
-        _f("name", pa.string()),
+        _f("name", _DICT),
         _t("submit_time"),
         _t("start_time"),
         _t("stop_time"),
@@ -105,7 +105,11 @@ JOBS_SCHEMA = pa.schema(
         _f("background_stages", pa.list_(pa.int32())),
         _f("finished_stages", pa.list_(pa.int32())),
         _f("reason", pa.string(), doc="why the job aborted"),
-        _f("raw_spec", pa.string()),
+        _f(
+            "raw_spec",
+            _DICT,
+            doc="the spec text as submitted; dictionary-encoded as jobs share specs",
+        ),
     ],
     metadata={b"table": b"jobs"},
 )
