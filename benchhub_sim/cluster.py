@@ -7,8 +7,18 @@ durations are divided by it) and fault parameters.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import difflib
+import ipaddress
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
 
+import pyarrow as pa
+import yaml
+
+from benchhub_sim.errors import ClusterError, Problem
 from benchhub_sim.spec.model import Role
 
 
@@ -56,6 +66,551 @@ class Cluster:
         raise KeyError(node_id)
 
     @classmethod
-    def uniform(cls, n: int, *, role: Role = Role.ANY, prefix: str = "node", **info: object) -> Cluster:
+    def uniform(
+        cls, n: int, *, role: Role = Role.ANY, prefix: str = "node", **info: object
+    ) -> Cluster:
         """``n`` identical nodes ``prefix-0 .. prefix-(n-1)``."""
         return cls(tuple(Node(f"{prefix}-{i}", role=role, **info) for i in range(n)))  # type: ignore[arg-type]
+
+
+# --- loading -------------------------------------------------------------------------
+#
+# Three input forms (see :func:`load_cluster`). Every form is read from a composed YAML
+# tree so each problem names its line; problems are collected, then raised together.
+
+_Path = tuple[str | int, ...]
+
+_SNAPSHOT_ENTRY_KEYS = ("info", "status")
+_INFO_KEYS = ("id", "host", "addr", "config", "provider", "capacity", "property", "labels")
+_ADDR_KEYS = ("ip", "bindAddr", "remoteAddr")
+_CONFIG_KEYS = ("role", "provider", "labels")
+_PROVIDER_KEYS = ("name", "region", "instance")
+_CAPACITY_KEYS = (
+    "cores",
+    "memory",
+    "disk",
+    "memoryTotal",
+    "memoryFree",
+    "diskTotal",
+    "diskFree",
+)
+_PROPERTY_KEYS = ("host", "startTime", "bootTime")
+_AGENT_NODE_KEYS = ("id", "role", "provider", "host", "ip", "labels", "capacity")
+_COMPACT_TOP_KEYS = ("name", "nodes")
+_COMPACT_NODE_KEYS = (
+    "id",
+    "role",
+    "count",
+    "cores",
+    "mem_mb",
+    "disk_mb",
+    "ip",
+    "host",
+    "provider",
+    "labels",
+    "speed",
+    "mtbf",
+    "mttr",
+)
+
+
+def _format_path(path: _Path) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+class _Doc:
+    """A parsed document: plain data, the line of every path, and the problems found."""
+
+    def __init__(self, where: str, lines: dict[_Path, int] | None = None) -> None:
+        self.where = where
+        self.lines = lines or {}
+        self.problems: list[Problem] = []
+
+    def line(self, path: _Path) -> int | None:
+        for end in range(len(path), -1, -1):
+            if path[:end] in self.lines:
+                return self.lines[path[:end]]
+        return None
+
+    def error(self, path: _Path, message: str) -> None:
+        self.problems.append(Problem(self.where, self.line(path), _format_path(path), message))
+
+    def mapping(self, value: Any, path: _Path, allowed: Sequence[str]) -> dict[str, Any]:
+        """``value`` as a mapping of allowed keys; reports wrong types and unknown keys."""
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            self.error(path, f"expected a mapping, found {_kind(value)}")
+            return {}
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if key not in allowed:
+                hint = difflib.get_close_matches(str(key), allowed, n=1)
+                extra = f" (did you mean {hint[0]!r}?)" if hint else ""
+                self.error((*path, str(key)), f"unknown key{extra}")
+            else:
+                out[key] = item
+        return out
+
+    def string(self, value: Any, path: _Path, default: str = "") -> str:
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            self.error(path, f"expected a string, found {_kind(value)}")
+            return default
+        return str(value)
+
+    def number(
+        self, value: Any, path: _Path, default: float | None, *, positive: bool = True
+    ) -> float | None:
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.error(path, f"expected a number, found {_kind(value)}")
+            return default
+        if positive and not value > 0:
+            self.error(path, f"must be positive, found {value}")
+            return default
+        return float(value)
+
+    def role(self, value: Any, path: _Path) -> Role:
+        if value is None:
+            return Role.ANY
+        text = self.string(value, path, "any").lower()
+        try:
+            return Role(text)
+        except ValueError:
+            allowed = ", ".join(r.value for r in Role)
+            self.error(path, f"unknown role {value!r} (expected one of {allowed})")
+            return Role.ANY
+
+    def labels(self, value: Any, path: _Path) -> tuple[tuple[str, str], ...]:
+        """Labels as ``{k: v}`` or BenchHub's ``[{k: ..., v: ...}]``; sorted by key."""
+        if value is None:
+            return ()
+        pairs: dict[str, str] = {}
+        if isinstance(value, Mapping):
+            for k, v in value.items():
+                pairs[str(k)] = self.string(v, (*path, str(k)))
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                entry = self.mapping(item, (*path, i), ("k", "v"))
+                if "k" not in entry:
+                    if isinstance(item, Mapping):
+                        self.error((*path, i), "label without 'k'")
+                    continue
+                pairs[self.string(entry["k"], (*path, i, "k"))] = self.string(
+                    entry.get("v"), (*path, i, "v")
+                )
+        else:
+            self.error(path, f"expected a mapping of labels, found {_kind(value)}")
+        return tuple(sorted(pairs.items()))
+
+    def raise_if_problems(self) -> None:
+        if self.problems:
+            # in file order; problems on the same line keep the order they were found in
+            ordered = sorted(self.problems, key=lambda p: p.line or 0)
+            raise ClusterError(ordered)
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, int | float):
+        return f"a number ({value!r})"
+    return f"a string ({value!r})"
+
+
+def _compose(text: str, where: str) -> tuple[Any, dict[_Path, int]]:
+    """Parse YAML safely, returning the data and the 1-based line of every path."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+        lines: dict[_Path, int] = {}
+        if node is not None:
+            _record_lines(loader, node, (), lines)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ClusterError([Problem(where, line, "", f"invalid YAML: {problem}")]) from None
+    finally:
+        loader.dispose()
+    return data, lines
+
+
+def _record_lines(loader: yaml.SafeLoader, node: yaml.Node, path: _Path, lines: dict) -> None:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node)
+            sub = (*path, str(key))
+            _record_lines(loader, value_node, sub, lines)
+            lines[sub] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _record_lines(loader, item, (*path, i), lines)
+
+
+def load_cluster(source: str | os.PathLike[str] | Mapping[str, Any] | Sequence[Any]) -> Cluster:
+    """Load a cluster from a YAML or Parquet file, YAML text, or already parsed data.
+
+    Three YAML forms are read:
+
+    * BenchHub's node snapshot, a list of ``- info: {id, addr: {ip}, host, config:
+      {role, provider, labels}, provider, capacity: {cores, memory, disk}}`` (memory and
+      disk in MB; ``memoryTotal``/``diskTotal`` are read too);
+    * BenchHub's agent config, ``node: {role, provider: {name, ...}}``: one node whose
+      id is ``node.id`` or else the file's stem (``agent`` for text);
+    * a compact form, ``{name: ..., nodes: [{id, role, count, cores, mem_mb, disk_mb, ip,
+      host, provider, labels, speed, mtbf, mttr}]}``, where ``count: 4`` expands the id
+      ``db`` to ``db-0 .. db-3`` (and an IPv4 ``ip`` to four consecutive addresses, a
+      ``host`` to ``host-0 ..``).
+
+    A ``.parquet`` file is read with :func:`cluster_from_table`.
+
+    Parameters
+    ----------
+    source : str, path, mapping or list
+        A path (``str`` or :class:`os.PathLike`), YAML text (a ``str`` that is not the
+        name of a file and does not end in ``.yml``/``.yaml``/``.parquet``), or parsed data.
+
+    Returns
+    -------
+    Cluster
+        Nodes in file order; ``name`` from the compact form's ``name`` or the file stem.
+
+    Raises
+    ------
+    ClusterError
+        Listing every problem as ``file:line: path: message``.
+
+    Examples
+    --------
+    >>> c = load_cluster("nodes: [{id: db, role: database, count: 2}, {id: cli}]")
+    >>> [(n.node_id, n.role.value) for n in c.nodes]
+    [('db-0', 'database'), ('db-1', 'database'), ('cli', 'any')]
+    """
+    stem = "agent"
+    if isinstance(source, os.PathLike) or (isinstance(source, str) and _looks_like_path(source)):
+        path = Path(source)
+        if path.suffix.lower() == ".parquet":
+            import pyarrow.parquet as pq
+
+            try:
+                table = pq.read_table(path)
+            except (OSError, ValueError) as exc:
+                if not path.exists():
+                    raise FileNotFoundError(2, "No such file", str(path)) from None
+                raise ClusterError([Problem(str(path), None, "", f"cannot read: {exc}")]) from None
+            cluster = cluster_from_table(table, where=str(path))
+            return Cluster(cluster.nodes, name=path.stem, source=str(path))
+        text = path.read_text(encoding="utf-8")
+        doc = _Doc(str(path))
+        data, doc.lines = _compose(text, doc.where)
+        stem, where, name = path.stem, str(path), path.stem
+    elif isinstance(source, str):
+        doc = _Doc("<string>")
+        data, doc.lines = _compose(source, doc.where)
+        where, name = "", ""
+    else:
+        doc = _Doc("<data>")
+        data, where, name = source, "", ""
+
+    nodes, given_name = _parse(doc, data, stem)
+    _check_unique(doc, nodes)
+    doc.raise_if_problems()
+    return Cluster(tuple(n for n, _ in nodes), name=given_name or name, source=where)
+
+
+def _looks_like_path(text: str) -> bool:
+    if "\n" in text:
+        return False
+    return text.lower().endswith(_SUFFIXES) or os.path.isfile(text)
+
+
+_SUFFIXES = (".yml", ".yaml", ".parquet")
+
+
+def _parse(doc: _Doc, data: Any, stem: str) -> tuple[list[tuple[Node, _Path]], str]:
+    if isinstance(data, list):
+        return [_snapshot_node(doc, item, (i,)) for i, item in enumerate(data)], ""
+    if isinstance(data, Mapping) and "nodes" in data:
+        top = doc.mapping(data, (), _COMPACT_TOP_KEYS)
+        name = doc.string(top.get("name"), ("name",))
+        entries = top.get("nodes")
+        if not isinstance(entries, list):
+            doc.error(("nodes",), f"expected a list of nodes, found {_kind(entries)}")
+            return [], name
+        out: list[tuple[Node, _Path]] = []
+        for i, item in enumerate(entries):
+            out.extend(_compact_nodes(doc, item, ("nodes", i)))
+        return out, name
+    if isinstance(data, Mapping) and "node" in data:
+        # The rest of an agent config (grpc, http, central, heartbeat) does not matter here.
+        return [_agent_node(doc, data["node"], ("node",), stem)], ""
+    doc.error(
+        (),
+        "expected a node snapshot (a list of '- info: ...'), an agent config "
+        f"('node: ...') or a compact cluster ('nodes: [...]'), found {_kind(data)}",
+    )
+    return [], ""
+
+
+def _snapshot_node(doc: _Doc, item: Any, path: _Path) -> tuple[Node, _Path]:
+    entry = doc.mapping(item, path, _SNAPSHOT_ENTRY_KEYS)
+    ipath = (*path, "info")
+    if "info" not in entry and isinstance(item, Mapping):
+        doc.error(path, "missing 'info'")
+    info = doc.mapping(entry.get("info"), ipath, _INFO_KEYS)
+    node_id = doc.string(info.get("id"), (*ipath, "id"))
+    if not node_id and "info" in entry:
+        doc.error((*ipath, "id"), "missing node id")
+    addr = doc.mapping(info.get("addr"), (*ipath, "addr"), _ADDR_KEYS)
+    config = doc.mapping(info.get("config"), (*ipath, "config"), _CONFIG_KEYS)
+    prop = doc.mapping(info.get("property"), (*ipath, "property"), _PROPERTY_KEYS)
+    provider_value = info.get("provider", config.get("provider"))
+    provider_path = (*ipath, "provider") if "provider" in info else (*ipath, "config", "provider")
+    labels_path = (*ipath, "labels") if "labels" in info else (*ipath, "config", "labels")
+    labels = doc.labels(info.get("labels", config.get("labels")), labels_path)
+    host = info.get("host", prop.get("host"))
+    host_path = (*ipath, "host") if "host" in info else (*ipath, "property", "host")
+    cores, mem, disk = _capacity(doc, info.get("capacity"), (*ipath, "capacity"))
+    node = Node(
+        node_id=node_id,
+        role=doc.role(config.get("role"), (*ipath, "config", "role")),
+        host=doc.string(host, host_path),
+        ip=doc.string(addr.get("ip"), (*ipath, "addr", "ip")),
+        provider=_provider(doc, provider_value, provider_path),
+        cores=cores,
+        mem_mb=mem,
+        disk_mb=disk,
+        labels=labels,
+    )
+    return node, (*ipath, "id")
+
+
+def _capacity(doc: _Doc, value: Any, path: _Path) -> tuple[float, float, float]:
+    cap = doc.mapping(value, path, _CAPACITY_KEYS)
+    default = Node("x")
+
+    def pick(*keys: str) -> Any:
+        for key in keys:
+            if key in cap:
+                return key, cap[key]
+        return keys[0], None
+
+    ck, cv = pick("cores")
+    mk, mv = pick("memory", "memoryTotal", "memoryFree")
+    dk, dv = pick("disk", "diskTotal", "diskFree")
+    return (
+        _num(doc, {ck: cv}, ck, path, default.cores),
+        _num(doc, {mk: mv}, mk, path, default.mem_mb),
+        _num(doc, {dk: dv}, dk, path, default.disk_mb),
+    )
+
+
+def _provider(doc: _Doc, value: Any, path: _Path) -> str:
+    """A provider is a name, or BenchHub's ``{name, region, instance}``: keep the name."""
+    if isinstance(value, Mapping):
+        return doc.string(doc.mapping(value, path, _PROVIDER_KEYS).get("name"), (*path, "name"))
+    return doc.string(value, path)
+
+
+def _agent_node(doc: _Doc, value: Any, path: _Path, stem: str) -> tuple[Node, _Path]:
+    node = doc.mapping(value, path, _AGENT_NODE_KEYS)
+    if not isinstance(value, Mapping):
+        return Node(stem), path
+    cores, mem, disk = _capacity(doc, node.get("capacity"), (*path, "capacity"))
+    result = Node(
+        node_id=doc.string(node.get("id"), (*path, "id"), stem) or stem,
+        role=doc.role(node.get("role"), (*path, "role")),
+        host=doc.string(node.get("host"), (*path, "host")),
+        ip=doc.string(node.get("ip"), (*path, "ip")),
+        provider=_provider(doc, node.get("provider"), (*path, "provider")),
+        cores=cores,
+        mem_mb=mem,
+        disk_mb=disk,
+        labels=doc.labels(node.get("labels"), (*path, "labels")),
+    )
+    return result, (*path, "id")
+
+
+def _compact_nodes(doc: _Doc, item: Any, path: _Path) -> list[tuple[Node, _Path]]:
+    entry = doc.mapping(item, path, _COMPACT_NODE_KEYS)
+    if not isinstance(item, Mapping):
+        return []
+    node_id = doc.string(entry.get("id"), (*path, "id"))
+    if not node_id:
+        doc.error(path, "missing node id ('id')")
+        return []
+    count_value = entry.get("count", 1)
+    count = 1
+    if isinstance(count_value, bool) or not isinstance(count_value, int):
+        doc.error((*path, "count"), f"expected an integer, found {_kind(count_value)}")
+    elif count_value < 1:
+        doc.error((*path, "count"), f"must be at least 1, found {count_value}")
+    else:
+        count = count_value
+    default = Node("x")
+    base = Node(
+        node_id=node_id,
+        role=doc.role(entry.get("role"), (*path, "role")),
+        host=doc.string(entry.get("host"), (*path, "host")),
+        ip=doc.string(entry.get("ip"), (*path, "ip")),
+        provider=_provider(doc, entry.get("provider"), (*path, "provider")),
+        cores=_num(doc, entry, "cores", path, default.cores),
+        mem_mb=_num(doc, entry, "mem_mb", path, default.mem_mb),
+        disk_mb=_num(doc, entry, "disk_mb", path, default.disk_mb),
+        labels=doc.labels(entry.get("labels"), (*path, "labels")),
+        speed=_num(doc, entry, "speed", path, default.speed),
+        mtbf=doc.number(entry.get("mtbf"), (*path, "mtbf"), None),
+        mttr=doc.number(entry.get("mttr"), (*path, "mttr"), None),
+    )
+    id_path = (*path, "id")
+    if count == 1 and "count" not in entry:
+        return [(base, id_path)]
+    ips = _expand_ip(doc, base.ip, count, (*path, "ip"))
+    return [
+        (
+            replace(
+                base,
+                node_id=f"{node_id}-{i}",
+                host=f"{base.host}-{i}" if base.host else "",
+                ip=ips[i],
+            ),
+            id_path,
+        )
+        for i in range(count)
+    ]
+
+
+def _num(doc: _Doc, entry: Mapping[str, Any], key: str, path: _Path, default: float) -> float:
+    value = doc.number(entry.get(key), (*path, key), default)
+    return default if value is None else value
+
+
+def _expand_ip(doc: _Doc, ip: str, count: int, path: _Path) -> list[str]:
+    """``count`` consecutive IPv4 addresses from ``ip``; any other address is repeated."""
+    if not ip:
+        return [""] * count
+    try:
+        first = ipaddress.IPv4Address(ip)
+    except ValueError:
+        return [ip] * count
+    try:
+        return [str(first + i) for i in range(count)]
+    except ipaddress.AddressValueError:
+        doc.error(path, f"{count} addresses from {ip} run past 255.255.255.255")
+        return [ip] * count
+
+
+def _check_unique(doc: _Doc, nodes: list[tuple[Node, _Path]]) -> None:
+    seen: dict[str, _Path] = {}
+    for node, path in nodes:
+        if not node.node_id:
+            continue
+        if node.node_id in seen:
+            first = _format_path(seen[node.node_id]) or "the first node"
+            doc.error(path, f"duplicate node id {node.node_id!r} (also at {first})")
+        else:
+            seen[node.node_id] = path
+
+
+# --- Arrow ---------------------------------------------------------------------------
+
+
+def cluster_table(cluster: Cluster | Iterable[Node]) -> pa.Table:
+    """The cluster as a node store table of :data:`~benchhub_sim.store.schema.NODES_SCHEMA`.
+
+    Every node is ``idle``, registered at time 0, running no job. ``mtbf``/``mttr`` are
+    not columns of the node store and are not kept.
+
+    Examples
+    --------
+    >>> t = cluster_table(Cluster.uniform(2))
+    >>> t.column("node_id").to_pylist(), t.column("state").to_pylist()
+    (['node-0', 'node-1'], ['idle', 'idle'])
+    """
+    from benchhub_sim.store.schema import NODES_SCHEMA
+
+    nodes = list(cluster.nodes if isinstance(cluster, Cluster) else cluster)
+    columns = {
+        "node_id": [n.node_id for n in nodes],
+        "host": [n.host for n in nodes],
+        "ip": [n.ip for n in nodes],
+        "role": [n.role.value for n in nodes],
+        "provider": [n.provider for n in nodes],
+        "cores": [n.cores for n in nodes],
+        "mem_mb": [n.mem_mb for n in nodes],
+        "disk_mb": [n.disk_mb for n in nodes],
+        "labels": [list(n.labels) for n in nodes],
+        "speed": [n.speed for n in nodes],
+        "state": ["idle"] * len(nodes),
+        "registered_time": [0.0] * len(nodes),
+        "job_id": [None] * len(nodes),
+    }
+    arrays = [pa.array(columns[f.name], type=f.type) for f in NODES_SCHEMA]
+    return pa.Table.from_arrays(arrays, schema=NODES_SCHEMA)
+
+
+def cluster_from_table(table: pa.Table, *, where: str = "<table>") -> Cluster:
+    """Nodes from a node store table (the inverse of :func:`cluster_table`).
+
+    Only ``node_id`` is required; other columns of
+    :data:`~benchhub_sim.store.schema.NODES_SCHEMA` missing from ``table`` take the
+    :class:`Node` defaults. Null values take the defaults too.
+
+    Raises
+    ------
+    ClusterError
+        When ``node_id`` is missing or null, ids repeat, a role is unknown, or a capacity
+        or speed is not positive.
+    """
+    doc = _Doc(where)
+    if "node_id" not in table.column_names:
+        doc.error((), "missing column 'node_id'")
+        doc.raise_if_problems()
+    rows = table.to_pylist()
+    default = Node("x")
+    nodes: list[tuple[Node, _Path]] = []
+    for i, row in enumerate(rows):
+        path: _Path = (f"row {i}",)
+        node_id = row.get("node_id")
+        if not node_id:
+            doc.error((*path, "node_id"), "missing node id")
+            continue
+        role = doc.role(row.get("role"), (*path, "role"))
+        values: dict[str, Any] = {}
+        for key in ("cores", "mem_mb", "disk_mb", "speed"):
+            value = doc.number(row.get(key), (*path, key), getattr(default, key))
+            values[key] = value if value is not None else getattr(default, key)
+        labels = row.get("labels") or []
+        if isinstance(labels, Mapping):
+            labels = list(labels.items())
+        node = Node(
+            node_id=str(node_id),
+            role=role,
+            host=row.get("host") or "",
+            ip=row.get("ip") or "",
+            provider=row.get("provider") or "",
+            labels=tuple(sorted((str(k), str(v)) for k, v in labels)),
+            **values,
+        )
+        nodes.append((node, (*path, "node_id")))
+    _check_unique(doc, nodes)
+    doc.raise_if_problems()
+    return Cluster(tuple(n for n, _ in nodes), source=where if where != "<table>" else "")

@@ -1,0 +1,289 @@
+"""The plan of one job: which node runs what, with every command rendered.
+
+:func:`plan_job` does what BenchHub's planner does for a job on an idle cluster: bind
+the node assignments to nodes, then expand pipelines -> stages -> the selected bound
+nodes -> task pipelines -> tasks, rendering command templates (``{{.Nodes.srv.Ip}}``)
+with the addresses of the bound nodes (ip where known, else the node id).
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from benchhub_sim.cluster import Cluster, Node
+from benchhub_sim.spec.model import (
+    DockerPayload,
+    Driver,
+    JobSpec,
+    Role,
+    Stage,
+    Task,
+    effective_task_pipelines,
+)
+
+
+@dataclass(frozen=True)
+class PlannedTask:
+    """One task as it will run on one node; ``command`` is rendered.
+
+    ``command`` is a shell string (shell), an argv tuple (exec), the docker command line
+    as a string (docker) or ``"stop STAGE[.TASK]"`` (stopper).
+    """
+
+    name: str
+    driver: Driver
+    command: str | tuple[str, ...]
+    background: bool = False
+    ready: tuple[PlannedTask, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": self.name,
+            "driver": self.driver.value,
+            "command": list(self.command) if isinstance(self.command, tuple) else self.command,
+            "background": self.background,
+        }
+        if self.env:
+            out["env"] = dict(self.env)
+        if self.background:
+            out["ready"] = [check.to_dict() for check in self.ready]
+        return out
+
+
+@dataclass(frozen=True)
+class PlannedTaskPipeline:
+    name: str
+    tasks: tuple[PlannedTask, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "tasks": [t.to_dict() for t in self.tasks]}
+
+
+@dataclass(frozen=True)
+class PlannedNode:
+    """A stage on one bound node: ``name`` is the slot's name in the job."""
+
+    name: str
+    node_id: str
+    task_pipelines: tuple[PlannedTaskPipeline, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "node_id": self.node_id,
+            "task_pipelines": [p.to_dict() for p in self.task_pipelines],
+        }
+
+
+@dataclass(frozen=True)
+class PlannedStage:
+    name: str
+    background: bool
+    nodes: tuple[PlannedNode, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "background": self.background,
+            "nodes": [n.to_dict() for n in self.nodes],
+        }
+
+
+@dataclass(frozen=True)
+class PlannedPipeline:
+    name: str
+    stages: tuple[PlannedStage, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "stages": [s.to_dict() for s in self.stages]}
+
+
+@dataclass(frozen=True)
+class PlannedAssignment:
+    """One slot of the job bound to one node; ``match`` is ``"exact"`` or ``"any"``."""
+
+    name: str
+    role: Role
+    node_id: str
+    match: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "role": self.role.value,
+            "node_id": self.node_id,
+            "match": self.match,
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A job expanded onto nodes: what :func:`plan_job` returns."""
+
+    job: str
+    assignments: tuple[PlannedAssignment, ...]
+    pipelines: tuple[PlannedPipeline, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plan as plain JSON-ready data (the shape ``benchhub-sim plan`` prints)."""
+        return {
+            "job": self.job,
+            "assignments": [a.to_dict() for a in self.assignments],
+            "pipelines": [p.to_dict() for p in self.pipelines],
+        }
+
+    def to_text(self) -> str:
+        """An indented tree, one line per assignment, pipeline, stage, node and task."""
+        lines = [f"job {self.job}", "assignments"]
+        width = max((len(a.name) for a in self.assignments), default=0)
+        for a in self.assignments:
+            lines.append(
+                f"  {a.name:<{width}}  {a.role.value:<8}  -> {a.node_id} ({a.match} match)"
+            )
+        for index, pipeline in enumerate(self.pipelines):
+            lines.append(f"pipeline {index} {pipeline.name}")
+            for stage in pipeline.stages:
+                flag = " (background)" if stage.background else ""
+                lines.append(f"  stage {stage.name}{flag}")
+                for node in stage.nodes:
+                    lines.append(f"    on {node.name} ({node.node_id})")
+                    for tp in node.task_pipelines:
+                        lines.append(f"      {tp.name}")
+                        for task in tp.tasks:
+                            lines.extend(_task_lines(task, "        "))
+        return "\n".join(lines)
+
+
+def _task_lines(task: PlannedTask, indent: str) -> list[str]:
+    command = shlex.join(task.command) if isinstance(task.command, tuple) else task.command
+    flag = ", background" if task.background else ""
+    out = [f"{indent}{task.name} [{task.driver.value}{flag}] {command}"]
+    for key, value in task.env:
+        out.append(f"{indent}  env {key}={value}")
+    for check in task.ready:
+        out.extend(_task_lines(check, indent + "  ready: "))
+    return out
+
+
+def plan_job(
+    spec: JobSpec, cluster_or_nodes: Cluster | Iterable[Node], *, quote: bool = False
+) -> Plan:
+    """Bind ``spec`` to nodes of an idle cluster and expand it into a :class:`Plan`.
+
+    Parameters
+    ----------
+    spec : JobSpec
+        A valid spec.
+    cluster_or_nodes : Cluster or iterable of Node
+        Every node is taken as free.
+    quote : bool
+        Shell-quote the addresses rendered into shell commands.
+
+    Returns
+    -------
+    Plan
+        Pipelines in run order; in each stage, the selected nodes in binding order; in
+        each node, the stage's task pipelines (explicit, or ``autogen-N``: one per task).
+
+    Raises
+    ------
+    ScheduleError
+        Naming the assignment no node can serve.
+    """
+    from benchhub_sim.sched.assign import assign_nodes, select_bindings
+
+    nodes = cluster_or_nodes.nodes if isinstance(cluster_or_nodes, Cluster) else cluster_or_nodes
+    bindings = assign_nodes(spec, list(nodes))
+    addresses: dict[str, list[str]] = {}
+    for b in bindings:
+        addresses.setdefault(b.slot.assignment, []).append(b.node.address)
+    stages = {s.name: s for s in spec.stages}
+    pipelines = []
+    for pipeline in spec.effective_pipelines():
+        planned_stages = []
+        for name in pipeline.stages:
+            stage = stages[name]
+            planned_nodes = tuple(
+                PlannedNode(
+                    b.slot.name,
+                    b.node.node_id,
+                    _plan_tasks(
+                        stage,
+                        addresses,
+                        (b.slot.name, b.node.node_id, b.node.address),
+                        quote,
+                    ),
+                )
+                for b in select_bindings(spec, stage, bindings)
+            )
+            planned_stages.append(PlannedStage(stage.name, stage.background, planned_nodes))
+        pipelines.append(PlannedPipeline(pipeline.name, tuple(planned_stages)))
+    assignments = tuple(
+        PlannedAssignment(b.slot.name, b.slot.role, b.node.node_id, b.match) for b in bindings
+    )
+    return Plan(spec.name, assignments, tuple(pipelines))
+
+
+def _plan_tasks(
+    stage: Stage,
+    nodes: Mapping[str, Sequence[str]],
+    this: tuple[str, str, str],
+    quote: bool,
+) -> tuple[PlannedTaskPipeline, ...]:
+    by_name = {t.name: t for t in stage.tasks}
+    return tuple(
+        PlannedTaskPipeline(
+            tp.name, tuple(_plan_task(by_name[n], nodes, this, quote) for n in tp.tasks)
+        )
+        for tp in effective_task_pipelines(stage)
+    )
+
+
+def _plan_task(
+    task: Task, nodes: Mapping[str, Sequence[str]], this: tuple[str, str, str], quote: bool
+) -> PlannedTask:
+    from benchhub_sim.spec.template import render
+
+    def r(text: str, quote_it: bool = quote) -> str:
+        return render(text, nodes=nodes, this=this, quote=quote_it)
+
+    command: str | tuple[str, ...]
+    if task.driver is Driver.SHELL:
+        command = r(task.shell.command) if task.shell else ""
+    elif task.driver is Driver.EXEC:
+        # argv entries reach the program unquoted: no shell reads them
+        command = tuple(r(arg, False) for arg in task.exec.command) if task.exec else ()
+    elif task.driver is Driver.DOCKER:
+        command = _docker_command(task.docker, lambda text: r(text, False)) if task.docker else ""
+    else:
+        stop = task.stopper
+        target = (
+            "" if stop is None else stop.stage if stop.task is None else f"{stop.stage}.{stop.task}"
+        )
+        command = f"stop {target}".rstrip()
+    return PlannedTask(
+        name=task.name,
+        driver=task.driver,
+        command=command,
+        background=task.background,
+        ready=tuple(_plan_task(check, nodes, this, quote) for check in task.ready),
+        env=tuple((k, r(v, False)) for k, v in task.env),
+    )
+
+
+def _docker_command(docker: DockerPayload, render: Any) -> str:
+    """The docker CLI line: ``docker pull IMAGE``, ``docker run -p H:G IMAGE ARGS``, ..."""
+    image = render(docker.image)
+    args = [render(a) for a in docker.args]
+    if docker.action.value == "run":
+        ports = [x for p in docker.ports for x in ("-p", f"{p.host}:{p.guest}")]
+        argv = ["docker", "run", *ports, image, *args]
+    elif docker.action.value == "build":
+        argv = ["docker", "build", "-t", image, *(args or ["."])]
+    else:
+        argv = ["docker", "pull", image, *args]
+    return shlex.join(argv)
