@@ -1,0 +1,198 @@
+"""The central: job queue, node pool, scheduling passes, node failures.
+
+It is the ``view`` that queue policies see (:mod:`benchhub_sim.sched.policies`).
+"""
+
+from __future__ import annotations
+
+from bisect import insort
+from collections.abc import Iterator
+from typing import Any
+
+from benchhub_sim.cluster import Cluster
+from benchhub_sim.engine.loop import LATE
+from benchhub_sim.engine.state import JobRun
+from benchhub_sim.sched.assign import try_assign, unschedulable_reason
+
+
+class JobQueue:
+    """Queued jobs in submit order; removal is O(1) and iteration is safe meanwhile."""
+
+    def __init__(self) -> None:
+        self._jobs: list[JobRun] = []
+        self._head = 0  # jobs before it are all gone
+        self._gone = 0
+        self.size = 0
+
+    def append(self, job: JobRun) -> None:
+        self._jobs.append(job)
+        self.size += 1
+
+    def remove(self, job: JobRun) -> None:
+        job.queued = False
+        self.size -= 1
+        self._gone += 1
+
+    def __iter__(self) -> Iterator[JobRun]:
+        jobs = self._jobs
+        i = self._head
+        while i < len(jobs):
+            job = jobs[i]
+            if job.queued:
+                yield job
+            i += 1
+
+    def compact(self) -> None:
+        jobs = self._jobs
+        while self._head < len(jobs) and not jobs[self._head].queued:
+            self._head += 1
+            self._gone -= 1
+        if self._gone > 1024 and self._gone * 2 > len(jobs) - self._head:
+            self._jobs = [j for j in jobs[self._head :] if j.queued]
+            self._head = 0
+            self._gone = 0
+
+
+class Central:
+    """Queue + node pool + policy; starts jobs through the dispatcher."""
+
+    def __init__(self, loop: Any, store: Any, cluster: Cluster, policy: Any, *, max_loader_pack: int = 1) -> None:
+        self.loop = loop
+        self.store = store
+        self.policy = policy
+        self.max_loader_pack = max_loader_pack
+        self.nodes = list(cluster.nodes)
+        self._index = {n.node_id: i for i, n in enumerate(self.nodes)}
+        self._free: list[int] = list(range(len(self.nodes)))  # sorted cluster indices
+        self.offline: set[str] = set()
+        self.node_job: dict[str, JobRun] = {}
+        self.queue = JobQueue()
+        self._running: dict[int, JobRun] = {}
+        self._pending_pass = False
+        self.dispatcher: Any = None
+        self.jobs_ended = 0
+        #: progress hook: ``on_job_end(jobs_ended, now)``
+        self.on_job_end: Any = None
+        self._unschedulable: dict[int, str | None] = {}  # id(compiled spec) -> reason
+
+    # -- the view policies see --------------------------------------------------------
+
+    @property
+    def now(self) -> float:
+        return self.loop.now
+
+    @property
+    def total_nodes(self) -> int:
+        return len(self.nodes) - len(self.offline)
+
+    def queued(self) -> Iterator[JobRun]:
+        return iter(self.queue)
+
+    def free_count(self) -> int:
+        return len(self._free)
+
+    def running(self) -> Any:
+        return self._running.values()
+
+    def try_start(self, job: JobRun) -> bool:
+        if not job.queued:
+            return False
+        nodes = self.nodes
+        bindings = try_assign(job.c.slots, [nodes[i] for i in self._free], max_loader_pack=self.max_loader_pack)
+        if bindings is None:
+            return False
+        self.queue.remove(job)
+        self._bind(job, bindings)
+        self.dispatcher.start_job(job)
+        return True
+
+    # -- submit, bind, release --------------------------------------------------------
+
+    def submit(self, job: JobRun) -> None:
+        now = self.loop.now
+        c = job.c
+        self.store.add_job(now, job.job_id, c.name, n_nodes=len(c.slots), walltime=job.walltime, priority=job.priority, raw_spec=c.raw_spec)
+        key = id(c)
+        if key not in self._unschedulable:
+            fits = try_assign(c.slots, self.nodes, max_loader_pack=self.max_loader_pack)
+            self._unschedulable[key] = None if fits else unschedulable_reason(c.spec, self.nodes, max_loader_pack=self.max_loader_pack)
+        reason = self._unschedulable[key]
+        if reason is not None:
+            job.queued = False
+            job.alive = False
+            self.store.job(now, job.job_id, "abort", "aborted", detail=f"unschedulable: {reason}")
+            self._ended()
+            return
+        self.queue.append(job)
+        self.request_pass()
+
+    def _ended(self) -> None:
+        self.jobs_ended += 1
+        if self.on_job_end is not None:
+            self.on_job_end(self.jobs_ended, self.loop.now)
+
+    def request_pass(self) -> None:
+        """Run the policy once at this instant, after every release and submit at it."""
+        if not self._pending_pass:
+            self._pending_pass = True
+            self.loop.at(self.loop.now, self._pass, None, LATE)
+
+    def _pass(self, _: object) -> None:
+        self._pending_pass = False
+        if self.queue.size and self._free:
+            self.policy(self)
+            self.queue.compact()
+
+    def _bind(self, job: JobRun, bindings: tuple) -> None:
+        now = self.loop.now
+        store = self.store
+        job.bindings = bindings
+        job.start = now
+        seen: dict[str, None] = {}
+        for b in bindings:
+            store.job(now, job.job_id, "assign", "queued", node_id=b.node.node_id, node_name=b.slot.name, detail=b.match)
+            seen[b.node.node_id] = None
+        job.node_ids = tuple(seen)
+        for node_id in job.node_ids:
+            self._free.remove(self._index[node_id])
+            self.node_job[node_id] = job
+            store.node(now, node_id, "state", "running_job", job.job_id)
+        self._running[job.job_id] = job
+
+    def release(self, job: JobRun, failed_node: str | None) -> None:
+        """Dispatcher callback: the job ended; its nodes clean up and become idle."""
+        now = self.loop.now
+        store = self.store
+        self._running.pop(job.job_id, None)
+        self._ended()
+        for node_id in job.node_ids:
+            del self.node_job[node_id]
+            if node_id == failed_node or node_id in self.offline:
+                continue
+            store.node(now, node_id, "state", "cleanup", job.job_id)
+            store.node(now, node_id, "state", "idle")
+            insort(self._free, self._index[node_id])
+        self.request_pass()
+
+    # -- node failures ----------------------------------------------------------------
+
+    def fail_node(self, node_id: str, reason: str) -> bool:
+        """Take a node offline; its job (if any) aborts. False if it was offline already."""
+        if node_id in self.offline:
+            return False
+        self.offline.add(node_id)
+        self.store.node(self.loop.now, node_id, "fail", "offline", detail=reason)
+        job = self.node_job.get(node_id)
+        if job is not None:
+            self.dispatcher.fail_node(job, node_id, reason)
+        else:
+            self._free.remove(self._index[node_id])
+        return True
+
+    def recover_node(self, node_id: str) -> None:
+        if node_id not in self.offline:
+            return
+        self.offline.discard(node_id)
+        self.store.node(self.loop.now, node_id, "recover", "idle")
+        insort(self._free, self._index[node_id])
+        self.request_pass()

@@ -1,0 +1,95 @@
+"""A job spec compiled once for the engine: indices instead of names, draws located.
+
+Many jobs share a spec (a trace of a million jobs may have a few dozen shapes), so the
+work of resolving pipelines, selectors and random positions is done once per spec.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from benchhub_sim.cluster import Node
+from benchhub_sim.sched.assign import Binding, Slot, job_slots, select_bindings
+from benchhub_sim.spec.model import (
+    Duration,
+    JobSpec,
+    Stage,
+    Task,
+    effective_task_pipelines,
+)
+
+
+@dataclass(frozen=True)
+class CompiledStage:
+    index: int
+    name: str
+    pipeline: int
+    background: bool
+    stage: Stage
+    tasks: tuple[Task, ...]
+    #: task pipelines as tuples of task indices
+    task_pipelines: tuple[tuple[int, ...], ...]
+    #: slot indices the stage runs on, when that does not depend on the bound nodes
+    static_slots: tuple[int, ...] | None
+
+
+# (stage, slot, task, check, attempt, kind) -> index in a job's draws; kind "d" or "f"
+PosKey = tuple[int, int, int, int, int, str]
+
+
+class CompiledSpec:
+    """Everything the engine needs to run jobs of one spec."""
+
+    def __init__(self, spec: JobSpec, *, walltime: float, raw_spec: str | None = None) -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.slots: tuple[Slot, ...] = job_slots(spec)
+        self.walltime = walltime
+        self.raw_spec = raw_spec
+        self.priority = spec.priority
+        names = [p.stages for p in spec.effective_pipelines()]
+        index = {s.name: i for i, s in enumerate(spec.stages)}
+        self.pipelines: tuple[tuple[int, ...], ...] = tuple(tuple(index[n] for n in p) for p in names)
+        pipeline_of = {s: p for p, ss in enumerate(self.pipelines) for s in ss}
+        self.stages: tuple[CompiledStage, ...] = tuple(
+            _compile_stage(spec, i, st, pipeline_of.get(i, -1), self.slots) for i, st in enumerate(spec.stages)
+        )
+        self.stage_index = index
+        self.positions: dict[PosKey, int] = {}
+        self.dists: list[Duration | None] = []
+        self._locate_draws()
+
+    def _locate_draws(self) -> None:
+        for st in self.stages:
+            slots = st.static_slots if st.static_slots is not None else range(len(self.slots))
+            for i in slots:
+                for t, task in enumerate(st.tasks):
+                    for a in range(task.retries + 1):
+                        self._add(task.duration, (st.index, i, t, -1, a, "d"))
+                        if task.fail_prob > 0:
+                            self._add(None, (st.index, i, t, -1, a, "f"))
+                        for c, check in enumerate(task.ready):
+                            self._add(check.duration, (st.index, i, t, c, a, "d"))
+
+    def _add(self, dist: Duration | None, key: PosKey) -> None:
+        if key[5] == "d" and (dist is None or dist.dist == "constant"):
+            return  # nothing random to draw
+        self.positions[key] = len(self.dists)
+        self.dists.append(dist)
+
+    def select(self, stage: CompiledStage, bindings: tuple[Binding, ...]) -> tuple[Binding, ...]:
+        """Bindings a stage runs on for one job."""
+        if stage.static_slots is not None:
+            return tuple(bindings[i] for i in stage.static_slots)
+        return select_bindings(self.spec, stage.stage, bindings)
+
+
+def _compile_stage(spec: JobSpec, i: int, stage: Stage, pipeline: int, slots: tuple[Slot, ...]) -> CompiledStage:
+    task_index = {t.name: k for k, t in enumerate(stage.tasks)}
+    tps = tuple(tuple(task_index[n] for n in tp.tasks) for tp in effective_task_pipelines(stage))
+    static = None
+    if not any(sel.labels for sel in stage.selectors):
+        # without label selectors the choice depends on slots only: bind to dummies
+        dummies = tuple(Binding(s, Node(f"_{s.index}"), "exact") for s in slots)
+        static = tuple(b.slot.index for b in select_bindings(spec, stage, dummies))
+    return CompiledStage(i, stage.name, pipeline, stage.background, stage, stage.tasks, tps, static)

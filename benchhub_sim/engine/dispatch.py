@@ -1,0 +1,219 @@
+"""The dispatcher: walks a started job through pipelines, stages on nodes, task pipelines.
+
+It implements the execution semantics of DESIGN.md and records every transition in the
+store. What a task *does* is the executor's business: the dispatcher calls
+``executor.start(task_run)`` and ``executor.stop(task_run)``, and the executor calls back
+:meth:`Dispatcher.task_ready` and :meth:`Dispatcher.task_exit`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from benchhub_sim.engine.state import BACKGROUND, DONE, RUNNING, JobRun, TaskRun, Unit
+from benchhub_sim.spec.model import Driver
+
+
+class Dispatcher:
+    def __init__(self, loop: Any, store: Any, executor: Any, on_release: Callable[[JobRun, str | None], None]) -> None:
+        self.loop = loop
+        self.store = store
+        self.executor = executor
+        self.on_release = on_release  # (job, failed node id or None)
+
+    # -- recording --------------------------------------------------------------------
+
+    def _task_event(self, tr: TaskRun, event: str, status: str, exit_code: int | None = None, detail: str | None = None) -> None:
+        u = tr.unit
+        st = u.stage
+        b = u.binding
+        self.store.job(
+            self.loop.now, u.job.job_id, event, status, st.pipeline, st.index, st.name,
+            b.node.node_id, b.slot.name, tr.t, tr.task.name, tr.task.driver.value,
+            tr.task.background, tr.attempt, exit_code, detail,
+        )  # fmt: skip
+
+    def _unit_event(self, u: Unit, event: str, status: str, detail: str | None = None) -> None:
+        st = u.stage
+        self.store.job(
+            self.loop.now, u.job.job_id, event, status, st.pipeline, st.index, st.name,
+            u.binding.node.node_id, u.binding.slot.name, background=st.background, detail=detail,
+        )  # fmt: skip
+
+    # -- forward path -----------------------------------------------------------------
+
+    def start_job(self, job: JobRun) -> None:
+        self.store.job(self.loop.now, job.job_id, "start", "running")
+        self.start_pipeline(job, 0)
+
+    def start_pipeline(self, job: JobRun, p: int) -> None:
+        job.pipeline = p
+        self.store.job(self.loop.now, job.job_id, "pipeline_start", "running", p)
+        c = job.c
+        units = []
+        for s in c.pipelines[p]:
+            stage = c.stages[s]
+            for b in c.select(stage, job.bindings):
+                u = Unit(job, stage, b)
+                units.append(u)
+                self._unit_event(u, "stage_start", "running")
+        job.units.extend(units)
+        job.pending = len(units)
+        if not units:
+            self._pipeline_done(job)
+            return
+        for u in units:
+            if job.alive:
+                self._start_tp(u, 0)
+
+    def _start_tp(self, u: Unit, k: int) -> None:
+        tps = u.stage.task_pipelines
+        if k == len(tps):
+            self._unit_done(u)
+            return
+        u.tp = k
+        u.pending = len(tps[k])
+        for t in tps[k]:
+            if not u.job.alive:
+                return
+            self._start_task(u, t, 0)
+
+    def _start_task(self, u: Unit, t: int, attempt: int) -> None:
+        task = u.stage.tasks[t]
+        tr = TaskRun(u, t, task, attempt)
+        u.live.append(tr)
+        self._task_event(tr, "task_start", "running")
+        if task.driver is Driver.STOPPER:
+            self._run_stopper(tr)
+        else:
+            self.executor.start(tr)
+
+    def _run_stopper(self, tr: TaskRun) -> None:
+        job = tr.unit.job
+        target = tr.task.stopper
+        assert target is not None  # guaranteed by spec validation
+        why = f"stopped by {tr.unit.stage.name}.{tr.task.name}"
+        for u in list(job.units):
+            if u.stage.name != target.stage:
+                continue
+            for victim in list(u.live):
+                if victim.background and (target.task is None or victim.task.name == target.task):
+                    was_ready = victim.state is BACKGROUND
+                    self._stop_task(victim, why)
+                    if not was_ready:  # stopped before it was ready: it no longer holds its stage back
+                        self._task_complete(u)
+            if u.status == "ready" and not u.live:
+                u.status = "stopped"
+                self._unit_event(u, "stage_stop", "stopped", why)
+        self.executor.start(tr)  # the stopper itself ends when the executor says so
+
+    def task_ready(self, tr: TaskRun) -> None:
+        """Executor callback: a background task passed its readiness checks."""
+        if tr.state is not RUNNING or not tr.unit.job.alive:
+            return
+        tr.state = BACKGROUND
+        self._task_event(tr, "task_ready", "background")
+        self._task_complete(tr.unit)
+
+    def task_exit(self, tr: TaskRun, exit_code: int, reason: str | None = None, *, node_failed: bool = False) -> None:
+        """Executor callback: a task attempt ended with ``exit_code`` (0: success)."""
+        u = tr.unit
+        job = u.job
+        if tr.state is DONE or not job.alive:
+            return
+        if tr.background and exit_code == 0:
+            exit_code, reason = -1, reason or "background task exited before it was stopped"
+        if exit_code == 0:
+            self._end_task(tr, "task_finish", "finished", 0)
+            self._task_complete(u)
+            return
+        reason = reason or f"exit code {exit_code}"
+        self._end_task(tr, "task_fail", "failed", exit_code, reason)
+        if tr.attempt < tr.task.retries and not node_failed:
+            retry = TaskRun(u, tr.t, tr.task, tr.attempt + 1)  # the row of the new attempt
+            self._task_event(retry, "task_retry", "queued", detail=reason)
+            self._start_task(u, tr.t, tr.attempt + 1)
+            return
+        u.status = "aborted"
+        self._unit_event(u, "stage_abort", "aborted", reason)
+        where = f"{u.stage.name}.{tr.task.name} on {u.binding.slot.name} ({u.binding.node.node_id})"
+        self.abort_job(job, f"task {where} failed: {reason}")
+
+    def _end_task(self, tr: TaskRun, event: str, status: str, exit_code: int | None = None, detail: str | None = None) -> None:
+        tr.state = DONE
+        tr.unit.live.remove(tr)
+        self._task_event(tr, event, status, exit_code, detail)
+
+    def _task_complete(self, u: Unit) -> None:
+        u.pending -= 1
+        if u.pending == 0:
+            self._start_tp(u, u.tp + 1)
+
+    def _unit_done(self, u: Unit) -> None:
+        if u.stage.background:
+            u.status = "ready"
+            self._unit_event(u, "stage_ready", "background")
+        else:
+            u.status = "finished"
+            self._unit_event(u, "stage_finish", "finished")
+        job = u.job
+        job.pending -= 1
+        if job.pending == 0:
+            self._pipeline_done(job)
+
+    def _pipeline_done(self, job: JobRun) -> None:
+        c = job.c
+        p = job.pipeline
+        live_bg = any(u.live for u in job.units if u.stage.pipeline == p and u.stage.background)
+        self.store.job(self.loop.now, job.job_id, "pipeline_finish", "background" if live_bg else "finished", p)
+        if p + 1 < len(c.pipelines):
+            self.start_pipeline(job, p + 1)
+        else:
+            self._finish_job(job)
+
+    # -- ending -----------------------------------------------------------------------
+
+    def _stop_task(self, tr: TaskRun, why: str) -> None:
+        self.executor.stop(tr)
+        self._end_task(tr, "task_stop", "stopped", detail=why)
+
+    def _stop_all(self, job: JobRun, why: str) -> None:
+        for u in job.units:
+            for tr in list(u.live):
+                self._stop_task(tr, why)
+            if u.status == "ready":
+                u.status = "stopped"
+                self._unit_event(u, "stage_stop", "stopped", why)
+            elif u.status == "running":
+                u.status = "aborted"
+                self._unit_event(u, "stage_abort", "aborted", why)
+        job.units.clear()
+
+    def _finish_job(self, job: JobRun) -> None:
+        self._stop_all(job, "job end")
+        job.alive = False
+        self.store.job(self.loop.now, job.job_id, "finish", "finished")
+        self.on_release(job, None)
+
+    def abort_job(self, job: JobRun, reason: str, failed_node: str | None = None) -> None:
+        """Stop whatever still runs, log the reason, release the nodes."""
+        if not job.alive:
+            return
+        job.alive = False
+        self._stop_all(job, "job aborted")
+        self.store.job(self.loop.now, job.job_id, "abort", "aborted", detail=reason)
+        self.on_release(job, failed_node)
+
+    def fail_node(self, job: JobRun, node_id: str, reason: str) -> None:
+        """A node of a running job failed: its tasks fail, the job aborts."""
+        for u in job.units:
+            if u.binding.node.node_id != node_id:
+                continue
+            for tr in list(u.live):
+                self.executor.stop(tr)
+                self._end_task(tr, "task_fail", "failed", None, reason)
+            if u.status in ("running", "ready"):
+                u.status = "aborted"
+                self._unit_event(u, "stage_abort", "aborted", reason)
+        self.abort_job(job, f"node {node_id} failed: {reason}", node_id)

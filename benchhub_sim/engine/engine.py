@@ -1,0 +1,165 @@
+"""One engine, two clocks: wires the loop, the central, the dispatcher and an executor.
+
+The same engine runs a workload in virtual time with the simulated executor, or in wall
+time with the local-process executor; both write the same tables through the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+from benchhub_sim.cluster import Cluster
+from benchhub_sim.engine.central import Central
+from benchhub_sim.engine.compiled import CompiledSpec
+from benchhub_sim.engine.dispatch import Dispatcher
+from benchhub_sim.engine.faults import Faults
+from benchhub_sim.engine.loop import URGENT, EventLoop
+from benchhub_sim.engine.simexec import SimulatedExecutor
+from benchhub_sim.engine.state import JobRun
+from benchhub_sim.errors import WorkloadError
+from benchhub_sim.rng import Seed, SpecStreams, seed_sequence
+from benchhub_sim.sched.policies import Policy, get_policy
+from benchhub_sim.spec.model import JobSpec
+from benchhub_sim.workload.base import JobRequest
+
+
+class Engine:
+    """Runs a stream of job requests on a cluster and records everything in ``store``.
+
+    Parameters
+    ----------
+    cluster : Cluster
+    store : Store
+        Receives every transition (see :class:`benchhub_sim.store.Store`).
+    policy : str or callable
+        A name in :data:`benchhub_sim.sched.policies.POLICIES` or a policy callable.
+    seed : int, numpy Generator or None
+        Seeds durations, failure draws and node faults.
+    executor : object, optional
+        Defaults to the simulated executor (virtual time).
+    default_duration : float
+        Seconds a simulated task takes when its spec gives no ``duration``.
+    max_loader_pack : int
+        How many loader slots of one job may share a node (1: none share).
+    faults : sequence of (time, node_id, down_seconds), optional
+        Explicit node failures, besides the nodes' own ``mtbf``/``mttr``.
+    on_job_end : callable, optional
+        Called with the number of jobs ended so far (progress bars).
+    """
+
+    def __init__(
+        self,
+        cluster: Cluster,
+        store: Any,
+        *,
+        policy: str | Policy = "fcfs",
+        seed: Seed = 0,
+        executor: Any = None,
+        default_duration: float = 1.0,
+        max_loader_pack: int = 1,
+        faults: Sequence[tuple[float, str, float]] = (),
+        walltime_of: Callable[[JobSpec], float] | None = None,
+    ) -> None:
+        self.loop = EventLoop()
+        self.store = store
+        self.cluster = cluster
+        self.seed = seed_sequence(seed)
+        self.executor = executor if executor is not None else SimulatedExecutor(self.loop, default_duration=default_duration)
+        self.executor.loop = self.loop
+        self.central = Central(self.loop, store, cluster, get_policy(policy), max_loader_pack=max_loader_pack)
+        self.dispatcher = Dispatcher(self.loop, store, self.executor, self.central.release)
+        self.central.dispatcher = self.dispatcher
+        self.executor.dispatcher = self.dispatcher
+        self.default_duration = default_duration
+        self._walltime_of = walltime_of or self._estimate
+        self._compiled: dict[int, tuple[CompiledSpec, SpecStreams]] = {}
+        self._ids: set[int] = set()
+        self._next_id = 0
+        self._arrivals: Iterator[JobRequest] | None = None
+        self._last_submit = float("-inf")
+        self.jobs_submitted = 0
+        self.faults = Faults(self, faults)
+
+    def _estimate(self, spec: JobSpec) -> float:
+        from benchhub_sim.spec.walltime import estimate_walltime
+
+        return estimate_walltime(spec, default_task_duration=self.default_duration)
+
+    def compile(self, spec: JobSpec) -> tuple[CompiledSpec, SpecStreams]:
+        """The compiled form and random streams of ``spec`` (once per distinct spec object)."""
+        entry = self._compiled.get(id(spec))
+        if entry is None:
+            walltime = spec.walltime if spec.walltime is not None else self._walltime_of(spec)
+            c = CompiledSpec(spec, walltime=walltime, raw_spec=_raw(spec))
+            streams = SpecStreams(self.seed, len(self._compiled), c.dists)
+            entry = self._compiled[id(spec)] = (c, streams)
+        return entry
+
+    # -- arrivals ---------------------------------------------------------------------
+
+    def run(self, workload: Iterable[JobRequest], *, until: float | None = None, clock: Any = None) -> None:
+        """Submit ``workload`` (in submit order) and run until nothing is left to do.
+
+        With a wall ``clock`` (:class:`~benchhub_sim.engine.clock.WallClock`) the loop
+        waits in real time for timers and for the executor's process events.
+        """
+        for node in self.cluster.nodes:
+            self.store.add_node(0.0, node)
+        self._arrivals = iter(workload)
+        self._next_arrival()
+        self.faults.start()
+        if clock is not None and clock.kind == "wall":
+            from benchhub_sim.engine.wall import run_wall
+
+            run_wall(self, clock)
+        else:
+            self.loop.run(until)
+        if hasattr(self.store, "history"):
+            self.store.history.flush()
+
+    def _next_arrival(self) -> None:
+        assert self._arrivals is not None
+        req = next(self._arrivals, None)
+        if req is None:
+            self._arrivals = None
+            return
+        if req.submit < self._last_submit:
+            raise WorkloadError([f"job requests must come in submit order: {req.submit} after {self._last_submit}"])
+        self._last_submit = req.submit
+        self.loop.at(req.submit, self._arrive, req, URGENT)
+
+    def _arrive(self, req: JobRequest) -> None:
+        job_id = req.job_id if req.job_id is not None else self._next_id
+        if job_id in self._ids:
+            raise WorkloadError([f"job id {job_id} is used twice"])
+        self._ids.add(job_id)
+        self._next_id = max(self._next_id, job_id + 1)
+        c, streams = self.compile(req.spec)
+        job = JobRun(job_id, req, c, streams.take() if c.dists else [])
+        self.jobs_submitted += 1
+        self.central.submit(job)
+        self._next_arrival()
+
+    @property
+    def done(self) -> bool:
+        """True when every submitted job has ended and no more will arrive."""
+        return self._arrivals is None and self.central.jobs_ended == self.jobs_submitted
+
+
+def _raw(spec: JobSpec) -> str | None:
+    """The spec as YAML text, for the jobs table (generated specs of traces have none)."""
+    if not spec.stages or spec.dialect == "swf":
+        return None
+    import yaml
+
+    from benchhub_sim.spec.load import dump_spec
+
+    return yaml.safe_dump(dump_spec(spec), sort_keys=False)
+
+
+def iter_sorted(requests: Iterable[JobRequest]) -> Iterator[JobRequest]:
+    """Requests in submit order: a list is sorted (stably); an iterator must already be."""
+    if isinstance(requests, list | tuple):
+        return iter(sorted(requests, key=lambda r: r.submit))
+    return iter(requests)

@@ -1,0 +1,90 @@
+"""The simulated executor: tasks take virtual time drawn from their ``duration``.
+
+Durations come, in order of preference, from the job request's observed ``durations``
+(replays), from the job's pre-drawn random numbers (common random numbers, see
+:mod:`benchhub_sim.rng`), from a constant ``duration``, or from the run's default. A
+node's ``speed`` divides them. A background task becomes ready after its own duration
+(its start-up time, usually absent) plus its readiness checks' durations.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benchhub_sim.engine.state import RUNNING, TaskRun
+from benchhub_sim.spec.model import Driver
+
+
+class SimulatedExecutor:
+    kind = "simulated"
+
+    def __init__(self, loop: Any, *, default_duration: float = 1.0) -> None:
+        self.loop = loop
+        self.default_duration = default_duration
+        self.dispatcher: Any = None  # set by the engine
+
+    def _draw(self, tr: TaskRun, check: int) -> float:
+        """Duration of the task (check -1) or of its readiness check ``check``."""
+        u = tr.unit
+        pos = u.job.c.positions.get((u.stage.index, u.binding.slot.index, tr.t, check, tr.attempt, "d"))
+        if pos is not None:
+            return u.job.draws[pos]
+        d = tr.task.duration if check < 0 else tr.task.ready[check].duration
+        if d is not None:
+            return d.param("value")  # a constant: random ones have a position
+        return 0.0 if tr.task.driver is Driver.STOPPER else self.default_duration
+
+    @staticmethod
+    def _observed(table: Any, tr: TaskRun) -> float | None:
+        if not table:
+            return None
+        u = tr.unit
+        return table.get((u.stage.name, u.binding.slot.name, tr.task.name))
+
+    def ready_delay(self, tr: TaskRun) -> float:
+        """Seconds from a background task's start to its readiness, before node speed."""
+        observed = self._observed(tr.unit.job.req.ready_delays, tr)
+        if observed is not None:
+            return observed
+        own = self._draw(tr, -1) if tr.task.duration is not None else 0.0
+        return own + sum(self._draw(tr, c) for c in range(len(tr.task.ready)))
+
+    def run_time(self, tr: TaskRun) -> float:
+        """Seconds a foreground task runs, before node speed."""
+        observed = self._observed(tr.unit.job.req.durations, tr)
+        return observed if observed is not None else self._draw(tr, -1)
+
+    def start(self, tr: TaskRun) -> None:
+        speed = tr.unit.binding.node.speed
+        if tr.background:
+            self.loop.after(self.ready_delay(tr) / speed, self._ready, tr)
+            return
+        d = self.run_time(tr) / speed
+        fail = False
+        if tr.task.fail_prob > 0:
+            u = tr.unit
+            pos = u.job.c.positions[(u.stage.index, u.binding.slot.index, tr.t, -1, tr.attempt, "f")]
+            fail = u.job.draws[pos] < tr.task.fail_prob
+        if tr.task.timeout is not None and d > tr.task.timeout:
+            self.loop.after(tr.task.timeout, self._timeout, tr)
+        else:
+            self.loop.after(d, self._fail if fail else self._finish, tr)
+
+    def stop(self, tr: TaskRun) -> None:
+        """Nothing to kill: the pending callback sees the task is no longer running."""
+
+    def _finish(self, tr: TaskRun) -> None:
+        if tr.state is RUNNING:
+            self.dispatcher.task_exit(tr, 0)
+
+    def _fail(self, tr: TaskRun) -> None:
+        if tr.state is RUNNING:
+            self.dispatcher.task_exit(tr, 1, f"simulated failure (fail_prob={tr.task.fail_prob:g})")
+
+    def _timeout(self, tr: TaskRun) -> None:
+        if tr.state is RUNNING:
+            self.dispatcher.task_exit(tr, -9, f"timeout after {tr.task.timeout:g} s")
+
+    def _ready(self, tr: TaskRun) -> None:
+        if tr.state is RUNNING:
+            self.dispatcher.task_ready(tr)

@@ -1,0 +1,35 @@
+"""Driving the engine in wall time: the loop waits for the next timer or the next
+process event, whichever comes first.
+
+The executor used with it offers, besides ``start``/``stop``:
+
+- ``busy() -> bool``: some process it started is still running;
+- ``poll(timeout: float | None) -> list[(callback, arg)]``: wait up to ``timeout``
+  seconds (None: until something happens) for process events, and return the
+  callbacks to run for them (``dispatcher.task_exit`` etc.), which run at the time
+  they are returned.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benchhub_sim.engine.loop import URGENT
+
+
+def run_wall(engine: Any, clock: Any) -> None:
+    """Run ``engine`` (already given its workload) until every job ended."""
+    loop = engine.loop
+    executor = engine.executor
+    while True:
+        now = clock.elapsed()
+        loop.run_due(now)
+        history = getattr(engine.store, "history", None)
+        if history is not None:
+            history.maybe_flush()  # a killed run keeps all but the last few seconds
+        if not executor.busy() and (engine.done or loop.peek() is None):
+            return
+        nxt = loop.peek()
+        timeout = None if nxt is None else max(0.0, nxt - clock.elapsed())
+        for callback, arg in executor.poll(timeout):
+            loop.at(clock.elapsed(), callback, arg, URGENT)

@@ -1,0 +1,190 @@
+"""Queue policies: which queued jobs start now.
+
+A policy is any callable ``policy(view) -> None`` that calls ``view.try_start(job)`` for
+the jobs it wants to start, in the order it wants them started. The engine calls it
+whenever a job is submitted or nodes are released (once per instant, after every
+release and submit at that instant). ``view`` offers:
+
+- ``view.now``: the current time;
+- ``view.queued()``: queued jobs in submit order (safe to iterate while starting jobs);
+- ``view.free_count()`` and ``view.total_nodes``: free and online nodes;
+- ``view.running()``: running jobs;
+- ``view.try_start(job) -> bool``: bind the job's nodes now and start it, or return
+  False when its assignments cannot all be met by the free nodes.
+
+A job exposes ``job_id``, ``submit``, ``walltime`` (the estimate), ``priority``,
+``n_nodes`` and, when running, ``start`` and ``expected_end`` (``start + walltime``).
+
+Backfilling reasons in node counts, as EASY and conservative backfilling do in the
+literature; the actual binding (roles, selectors, capacity) is checked by
+``try_start``, and a job whose count fits but whose roles do not is simply not started.
+
+Examples
+--------
+A policy written in a notebook: largest job first, no reservation.
+
+>>> def largest_first(view):
+...     for job in sorted(view.queued(), key=lambda j: (-j.n_nodes, j.submit, j.job_id)):
+...         view.try_start(job)
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Protocol
+
+
+class SchedulerView(Protocol):
+    now: float
+    total_nodes: int
+
+    def queued(self) -> Iterator[Any]: ...
+
+    def free_count(self) -> int: ...
+
+    def running(self) -> Iterable[Any]: ...
+
+    def try_start(self, job: Any) -> bool: ...
+
+
+Policy = Callable[[SchedulerView], None]
+
+
+def fcfs(view: SchedulerView) -> None:
+    """First come, first served: strict submit order; a job that cannot start blocks the queue."""
+    for job in view.queued():
+        if not view.try_start(job):
+            return
+
+
+def sjf(view: SchedulerView) -> None:
+    """Shortest job first: by walltime (ties by submit time, then id); every job that fits starts, no reservation."""
+    for job in sorted(view.queued(), key=lambda j: (j.walltime, j.submit, j.job_id)):
+        view.try_start(job)
+
+
+def priority(view: SchedulerView) -> None:
+    """Highest ``priority`` first (ties by submit time, then id); the first job that cannot start blocks the queue."""
+    for job in sorted(view.queued(), key=lambda j: (-j.priority, j.submit, j.job_id)):
+        if not view.try_start(job):
+            return
+
+
+def easy(view: SchedulerView) -> None:
+    """EASY backfilling.
+
+    Jobs start in submit order while they fit. The first that does not (the head) gets a
+    reservation: the *shadow time* at which, by the running jobs' walltimes, enough
+    nodes are free for it, and the *extra* nodes left over then. A later job starts now
+    only if it fits now and either ends (by its walltime) before the shadow time or
+    needs no more than the extra nodes — so it never delays the head.
+    """
+    queue = view.queued()
+    head = None
+    for job in queue:
+        if not view.try_start(job):
+            head = job
+            break
+    if head is None:
+        return
+    free = view.free_count()
+    shadow, extra = _shadow(view, head.n_nodes, free)
+    for job in queue:  # continues after the head
+        if job.n_nodes > view.free_count():
+            continue
+        ends_in_time = view.now + job.walltime <= shadow
+        if (ends_in_time or job.n_nodes <= extra) and view.try_start(job) and not ends_in_time:
+            extra -= job.n_nodes
+
+
+def _shadow(view: SchedulerView, need: int, free: int) -> tuple[float, int]:
+    """When ``need`` nodes will be free by the walltimes of running jobs, and how many spare then."""
+    avail = free
+    for end, n in sorted((max(j.expected_end, view.now), j.n_nodes) for j in view.running()):
+        avail += n
+        if avail >= need:
+            return end, avail - need
+    return float("inf"), 0  # only reachable when nodes are offline
+
+
+class _Profile:
+    """Free nodes over future time as a step function (breakpoint times, counts)."""
+
+    def __init__(self, now: float, free: int, releases: Iterable[tuple[float, int]]) -> None:
+        self.times = [now]
+        self.free = [free]
+        for end, n in sorted(releases):
+            end = max(end, now)
+            i = self._split(end)
+            for k in range(i, len(self.free)):
+                self.free[k] += n
+
+    def _split(self, t: float) -> int:
+        """Index of the step starting at ``t``, inserting a breakpoint if needed."""
+        i = bisect_right(self.times, t) - 1
+        if self.times[i] == t:
+            return i
+        self.times.insert(i + 1, t)
+        self.free.insert(i + 1, self.free[i])
+        return i + 1
+
+    def earliest(self, n: int, duration: float, *, after: float | None = None) -> float:
+        """Earliest breakpoint (later than ``after``) from which ``n`` nodes stay free for ``duration``."""
+        times, free = self.times, self.free
+        for i, t in enumerate(times):
+            if free[i] < n or (after is not None and t <= after):
+                continue
+            end = t + duration
+            j = i
+            while j + 1 < len(times) and times[j + 1] < end and free[j + 1] >= n:
+                j += 1
+            if j + 1 >= len(times) or times[j + 1] >= end:
+                return t
+        return float("inf")
+
+    def reserve(self, start: float, n: int, duration: float) -> None:
+        i = self._split(start)
+        j = self._split(start + duration) if duration > 0 else i
+        for k in range(i, j):
+            self.free[k] -= n
+
+
+def conservative(view: SchedulerView) -> None:
+    """Conservative backfilling.
+
+    Every queued job, in submit order, gets the earliest reservation that fits the
+    free-node profile (built from the running jobs' walltimes and the reservations of
+    the jobs before it). Jobs whose reservation is *now* start now. A job therefore
+    starts early only if it delays no reservation of a job submitted before it.
+    """
+    now = view.now
+    profile = _Profile(now, view.free_count(), ((j.expected_end, j.n_nodes) for j in view.running()))
+    for job in view.queued():
+        t = profile.earliest(job.n_nodes, job.walltime)
+        if t == now and not view.try_start(job):
+            # enough nodes by count, but not of the roles it needs: hold a later place
+            t = profile.earliest(job.n_nodes, job.walltime, after=now)
+        if t != float("inf"):
+            profile.reserve(t, job.n_nodes, job.walltime)
+
+
+POLICIES: dict[str, Policy] = {
+    "fcfs": fcfs,
+    "easy": easy,
+    "conservative": conservative,
+    "sjf": sjf,
+    "priority": priority,
+}
+
+
+def get_policy(policy: str | Policy) -> Policy:
+    """A policy by name, or the callable itself."""
+    if callable(policy):
+        return policy
+    try:
+        return POLICIES[policy]
+    except KeyError:
+        from benchhub_sim.errors import ScheduleError
+
+        raise ScheduleError(f"unknown policy {policy!r}; choose one of {', '.join(POLICIES)} or pass a callable") from None

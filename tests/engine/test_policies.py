@@ -1,0 +1,109 @@
+"""Queue policies against schedules computed by hand.
+
+Every job needs ``n`` nodes of role any and runs one task whose duration equals its
+walltime, so each start time below follows from the policy's rule alone.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from benchhub_sim.cluster import Cluster
+from benchhub_sim.errors import ScheduleError
+from benchhub_sim.sched.policies import get_policy
+from benchhub_sim.simulate import simulate
+from benchhub_sim.workload.base import JobRequest
+
+from .builders import one_task
+
+
+def starts(policy: str, nodes: int, jobs: list[tuple[float, int, float]] | list[tuple[float, int, float, float]]) -> list[float]:
+    reqs = []
+    for job in jobs:
+        submit, n, d = job[:3]
+        prio = job[3] if len(job) > 3 else None
+        reqs.append(JobRequest(one_task(n, d), submit, priority=prio))
+    run = simulate(Cluster.uniform(nodes), reqs, policy=policy)
+    jobs_df = run.jobs.sort_values("job_id")
+    assert (jobs_df.status == "finished").all()
+    return jobs_df.start_time.tolist()
+
+
+# (submit, nodes, duration = walltime) of the issue's example, on 4 nodes
+ISSUE = [(0, 3, 10), (1, 4, 5), (2, 1, 4), (3, 1, 20)]
+
+
+def test_fcfs_issue_example():
+    assert starts("fcfs", 4, ISSUE) == [0, 10, 15, 15]
+
+
+def test_easy_issue_example():
+    # j3 backfills at 2: it ends at 6, before j2's reservation at 10
+    assert starts("easy", 4, ISSUE) == [0, 10, 2, 15]
+
+
+def test_sjf_issue_example():
+    # no reservation: j4 (1 node) jumps ahead of j2 (4 nodes) at 6 and j2 starves until 26
+    assert starts("sjf", 4, ISSUE) == [0, 26, 2, 6]
+
+
+def test_conservative_issue_example():
+    # j3 fits before j2's reservation; j4 (20 s) would overlap it, so it waits for 15
+    assert starts("conservative", 4, ISSUE) == [0, 10, 2, 15]
+
+
+# A, B, C, D on 4 nodes: EASY protects only the head (B); conservative protects C too.
+# A holds 2 nodes until 10; B (3 nodes) is reserved at 10 leaving 1 extra node;
+# C (4 nodes) is reserved at 20 by conservative; D (1 node, 30 s) fits the extra node.
+PROTECT = [(0, 2, 10), (1, 3, 10), (2, 4, 10), (3, 1, 30)]
+
+
+def test_easy_backfills_into_extra_nodes_and_delays_the_second_job():
+    # D starts at 3 on the extra node; C then waits for D's end at 33
+    assert starts("easy", 4, PROTECT) == [0, 10, 33, 3]
+
+
+def test_conservative_keeps_every_reservation():
+    # D would overlap C's reservation [20, 30) where no node is free: it waits for 30
+    assert starts("conservative", 4, PROTECT) == [0, 10, 20, 30]
+
+
+def test_fcfs_protect_example():
+    assert starts("fcfs", 4, PROTECT) == [0, 10, 20, 30]
+
+
+def test_priority_orders_by_priority_then_submit():
+    # J1 holds both nodes until 10; then J3 (priority 5) before J2 (priority 1)
+    jobs = [(0, 2, 10, 0), (1, 2, 5, 1), (2, 2, 5, 5)]
+    assert starts("priority", 2, jobs) == [0, 15, 10]
+    assert starts("fcfs", 2, jobs) == [0, 10, 15]
+
+
+def test_priority_head_blocks():
+    # J2 (high priority, 2 nodes) cannot start at 1: J3 (low, 1 node) must not pass it
+    jobs = [(0, 1, 10, 0), (1, 2, 5, 9), (2, 1, 1, 0)]
+    assert starts("priority", 2, jobs) == [0, 10, 15]
+
+
+def test_easy_backfills_only_jobs_that_end_before_the_shadow_time():
+    # 3 nodes. B (3 nodes) is reserved at 10 with no extra node. C (1 node, 20 s)
+    # would still run at 10: it waits. D (1 node, 5 s) ends at 8: it backfills at 3.
+    jobs = [(0, 2, 10), (1, 3, 5), (2, 1, 20), (3, 1, 5)]
+    assert starts("easy", 3, jobs) == [0, 10, 15, 3]
+
+
+def test_custom_policy_callable():
+    def largest_first(view):
+        for job in sorted(view.queued(), key=lambda j: (-j.n_nodes, j.submit, j.job_id)):
+            view.try_start(job)
+
+    # both queued at 1 while J0 runs: at 10 the 2-node job goes first
+    jobs = [(0, 2, 10), (1, 1, 5), (1, 2, 5)]
+    reqs = [JobRequest(one_task(n, d), s) for s, n, d in jobs]
+    run = simulate(Cluster.uniform(2), reqs, policy=largest_first)
+    assert run.jobs.sort_values("job_id").start_time.tolist() == [0, 15, 10]
+
+
+def test_unknown_policy_is_a_clear_error():
+    with pytest.raises(ScheduleError, match="unknown policy 'fifo'"):
+        get_policy("fifo")
