@@ -1,0 +1,763 @@
+"""Load BenchHub job specs (both dialects) into :class:`~benchhub_sim.spec.model.JobSpec`.
+
+Loading is PyYAML's safe loading, done in two steps so that every value keeps its line:
+the document is *composed* into a node tree by a :class:`yaml.SafeLoader` subclass,
+then converted to plain Python by hand, recording ``path -> line`` on the way. The
+plain data is then read into the dataclasses (type problems are collected on the way)
+and checked by :mod:`benchhub_sim.spec.validate`. Every problem is collected before one
+:class:`~benchhub_sim.errors.SpecError` is raised.
+
+Dialects
+--------
+``nodeAssignments`` (later BenchHub, ``pingpong.yml``)
+    ``nodeAssignments: [{selectors, properties: {name, role}}]``, ``workload`` a mapping.
+``nodes`` (earlier BenchHub, ``xephonb-kairosdb.yml``)
+    ``nodes: [{name, type}]`` where ``type`` is the role, stage selectors
+    ``{type: ROLE}``, top-level ``framework``/``database``/``reason`` and ``workload``
+    a plain string.
+
+The dialect is told by the keys present (``nodes`` or ``nodeAssignments``; else
+top-level ``framework``/``database`` or a string ``workload`` mean the earlier one).
+:func:`dump_spec` always writes the later form and, for a spec of the earlier dialect,
+a ``dialect: nodes`` key that :func:`load_spec` reads back, so that
+``load_spec(dump_spec(s)) == s`` holds for both dialects.
+
+Names given by the loader
+-------------------------
+Unnamed tasks are ``task-N`` (N = index in the stage), unnamed readiness checks
+``ready-N``, unnamed stage pipelines and task pipelines ``pipeline-N``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Collection, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from benchhub_sim.errors import Problem, SpecError
+from benchhub_sim.spec.dump import REQUIREMENT_KEYS, WORKLOAD_KEYS, dump_spec
+from benchhub_sim.spec.model import (
+    DISTRIBUTIONS,
+    DockerAction,
+    DockerPayload,
+    DockerPort,
+    Driver,
+    Duration,
+    ExecPayload,
+    JobSpec,
+    NodeAssignment,
+    Owner,
+    Requirements,
+    Role,
+    Selector,
+    ShellPayload,
+    Stage,
+    StagePipeline,
+    StopperPayload,
+    Task,
+    TaskPipeline,
+    Workload,
+)
+from benchhub_sim.spec.validate import DocPath, Locator, check_spec, did_you_mean
+
+__all__ = ["load_spec", "dump_spec"]
+
+E = TypeVar("E", Role, Driver, DockerAction)
+
+
+# --------------------------------------------------------------------------- sources
+
+
+def load_spec(
+    source: str | os.PathLike[str] | Mapping[str, Any], *, name_hint: str | None = None
+) -> JobSpec:
+    """Load, check and return one job spec.
+
+    Parameters
+    ----------
+    source : str, path-like or mapping
+        A path (a path-like, or a str ending in ``.yml``/``.yaml`` or naming an
+        existing file), YAML text (a str containing a newline or ``:``), or an already
+        parsed mapping (e.g. from :func:`dump_spec`).
+    name_hint : str, optional
+        Name shown in front of problems instead of the file name (for text and mappings,
+        which otherwise show ``<string>`` / ``<input>``).
+
+    Returns
+    -------
+    JobSpec
+
+    Raises
+    ------
+    SpecError
+        Listing every problem, each as ``file:line: path: message``; also for a YAML
+        syntax error and for a missing file.
+
+    Examples
+    --------
+    >>> spec = load_spec('''
+    ... name: hello
+    ... nodeAssignments:
+    ...   - properties: {name: one, role: loader}
+    ... stages:
+    ...   - name: greet
+    ...     selectors: [{name: one}]
+    ...     tasks: [{driver: shell, shell: {command: echo hi}}]
+    ... ''')
+    >>> spec.stages[0].tasks[0].name, spec.node_assignments[0].role
+    ('task-0', <Role.LOADER: 'loader'>)
+    """
+    if isinstance(source, Mapping):
+        return _load_data(_plain(source), Locator(where=name_hint or ""))
+    if isinstance(source, str) and _looks_like_text(source):
+        return _load_text(source, name_hint or "<string>")
+    path = Path(source)
+    where = name_hint or str(source)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError([Problem(where, None, "", "no such file")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError([Problem(where, None, "", f"cannot read the file: {exc}")]) from None
+    return _load_text(text, where)
+
+
+def _plain(value: Any) -> Any:
+    """Mappings as dicts and tuples as lists, as YAML would give them."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _looks_like_text(source: str) -> bool:
+    if "\n" in source:
+        return True
+    if source.lower().endswith((".yml", ".yaml")) or os.path.exists(source):
+        return False
+    return ":" in source
+
+
+def _load_text(text: str, where: str) -> JobSpec:
+    loc = Locator(where=where)
+    data = parse_yaml(text, loc)
+    return _load_data(data, loc)
+
+
+def _load_data(data: Any, loc: Locator) -> JobSpec:
+    spec = _job(data, loc)
+    rules = Locator(where=loc.where, lines=loc.lines, renames=loc.renames, unnamed=loc.unnamed)
+    check_spec(spec, rules)
+    for problem, path in zip(rules.problems, rules.problem_paths, strict=True):
+        if not _is_consequence(path, loc):
+            loc.problems.append(problem)
+    if loc.problems:
+        raise SpecError(loc.sorted_problems())
+    return spec
+
+
+def _is_consequence(path: DocPath, loc: Locator) -> bool:
+    """Whether a broken rule at ``path`` most likely follows from a reading problem.
+
+    A misspelled ``selelectors`` leaves the stage without selectors, so "selects no node"
+    would only repeat it. Such a rule is dropped when it lies inside a value that could
+    not be read, or sits on an object that has a reading problem and is about the object
+    itself or one of its keys that the document does not give. Rules about keys the
+    document does give are still reported.
+    """
+    for cause in loc.problem_paths:
+        if path[: len(cause)] == cause:
+            return True
+        parent = cause[:-1]
+        if path[: len(parent)] == parent and (
+            len(path) == len(parent) or parent + (path[len(parent)],) not in loc.lines
+        ):
+            return True
+    return False
+
+
+# --------------------------------------------------------------------------- YAML
+
+
+class _LineLoader(yaml.SafeLoader):
+    """Safe loader used only to compose nodes; :func:`parse_yaml` converts them by hand."""
+
+
+def parse_yaml(text: str, loc: Locator) -> Any:
+    """Safe-load ``text``, recording each path's line in ``loc.lines``.
+
+    Parameters
+    ----------
+    text : str
+        One YAML document.
+    loc : Locator
+        Receives the lines, and problems such as duplicate keys.
+
+    Returns
+    -------
+    object
+        Plain Python data, as :func:`yaml.safe_load` would give.
+
+    Raises
+    ------
+    SpecError
+        On a YAML syntax error, located at its line.
+    """
+    loader = _LineLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        return _convert(loader, node, (), loc, set())
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        what = " ".join(x for x in (exc.context, exc.problem) if x)
+        raise SpecError([Problem(loc.where, line, "", f"YAML syntax error: {what}")]) from None
+    except yaml.YAMLError as exc:
+        raise SpecError([Problem(loc.where, None, "", f"YAML error: {exc}")]) from None
+    finally:
+        loader.dispose()
+
+
+def _convert(
+    loader: _LineLoader, node: yaml.Node, path: DocPath, loc: Locator, active: set[int]
+) -> Any:
+    loc.lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.ScalarNode):
+        return loader.construct_object(node, deep=True)
+    if id(node) in active:
+        loc.add(path, "recursive YAML alias: expected a tree, found a cycle")
+        return None
+    active.add(id(node))
+    try:
+        if isinstance(node, yaml.SequenceNode):
+            return [
+                _convert(loader, item, path + (k,), loc, active)
+                for k, item in enumerate(node.value)
+            ]
+        loader.flatten_mapping(node)
+        out: dict[Any, Any] = {}
+        first: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if not isinstance(key, str | int | float | bool):
+                loc.add(path, f"expected a string key, found {_kind(key)}", line=line)
+                continue
+            child = path + (str(key),)
+            if key in first:
+                loc.add(child, f"duplicate key (first at line {first[key]})", line=line)
+            first.setdefault(key, line)
+            loc.lines[child] = line
+            out[key] = _convert(loader, value_node, child, loc, active)
+        return out
+    finally:
+        active.discard(id(node))
+
+
+# --------------------------------------------------------------------------- readers
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"a boolean ({value})"
+    if isinstance(value, int | float):
+        return f"a number ({value})"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f"a string ({shown!r})"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def _mapping(
+    value: Any, path: DocPath, loc: Locator, what: str, keys: Collection[str] | None
+) -> dict[str, Any]:
+    """``value`` as a mapping with only ``keys`` (None: any key); unknown keys are reported."""
+    if not isinstance(value, dict):
+        loc.add(path, f"expected {what} (a mapping), found {_kind(value)}")
+        return {}
+    if keys is None:
+        return value
+    for key in value:
+        if key not in keys:
+            loc.add(path + (str(key),), f"unknown key{did_you_mean(key, keys)}")
+    return {k: v for k, v in value.items() if k in keys}
+
+
+def _list(value: Any, path: DocPath, loc: Locator, what: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        loc.add(path, f"expected {what} (a list), found {_kind(value)}")
+        return []
+    return value
+
+
+def _str(value: Any, path: DocPath, loc: Locator, *, coerce: bool = False) -> str:
+    if isinstance(value, str):
+        return value
+    if coerce and isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    loc.add(path, f"expected a string, found {_kind(value)}")
+    return ""
+
+
+def _bool(value: Any, path: DocPath, loc: Locator) -> bool:
+    if isinstance(value, bool):
+        return value
+    loc.add(path, f"expected true or false, found {_kind(value)}")
+    return False
+
+
+def _num(value: Any, path: DocPath, loc: Locator) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    loc.add(path, f"expected a number, found {_kind(value)}")
+    return 0.0
+
+
+def _int(value: Any, path: DocPath, loc: Locator) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    loc.add(path, f"expected a whole number, found {_kind(value)}")
+    return 0
+
+
+def _enum(cls: type[E], value: Any, path: DocPath, loc: Locator, default: E) -> E:
+    allowed = [m.value for m in cls]
+    if isinstance(value, str) and value.lower() in allowed:
+        return cls(value.lower())
+    hint = did_you_mean(value.lower(), allowed) if isinstance(value, str) else ""
+    loc.add(path, f"expected one of {', '.join(allowed)} (any case), found {_kind(value)}{hint}")
+    return default
+
+
+def _alias(
+    data: Mapping[str, Any], path: DocPath, loc: Locator, canonical: str, *others: str
+) -> Any:
+    """The value under ``canonical`` or one of its aliases; map the model path to it."""
+    given = [k for k in (canonical, *others) if k in data]
+    if len(given) > 1:
+        loc.add(path + (given[1],), f"both {given[0]!r} and {given[1]!r} given: expected one")
+    if not given:
+        return None
+    if given[0] != canonical:
+        loc.renames[path + (canonical,)] = path + (given[0],)
+    return data[given[0]]
+
+
+def _items(
+    value: Any, path: DocPath, loc: Locator, what: str, read: Callable[[Any, DocPath, int], Any]
+) -> tuple[Any, ...]:
+    return tuple(read(item, path + (k,), k) for k, item in enumerate(_list(value, path, loc, what)))
+
+
+def _names(value: Any, path: DocPath, loc: Locator, what: str) -> tuple[str, ...]:
+    return _items(value, path, loc, what, lambda v, p, _k: _str(v, p, loc))
+
+
+# --------------------------------------------------------------------------- job
+
+_COMMON_KEYS = ("name", "owner", "pipelines", "stages", "reason", "walltime", "priority", "dialect")
+_LATER_KEYS = (*_COMMON_KEYS, "workload", "nodeAssignments")
+_EARLIER_KEYS = (
+    *_COMMON_KEYS,
+    "workload",
+    "framework",
+    "frameworkVersion",
+    "database",
+    "databaseVersion",
+    "nodes",
+)
+_EARLIER_MARKS = ("framework", "frameworkVersion", "database", "databaseVersion")
+
+
+def _structure(data: Mapping[str, Any], loc: Locator) -> str:
+    if "nodes" in data and "nodeAssignments" in data:
+        loc.add(
+            ("nodes",), "both 'nodes' (earlier dialect) and 'nodeAssignments' given: expected one"
+        )
+        return "nodeAssignments"
+    if "nodes" in data:
+        return "nodes"
+    if "nodeAssignments" in data:
+        return "nodeAssignments"
+    if any(k in data for k in _EARLIER_MARKS) or isinstance(data.get("workload"), str):
+        return "nodes"
+    return "nodeAssignments"
+
+
+def _job(data: Any, loc: Locator) -> JobSpec:
+    if not isinstance(data, dict):
+        loc.add((), f"expected a job spec (a mapping), found {_kind(data)}")
+        return JobSpec(name="")
+    structure = _structure(data, loc)
+    earlier = structure == "nodes"
+    d = _mapping(data, (), loc, "a job spec", _EARLIER_KEYS if earlier else _LATER_KEYS)
+    dialect = structure
+    if "dialect" in d:
+        dialect = _str(d["dialect"], ("dialect",), loc)
+    if earlier:
+        workload = _earlier_workload(d, loc)
+        assignments = _items(
+            d.get("nodes"), ("nodes",), loc, "nodes", lambda v, p, k: _node(v, p, k, loc)
+        )
+    else:
+        workload = (
+            _workload(d.get("workload"), ("workload",), loc) if "workload" in d else Workload()
+        )
+        assignments = _items(
+            d.get("nodeAssignments"),
+            ("nodeAssignments",),
+            loc,
+            "node assignments",
+            lambda v, p, _k: _assignment(v, p, loc),
+        )
+    stages = _items(
+        d.get("stages"), ("stages",), loc, "stages", lambda v, p, k: _stage(v, p, k, loc, earlier)
+    )
+    pipelines = _items(
+        d.get("pipelines"),
+        ("pipelines",),
+        loc,
+        "pipelines",
+        lambda v, p, k: _stage_pipeline(v, p, k, loc),
+    )
+    return JobSpec(
+        name=_str(d["name"], ("name",), loc, coerce=True) if "name" in d else "",
+        owner=_owner(d["owner"], ("owner",), loc) if "owner" in d else Owner(),
+        workload=workload,
+        node_assignments=assignments,
+        pipelines=pipelines,
+        stages=stages,
+        reason=_str(d["reason"], ("reason",), loc) if "reason" in d else "",
+        walltime=_num(d["walltime"], ("walltime",), loc) if d.get("walltime") is not None else None,
+        priority=_num(d["priority"], ("priority",), loc) if "priority" in d else 0.0,
+        dialect=dialect,
+    )
+
+
+def _owner(value: Any, path: DocPath, loc: Locator) -> Owner:
+    d = _mapping(value, path, loc, "an owner", ("id", "name", "type"))
+    return Owner(**{k: _str(v, path + (k,), loc, coerce=True) for k, v in d.items()})
+
+
+def _workload(value: Any, path: DocPath, loc: Locator) -> Workload:
+    d = _mapping(value, path, loc, "a workload", WORKLOAD_KEYS)
+    return Workload(
+        **{WORKLOAD_KEYS[k]: _str(v, path + (k,), loc, coerce=True) for k, v in d.items()}
+    )
+
+
+def _earlier_workload(d: Mapping[str, Any], loc: Locator) -> Workload:
+    value = d.get("workload")
+    if isinstance(value, dict):
+        workload = _workload(value, ("workload",), loc)
+    elif value is not None:
+        workload = Workload(name=_str(value, ("workload",), loc, coerce=True))
+    else:
+        workload = Workload()
+    fields = {
+        WORKLOAD_KEYS[k]: _str(d[k], (k,), loc, coerce=True) for k in _EARLIER_MARKS if k in d
+    }
+    return dataclasses.replace(workload, **fields)
+
+
+# --------------------------------------------------------------------------- nodes
+
+_ASSIGNMENT_KEYS = ("selectors", "properties", "count", "requirements")
+_NODE_KEYS = ("name", "type", "role", "selectors", "count", "requirements")
+
+
+def _assignment(value: Any, path: DocPath, loc: Locator) -> NodeAssignment:
+    d = _mapping(value, path, loc, "a node assignment", _ASSIGNMENT_KEYS)
+    props = _mapping(
+        d.get("properties"), path + ("properties",), loc, "properties", ("name", "role")
+    )
+    name = _str(props["name"], path + ("properties", "name"), loc) if "name" in props else ""
+    role = (
+        _enum(Role, props["role"], path + ("properties", "role"), loc, Role.ANY)
+        if "role" in props
+        else Role.ANY
+    )
+    return _assignment_rest(d, path, loc, name, role, earlier=False)
+
+
+def _node(value: Any, path: DocPath, k: int, loc: Locator) -> NodeAssignment:
+    d = _mapping(value, path, loc, "a node", _NODE_KEYS)
+    model = ("nodeAssignments", k)
+    loc.renames[model] = path
+    loc.renames[model + ("properties", "name")] = path + ("name",)
+    name = _str(d["name"], path + ("name",), loc) if "name" in d else ""
+    role_value = _alias(d, path, loc, "type", "role")
+    role = (
+        Role.ANY if role_value is None else _enum(Role, role_value, path + ("type",), loc, Role.ANY)
+    )
+    return _assignment_rest(d, path, loc, name, role, earlier=True)
+
+
+def _assignment_rest(
+    d: Mapping[str, Any], path: DocPath, loc: Locator, name: str, role: Role, *, earlier: bool
+) -> NodeAssignment:
+    req = _mapping(
+        d.get("requirements", {}), path + ("requirements",), loc, "requirements", REQUIREMENT_KEYS
+    )
+    return NodeAssignment(
+        name=name,
+        role=role,
+        selectors=_selectors(d.get("selectors"), path + ("selectors",), loc, earlier),
+        count=_int(d["count"], path + ("count",), loc) if "count" in d else 1,
+        requirements=Requirements(
+            **{k: _num(v, path + ("requirements", k), loc) for k, v in req.items()}
+        ),
+    )
+
+
+def _selectors(value: Any, path: DocPath, loc: Locator, earlier: bool) -> tuple[Selector, ...]:
+    return _items(value, path, loc, "selectors", lambda v, p, _k: _selector(v, p, loc, earlier))
+
+
+def _selector(value: Any, path: DocPath, loc: Locator, earlier: bool) -> Selector:
+    keys = ("name", "role", "labels", "all", "none") + (("type",) if earlier else ())
+    d = _mapping(value, path, loc, "a selector", keys)
+    role_value = _alias(d, path, loc, "role", "type")
+    labels = _mapping(d.get("labels", {}), path + ("labels",), loc, "labels", None)
+    return Selector(
+        name=_str(d["name"], path + ("name",), loc) if "name" in d else None,
+        role=None
+        if role_value is None
+        else _enum(Role, role_value, path + ("role",), loc, Role.ANY),
+        labels=tuple(
+            (str(k), _str(v, path + ("labels", str(k)), loc, coerce=True))
+            for k, v in labels.items()
+        ),
+        all=_bool(d["all"], path + ("all",), loc) if "all" in d else False,
+        none=_bool(d["none"], path + ("none",), loc) if "none" in d else False,
+    )
+
+
+# --------------------------------------------------------------------------- stages
+
+
+def _stage_pipeline(value: Any, path: DocPath, k: int, loc: Locator) -> StagePipeline:
+    d = _mapping(value, path, loc, "a pipeline", ("name", "stages"))
+    name = _str(d["name"], path + ("name",), loc) if "name" in d else f"pipeline-{k}"
+    return StagePipeline(name, _names(d.get("stages"), path + ("stages",), loc, "stage names"))
+
+
+def _stage(value: Any, path: DocPath, i: int, loc: Locator, earlier: bool) -> Stage:
+    d = _mapping(
+        value, path, loc, "a stage", ("name", "background", "selectors", "tasks", "pipelines")
+    )
+    tasks = _items(
+        d.get("tasks"), path + ("tasks",), loc, "tasks", lambda v, p, j: _task(v, p, loc, (i, j))
+    )
+    return Stage(
+        name=_str(d["name"], path + ("name",), loc) if "name" in d else "",
+        background=_bool(d["background"], path + ("background",), loc)
+        if "background" in d
+        else False,
+        selectors=_selectors(d.get("selectors"), path + ("selectors",), loc, earlier),
+        tasks=tasks,
+        pipelines=_items(
+            d.get("pipelines"),
+            path + ("pipelines",),
+            loc,
+            "task pipelines",
+            lambda v, p, q: _task_pipeline(v, p, q, loc),
+        ),
+    )
+
+
+def _task_pipeline(value: Any, path: DocPath, q: int, loc: Locator) -> TaskPipeline:
+    d = _mapping(value, path, loc, "a task pipeline", ("name", "tasks"))
+    name = _str(d["name"], path + ("name",), loc) if "name" in d else f"pipeline-{q}"
+    return TaskPipeline(name, _names(d.get("tasks"), path + ("tasks",), loc, "task names"))
+
+
+# --------------------------------------------------------------------------- tasks
+
+_TASK_KEYS = (
+    "name",
+    "driver",
+    "shell",
+    "exec",
+    "docker",
+    "stopper",
+    "env",
+    "background",
+    "ready",
+    "ready_timeout",
+    "readyTimeout",
+    "timeout",
+    "retries",
+    "duration",
+    "fail_prob",
+    "failProb",
+)
+
+
+def _task(
+    value: Any, path: DocPath, loc: Locator, where: tuple[int, int] | None, ready_index: int = 0
+) -> Task:
+    """One task; ``where`` is (stage, task) index for stage tasks, None for readiness checks."""
+    d = _mapping(value, path, loc, "a task", _TASK_KEYS)
+    if "name" in d:
+        name = _str(d["name"], path + ("name",), loc)
+        if not name:
+            loc.add(path + ("name",), "expected a non-empty task name, found ''")
+    elif where is not None:
+        name = f"task-{where[1]}"
+        loc.unnamed.add(where)
+    else:
+        name = f"ready-{ready_index}"
+    payloads = [k for k in ("shell", "exec", "docker", "stopper") if k in d]
+    if "driver" in d:
+        driver = _enum(Driver, d["driver"], path + ("driver",), loc, Driver.SHELL)
+    else:
+        driver = Driver(payloads[0]) if len(payloads) == 1 else Driver.SHELL
+    ready, ready_timeout = _ready(d, path, loc)
+    timeout = d.get("timeout")
+    fail_prob = _alias(d, path, loc, "fail_prob", "failProb")
+    return Task(
+        name=name,
+        driver=driver,
+        shell=_shell(d["shell"], path + ("shell",), loc) if "shell" in d else None,
+        exec=_exec(d["exec"], path + ("exec",), loc) if "exec" in d else None,
+        docker=_docker(d["docker"], path + ("docker",), loc) if "docker" in d else None,
+        stopper=_stopper(d["stopper"], path + ("stopper",), loc) if "stopper" in d else None,
+        env=_env(d.get("env"), path + ("env",), loc),
+        background=_bool(d["background"], path + ("background",), loc)
+        if "background" in d
+        else False,
+        ready=ready,
+        ready_timeout=ready_timeout,
+        timeout=None if timeout is None else _num(timeout, path + ("timeout",), loc),
+        retries=_int(d["retries"], path + ("retries",), loc) if "retries" in d else 0,
+        duration=_duration(d["duration"], path + ("duration",), loc)
+        if d.get("duration") is not None
+        else None,
+        fail_prob=0.0 if fail_prob is None else _num(fail_prob, path + ("fail_prob",), loc),
+    )
+
+
+def _ready(
+    d: Mapping[str, Any], path: DocPath, loc: Locator
+) -> tuple[tuple[Task, ...], float | None]:
+    value = d.get("ready")
+    rpath = path + ("ready",)
+    timeout = _alias(d, path, loc, "ready_timeout", "readyTimeout")
+    if isinstance(value, dict):
+        r = _mapping(value, rpath, loc, "readiness checks", ("tasks", "timeout"))
+        loc.renames[rpath] = rpath + ("tasks",)
+        if "timeout" in r:
+            if timeout is not None:
+                loc.add(rpath + ("timeout",), "ready timeout given twice: expected one")
+            timeout = r["timeout"]
+            loc.renames[path + ("ready_timeout",)] = rpath + ("timeout",)
+        value = r.get("tasks")
+        rpath = rpath + ("tasks",)
+    checks = _items(
+        value, rpath, loc, "readiness checks", lambda v, p, k: _task(v, p, loc, None, k)
+    )
+    seconds = None if timeout is None else _num(timeout, path + ("ready_timeout",), loc)
+    return checks, seconds
+
+
+def _shell(value: Any, path: DocPath, loc: Locator) -> ShellPayload:
+    d = _mapping(value, path, loc, "a shell payload", ("command",))
+    return ShellPayload(_str(d["command"], path + ("command",), loc) if "command" in d else "")
+
+
+def _exec(value: Any, path: DocPath, loc: Locator) -> ExecPayload:
+    d = _mapping(value, path, loc, "an exec payload", ("command",))
+    command = d.get("command")
+    if isinstance(command, str):
+        loc.add(
+            path + ("command",),
+            f"expected a list of strings (argv), found {_kind(command)}; use driver shell for a command line",
+        )
+        return ExecPayload(())
+    return ExecPayload(_names(command, path + ("command",), loc, "a list of strings (argv)"))
+
+
+def _docker(value: Any, path: DocPath, loc: Locator) -> DockerPayload:
+    d = _mapping(value, path, loc, "a docker payload", ("image", "action", "ports", "args"))
+    return DockerPayload(
+        image=_str(d["image"], path + ("image",), loc) if "image" in d else "",
+        action=_enum(DockerAction, d["action"], path + ("action",), loc, DockerAction.PULL)
+        if "action" in d
+        else DockerAction.PULL,
+        ports=_items(
+            d.get("ports"), path + ("ports",), loc, "ports", lambda v, p, _k: _port(v, p, loc)
+        ),
+        args=_items(
+            d.get("args"),
+            path + ("args",),
+            loc,
+            "args",
+            lambda v, p, _k: _str(v, p, loc, coerce=True),
+        ),
+    )
+
+
+def _port(value: Any, path: DocPath, loc: Locator) -> DockerPort:
+    d = _mapping(value, path, loc, "a port", ("guest", "host"))
+    for key in ("guest", "host"):
+        if key not in d and isinstance(value, dict):
+            loc.add(path + (key,), "missing key: expected guest and host ports")
+    return DockerPort(
+        guest=_int(d["guest"], path + ("guest",), loc) if "guest" in d else 0,
+        host=_int(d["host"], path + ("host",), loc) if "host" in d else 0,
+    )
+
+
+def _stopper(value: Any, path: DocPath, loc: Locator) -> StopperPayload:
+    d = _mapping(value, path, loc, "a stopper payload", ("stage", "task"))
+    return StopperPayload(
+        stage=_str(d["stage"], path + ("stage",), loc) if "stage" in d else "",
+        task=_str(d["task"], path + ("task",), loc) if d.get("task") is not None else None,
+    )
+
+
+def _env(value: Any, path: DocPath, loc: Locator) -> tuple[tuple[str, str], ...]:
+    if value is None:
+        return ()
+    d = _mapping(value, path, loc, "environment variables", None)
+    out = []
+    for key, v in d.items():
+        if isinstance(v, bool):
+            v = "true" if v else "false"
+        out.append((str(key), _str(v, path + (str(key),), loc, coerce=True)))
+    return tuple(out)
+
+
+def _duration(value: Any, path: DocPath, loc: Locator) -> Duration | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        loc.renames[path + ("value",)] = path  # rules speak of 'value'; the file has a number
+        return Duration.constant(value)
+    if not isinstance(value, dict):
+        loc.add(path, f"expected seconds (a number) or {{dist: ..., params}}, found {_kind(value)}")
+        return None
+    if "dist" not in value:
+        loc.add(path + ("dist",), f"missing key: expected one of {', '.join(DISTRIBUTIONS)}")
+        return None
+    dist = _str(value["dist"], path + ("dist",), loc)
+    given = {str(k): _num(v, path + (str(k),), loc) for k, v in value.items() if k != "dist"}
+    order = list(DISTRIBUTIONS.get(dist, ()))
+    names = [n for n in order if n in given] + [n for n in given if n not in order]
+    return Duration(dist, tuple((n, given[n]) for n in names))
