@@ -1,0 +1,149 @@
+"""Questions a notebook user asks of a run (or of a live store).
+
+Every function takes a :class:`~benchhub_sim.store.run.Run`, a
+:class:`~benchhub_sim.store.store.Store` or a mapping of table name to Arrow table, and
+returns a pandas DataFrame (or, for :func:`job_detail`, a nested dict).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from benchhub_sim.errors import StoreError
+from benchhub_sim.store.rows import tables_of
+
+_STAGE_FIELDS = ("node_id", "node_name", "status", "start_time", "ready_time", "stop_time")
+_TASK_FIELDS = ("task", "task_name", "driver", "attempt", "status", "exit_code", "background",
+                "start_time", "ready_time", "stop_time", "reason", "log_path")  # fmt: skip
+
+
+def _where(table: pa.Table, **equal: Any) -> pa.Table:
+    mask = None
+    for column, value in equal.items():
+        col = table[column]
+        if pa.types.is_dictionary(col.type):
+            col = col.cast(pa.string())
+        m = pc.equal(col, pa.scalar(value, col.type))
+        mask = m if mask is None else pc.and_(mask, m)
+    return table if mask is None else table.filter(mask)
+
+
+def _sorted(table: pa.Table, keys: Iterable[str]) -> pd.DataFrame:
+    keys = [(k, "ascending", "at_end") for k in keys]
+    return (
+        table.take(pc.sort_indices(table, sort_keys=keys)).to_pandas()
+        if table.num_rows
+        else table.to_pandas()
+    )
+
+
+def stages_on_node(run: Any, node_id: str) -> pd.DataFrame:
+    """Every stage (of every job) that ran on ``node_id``, by start time."""
+    return _sorted(
+        _where(tables_of(run)["stages"], node_id=node_id), ["start_time", "job_id", "stage"]
+    )
+
+
+def tasks_on_node(run: Any, node_id: str) -> pd.DataFrame:
+    """Every task attempt that ran on ``node_id``, by start time."""
+    keys = ["start_time", "job_id", "stage", "task", "attempt"]
+    return _sorted(_where(tables_of(run)["tasks"], node_id=node_id), keys)
+
+
+def nodes_in_stage(run: Any, job_id: int, stage: int) -> pd.DataFrame:
+    """Status of every node of one stage of one job (its stage rows, with node role and host)."""
+    tables = tables_of(run)
+    rows = _sorted(_where(tables["stages"], job_id=job_id, stage=stage), ["node_id"])
+    nodes = tables["nodes"].select(["node_id", "role", "host", "state"]).to_pandas()
+    nodes["role"] = nodes["role"].astype(object)
+    nodes = nodes.rename(columns={"state": "node_state"})
+    return rows.merge(nodes, on="node_id", how="left")
+
+
+def nodes_by(
+    run: Any, state: str | Iterable[str] | None = None, role: str | Iterable[str] | None = None
+) -> pd.DataFrame:
+    """Nodes in ``state`` (one or several) and with preferred ``role``; None: any."""
+    nodes = tables_of(run)["nodes"]
+    for column, wanted in (("state", state), ("role", role)):
+        if wanted is None:
+            continue
+        values = [wanted] if isinstance(wanted, str) else list(wanted)
+        nodes = nodes.filter(
+            pc.is_in(nodes[column].cast(pa.string()), pa.array(values, pa.string()))
+        )
+    return nodes.to_pandas()
+
+
+def job_detail(run: Any, job_id: int) -> dict[str, Any]:
+    """One job as the nested record of BenchHub's store note: pipelines -> stages -> nodes -> tasks.
+
+    Parameters
+    ----------
+    run : Run, Store or mapping of tables
+    job_id : int
+
+    Returns
+    -------
+    dict
+        The jobs row (plain Python values), plus ``nodes`` (the assignments: node_id,
+        node_name, how it was matched) and ``pipelines``: a list of
+        ``{pipeline, status, stages: [{stage, stage_name, background, nodes: [{node_id,
+        node_name, status, times, tasks: [...]}]}]}``. A pipeline still ``running`` when
+        the job ended gets the job's final status.
+
+    Raises
+    ------
+    StoreError
+        When the run has no such job.
+    """
+    tables = tables_of(run)
+    rows = _where(tables["jobs"], job_id=job_id).to_pylist()
+    if not rows:
+        raise StoreError(f"job {job_id}: no such job in this run")
+    detail: dict[str, Any] = rows[0]
+    events = _where(tables["job_events"], job_id=job_id)
+    events = events.take(pc.sort_indices(events, sort_keys=[("seq", "ascending")])).to_pylist()
+    detail["nodes"] = [
+        {"node_id": e["node_id"], "node_name": e["node_name"], "match": e["detail"]}
+        for e in events
+        if e["event"] == "assign"
+    ]
+    pstatus: dict[int, str] = {}
+    for e in events:
+        if e["event"] in ("pipeline_start", "pipeline_finish"):
+            pstatus[e["pipeline"]] = e["status"]
+    ended = detail["status"] in ("finished", "aborted")
+    stages = _where(tables["stages"], job_id=job_id).to_pylist()
+    tasks = _where(tables["tasks"], job_id=job_id).to_pylist()
+    by_stage_node: dict[tuple[int, str], list[dict]] = {}
+    for t in sorted(tasks, key=lambda t: (t["task"], t["attempt"])):
+        by_stage_node.setdefault((t["stage"], t["node_id"]), []).append(
+            {k: t[k] for k in _TASK_FIELDS}
+        )
+    pipelines: dict[int, dict[str, Any]] = {}
+    for p in sorted(set(pstatus) | {s["pipeline"] for s in stages}, key=lambda p: (p is None, p)):
+        status = pstatus.get(p, "queued")
+        if ended and status == "running":
+            status = detail["status"]
+        pipelines[p] = {"pipeline": p, "status": status, "stages": {}}
+    for s in sorted(stages, key=lambda s: (s["stage"], s["node_id"])):
+        stage = pipelines[s["pipeline"]]["stages"].setdefault(
+            s["stage"],
+            {
+                "stage": s["stage"],
+                "stage_name": s["stage_name"],
+                "background": s["background"],
+                "nodes": [],
+            },
+        )
+        node = {k: s[k] for k in _STAGE_FIELDS}
+        node["tasks"] = by_stage_node.get((s["stage"], s["node_id"]), [])
+        stage["nodes"].append(node)
+    detail["pipelines"] = [{**p, "stages": list(p["stages"].values())} for p in pipelines.values()]
+    return detail

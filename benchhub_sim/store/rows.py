@@ -1,0 +1,121 @@
+"""Row buffers and the canonical form of a table.
+
+Completed rows (a finished job's row, its stages and tasks) are buffered as tuples and
+turned into record batches every ``flush_rows`` rows, like the history log does, so a
+long run keeps compact Arrow batches instead of Python objects.
+
+The *canonical form* of a table (:func:`canonical`) is what :class:`~benchhub_sim.store.run.Run`
+holds and writes: exactly the schema of :mod:`~benchhub_sim.store.schema`, one chunk per
+column, dictionaries re-encoded in order of first appearance with no unused entries. Two
+tables with the same rows have equal canonical forms, whatever their dictionaries were,
+so ``pyarrow.Table.equals`` compares contents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from benchhub_sim.store.history import rows_to_batch
+
+
+class RowBuffer:
+    """Append-only rows of one schema, kept as record batches of ``flush_rows`` rows."""
+
+    __slots__ = ("schema", "flush_rows", "rows", "batches", "n")
+
+    def __init__(self, schema: pa.Schema, flush_rows: int = 65_536) -> None:
+        self.schema = schema
+        self.flush_rows = flush_rows
+        self.rows: list[tuple] = []
+        self.batches: list[pa.RecordBatch] = []
+        self.n = 0
+
+    def append(self, row: tuple) -> None:
+        self.rows.append(row)
+        self.n += 1
+        if len(self.rows) >= self.flush_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.rows:
+            self.batches.append(rows_to_batch(self.rows, self.schema))
+            self.rows = []
+
+    def table(self, extra_rows: list[tuple] = ()) -> pa.Table:  # type: ignore[assignment]
+        """Every row appended so far, then ``extra_rows``, as one table."""
+        self.flush()
+        batches = list(self.batches)
+        if extra_rows:
+            batches.append(rows_to_batch(list(extra_rows), self.schema))
+        if not batches:
+            return self.schema.empty_table()
+        return pa.Table.from_batches(batches, schema=self.schema)
+
+
+def canonical(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` in ``schema``, one chunk per column, dictionaries re-encoded.
+
+    Parameters
+    ----------
+    table : pyarrow.Table
+        Rows with the columns of ``schema`` (any column order, dictionary or plain
+        string columns for the dictionary fields).
+    schema : pyarrow.Schema
+        The target schema (one of :data:`benchhub_sim.store.schema.TABLES`).
+
+    Returns
+    -------
+    pyarrow.Table
+        Same rows; field metadata and schema metadata of ``schema``.
+    """
+    arrays = []
+    for field in schema:
+        col = table.column(field.name)
+        if pa.types.is_dictionary(field.type):
+            col = col.cast(pa.string()) if pa.types.is_dictionary(col.type) else col
+            col = pc.cast(col, pa.string()).combine_chunks().dictionary_encode()
+            col = col.cast(field.type)
+        else:
+            col = col.cast(field.type).combine_chunks()
+        arrays.append(col)
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def sort_canonical(table: pa.Table, schema: pa.Schema, keys: list[str]) -> pa.Table:
+    """Sort ``table`` ascending by ``keys`` (nulls last, stable) and make it canonical."""
+    if keys and table.num_rows:
+        idx = pc.sort_indices(
+            table.select(keys).cast(
+                pa.schema([pa.field(k, _plain(table.schema.field(k).type)) for k in keys])
+            ),
+            sort_keys=[(k, "ascending", "at_end") for k in keys],
+        )
+        table = table.take(idx)
+    return canonical(table, schema)
+
+
+def _plain(typ: pa.DataType) -> pa.DataType:
+    return typ.value_type if pa.types.is_dictionary(typ) else typ
+
+
+#: sort keys of each snapshot table (nodes keep their registration order instead)
+SORT_KEYS: dict[str, list[str]] = {
+    "jobs": ["job_id"],
+    "stages": ["job_id", "stage", "node_id"],
+    "tasks": ["job_id", "stage", "node_id", "task", "attempt"],
+}
+
+
+def tables_of(obj: object) -> dict[str, pa.Table]:
+    """The tables of a Run (``.tables``), a Store (``.tables()``) or a mapping of tables."""
+    tables = getattr(obj, "tables", None)
+    if callable(tables):
+        tables = tables()
+    if tables is None:
+        tables = obj
+    if not isinstance(tables, Mapping):
+        raise TypeError(f"expected a Run, a Store or a dict of tables, got {type(obj).__name__}")
+    return dict(tables)

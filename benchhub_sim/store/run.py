@@ -1,0 +1,462 @@
+"""The run directory: ``run.json`` plus one Parquet file per table (DESIGN.md "Run directory").
+
+While a run goes on, :class:`RunWriter` streams each flushed history batch to a small part
+file (``RUN/_parts/job_events/part-000001.parquet``, written to a temp file then
+``os.replace``-d), so a killed process leaves a directory :func:`load_run` can read up to
+the last flush. :meth:`RunWriter.finish` writes the snapshot tables, consolidates the
+parts into ``node_events.parquet`` / ``job_events.parquet`` and marks ``run.json``
+complete. Every file carries ``benchhub_sim.schema_version`` in its Parquet metadata and
+is checked against :mod:`~benchhub_sim.store.schema` when written and when read.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import shutil
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from benchhub_sim.errors import RunFormatError
+from benchhub_sim.store.rows import canonical
+from benchhub_sim.store.schema import READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION, TABLES
+
+VERSION_KEY = b"benchhub_sim.schema_version"
+META_FILE = "run.json"
+PARTS_DIR = "_parts"
+EVENT_TABLES = ("node_events", "job_events")
+SNAPSHOT_TABLES = ("nodes", "jobs", "stages", "tasks")
+_ROW_GROUP = 131_072
+_VERSIONS = f"{min(READABLE_SCHEMA_VERSIONS)}..{max(READABLE_SCHEMA_VERSIONS)}"
+
+
+# -- files --------------------------------------------------------------------------------
+
+
+def _file_schema(schema: pa.Schema) -> pa.Schema:
+    return schema.with_metadata(
+        {**(schema.metadata or {}), VERSION_KEY: str(SCHEMA_VERSION).encode()}
+    )
+
+
+def check_schema(where: str, found: pa.Schema, expected: pa.Schema) -> None:
+    """Raise :class:`RunFormatError` naming ``where`` unless ``found`` has the expected columns.
+
+    A dictionary column may also be stored as plain strings (it is re-encoded on read).
+    """
+    problems = []
+    names = set(found.names)
+    missing = [n for n in expected.names if n not in names]
+    extra = [n for n in found.names if n not in set(expected.names)]
+    if missing:
+        problems.append(f"missing columns {', '.join(missing)}")
+    if extra:
+        problems.append(f"unexpected columns {', '.join(extra)}")
+    for field in expected:
+        if field.name in names and not _compatible(found.field(field.name).type, field.type):
+            problems.append(
+                f"column {field.name}: expected {field.type}, found {found.field(field.name).type}"
+            )
+    if problems:
+        raise RunFormatError(f"{where}: schema does not match: {'; '.join(problems)}")
+
+
+def _compatible(found: pa.DataType, expected: pa.DataType) -> bool:
+    if found == expected:
+        return True
+    if pa.types.is_dictionary(expected):
+        value = found.value_type if pa.types.is_dictionary(found) else found
+        return pa.types.is_string(value) or pa.types.is_large_string(value)
+    return False
+
+
+def _write_parquet(path: Path, table: pa.Table, name: str) -> None:
+    """Validate ``table`` against table ``name`` and write it atomically."""
+    schema = TABLES[name]
+    check_schema(path.name, table.schema, schema)
+    table = canonical(table, schema).replace_schema_metadata(_file_schema(schema).metadata)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        pq.write_table(table, tmp, row_group_size=_ROW_GROUP)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _read_parquet(path: Path, name: str, shown: str | None = None) -> pa.Table:
+    """Read and validate a file of table ``name``; errors name the file."""
+    shown = shown or path.name
+    if not path.is_file():
+        raise RunFormatError(f"{shown}: missing (in {path.parent})")
+    try:
+        pf = pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise RunFormatError(f"{shown}: not a Parquet file (truncated?): {exc}") from None
+    meta = pf.schema_arrow.metadata or {}
+    version = meta.get(VERSION_KEY)
+    if version is None:
+        raise RunFormatError(
+            f"{shown}: no {VERSION_KEY.decode()} in its metadata (not a benchhub_sim file?)"
+        )
+    if int(version) not in READABLE_SCHEMA_VERSIONS:
+        raise RunFormatError(
+            f"{shown}: written with schema {int(version)}, this version reads {_VERSIONS}"
+        )
+    tag = meta.get(b"table")
+    if tag is not None and tag.decode() != name:
+        raise RunFormatError(f"{shown}: holds table {tag.decode()!r}, expected {name!r}")
+    check_schema(shown, pf.schema_arrow, TABLES[name])
+    try:
+        table = pf.read()
+    except (pa.ArrowException, OSError) as exc:
+        raise RunFormatError(f"{shown}: damaged: {exc}") from None
+    return canonical(table, TABLES[name])
+
+
+def _write_json(path: Path, data: Mapping[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def _read_meta(path: Path) -> dict[str, Any]:
+    file = path / META_FILE
+    if not path.is_dir():
+        raise RunFormatError(f"{path}: not a run directory (no such directory)")
+    if not file.is_file():
+        raise RunFormatError(f"{META_FILE}: missing (in {path})")
+    try:
+        meta = json.loads(file.read_text())
+    except (ValueError, OSError) as exc:
+        raise RunFormatError(f"{META_FILE}: not valid JSON (truncated?): {exc}") from None
+    if not isinstance(meta, dict) or "schema_version" not in meta:
+        raise RunFormatError(f"{META_FILE}: no schema_version (not a benchhub_sim run?)")
+    version = meta["schema_version"]
+    if version not in READABLE_SCHEMA_VERSIONS:
+        raise RunFormatError(
+            f"{META_FILE}: written with schema {version}, this version reads {_VERSIONS}"
+        )
+    return meta
+
+
+def _base_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
+    from benchhub_sim import __version__
+
+    out: dict[str, Any] = {
+        "clock": "virtual",
+        "epoch": None,
+        "policy": None,
+        "seed": None,
+        "cluster": None,
+        "inputs": [],
+    }
+    out.update(meta)
+    if out["clock"] not in ("virtual", "wall"):
+        raise RunFormatError(
+            f"{META_FILE}: clock must be 'virtual' or 'wall', got {out['clock']!r}"
+        )
+    out["package_version"] = __version__
+    out["schema_version"] = SCHEMA_VERSION
+    out.setdefault("complete", False)
+    return out
+
+
+def _part_files(path: Path, name: str) -> list[Path]:
+    return sorted((path / PARTS_DIR / name).glob("part-*.parquet"))
+
+
+# -- writing a run as it goes -----------------------------------------------------------
+
+
+class RunWriter:
+    """Write a run directory while the run goes on.
+
+    Parameters
+    ----------
+    path : str or Path
+        The run directory (created with its parents).
+    meta : dict
+        ``run.json`` content: clock (``virtual`` | ``wall``), epoch, policy, seed,
+        cluster, inputs, anything JSON-able. ``schema_version``, ``package_version`` and
+        ``complete`` are set here.
+    overwrite : bool
+        Replace a run already in ``path`` (its files only). Otherwise that is an error.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from benchhub_sim.store import History, Store
+    >>> writer = RunWriter(tempfile.mkdtemp() + "/run", {"policy": "fcfs"})
+    >>> store = Store(History(sink=writer.sink))
+    >>> store.add_job(0.0, 1, "demo", n_nodes=1, walltime=60.0)
+    >>> writer.finish(store.tables())
+    >>> load_run(writer.path).jobs["status"].tolist()
+    ['queued']
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], meta: Mapping[str, Any], *, overwrite: bool = False
+    ) -> None:
+        self.path = Path(path)
+        if (self.path / META_FILE).exists():
+            if not overwrite:
+                raise RunFormatError(f"{self.path}: already holds a run ({META_FILE} exists)")
+            _clear(self.path)
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.meta = _base_meta(meta)
+        self.meta["complete"] = False
+        self._n_parts = dict.fromkeys(EVENT_TABLES, 0)
+        _write_json(self.path / META_FILE, self.meta)
+
+    def sink(self, name: str, batch: pa.RecordBatch) -> None:
+        """History sink: write ``batch`` of table ``name`` as the next part file."""
+        if name not in EVENT_TABLES:
+            raise RunFormatError(f"{name}: not an event table ({', '.join(EVENT_TABLES)})")
+        folder = self.path / PARTS_DIR / name
+        folder.mkdir(parents=True, exist_ok=True)
+        self._n_parts[name] += 1
+        table = pa.Table.from_batches([batch])
+        _write_parquet(folder / f"part-{self._n_parts[name]:06d}.parquet", table, name)
+
+    def finish(self, tables: Mapping[str, pa.Table]) -> None:
+        """Write the final tables, consolidate the parts and mark the run complete.
+
+        Parameters
+        ----------
+        tables : mapping of str to pyarrow.Table
+            At least ``nodes``, ``jobs``, ``stages``, ``tasks`` (e.g. ``Store.tables()``,
+            which flushes the history into the sink first). Event tables given here are
+            appended after the part files (events the sink never saw).
+        """
+        counts = {}
+        for name in SNAPSHOT_TABLES:
+            _write_parquet(self.path / f"{name}.parquet", tables[name], name)
+            counts[name] = tables[name].num_rows
+        for name in EVENT_TABLES:
+            counts[name] = self._consolidate(name, tables.get(name))
+        shutil.rmtree(self.path / PARTS_DIR, ignore_errors=True)
+        self.meta.update(complete=True, counts=counts)
+        _write_json(self.path / META_FILE, self.meta)
+
+    def _consolidate(self, name: str, extra: pa.Table | None) -> int:
+        schema = TABLES[name]
+        target = self.path / f"{name}.parquet"
+        tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
+        n = 0
+        pending: list[pa.Table] = []
+        try:
+            with pq.ParquetWriter(tmp, _file_schema(schema)) as out:
+
+                def push(table: pa.Table, force: bool = False) -> None:
+                    pending.append(table)
+                    if force or sum(t.num_rows for t in pending) >= _ROW_GROUP:
+                        merged = pa.concat_tables(pending).unify_dictionaries()
+                        out.write_table(canonical(merged, schema), row_group_size=_ROW_GROUP)
+                        pending.clear()
+
+                for part in _part_files(self.path, name):
+                    table = _read_parquet(part, name, f"{PARTS_DIR}/{name}/{part.name}")
+                    n += table.num_rows
+                    push(table)
+                if extra is not None and extra.num_rows:
+                    check_schema(f"{name}.parquet", extra.schema, schema)
+                    n += extra.num_rows
+                    push(canonical(extra, schema))
+                if pending:
+                    push(schema.empty_table(), force=True)
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return n
+
+
+def _clear(path: Path) -> None:
+    for name in TABLES:
+        (path / f"{name}.parquet").unlink(missing_ok=True)
+    shutil.rmtree(path / PARTS_DIR, ignore_errors=True)
+    (path / META_FILE).unlink(missing_ok=True)
+
+
+# -- a run in memory ----------------------------------------------------------------------
+
+
+class Run:
+    """The tables and metadata of one run.
+
+    Parameters
+    ----------
+    tables : mapping of str to pyarrow.Table
+        Any of the six tables of :data:`~benchhub_sim.store.schema.TABLES` (missing ones
+        are empty), e.g. ``Store.tables()``. Kept in canonical form in :attr:`tables`.
+    meta : mapping, optional
+        ``run.json`` content.
+    complete : bool, optional
+        Whether the run ended normally; by default ``meta["complete"]`` (True if absent).
+    path : Path, optional
+        Where it was read from.
+    """
+
+    def __init__(
+        self,
+        tables: Mapping[str, pa.Table],
+        meta: Mapping[str, Any] | None = None,
+        *,
+        complete: bool | None = None,
+        path: Path | None = None,
+    ) -> None:
+        self.tables: dict[str, pa.Table] = {}
+        for name, schema in TABLES.items():
+            table = tables.get(name)
+            if table is not None:
+                check_schema(f"{name} table", table.schema, schema)
+            self.tables[name] = schema.empty_table() if table is None else canonical(table, schema)
+        self.meta: dict[str, Any] = dict(meta or {})
+        self.complete = bool(self.meta.get("complete", True)) if complete is None else complete
+        self.path = path
+        self._frames: dict[str, pd.DataFrame] = {}
+
+    def frame(self, name: str) -> pd.DataFrame:
+        """Table ``name`` as a pandas DataFrame (converted once, then cached)."""
+        if name not in self._frames:
+            self._frames[name] = self.tables[name].to_pandas()
+        return self._frames[name]
+
+    nodes = property(lambda self: self.frame("nodes"), doc="node store: one row per node")
+    jobs = property(lambda self: self.frame("jobs"), doc="job store: one row per job")
+    stages = property(lambda self: self.frame("stages"), doc="one row per (job, stage, node)")
+    tasks = property(lambda self: self.frame("tasks"), doc="one row per task attempt")
+    node_events = property(lambda self: self.frame("node_events"), doc="node history")
+    job_events = property(lambda self: self.frame("job_events"), doc="job history")
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the run directory ``path`` (replacing the run files there); returns it."""
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        for name, table in self.tables.items():
+            _write_parquet(path / f"{name}.parquet", table, name)
+        shutil.rmtree(path / PARTS_DIR, ignore_errors=True)
+        meta = _base_meta(self.meta)
+        meta["complete"] = self.complete
+        meta["counts"] = {name: t.num_rows for name, t in self.tables.items()}
+        _write_json(path / META_FILE, meta)
+        return path
+
+    def summary(self) -> dict[str, Any]:
+        """Jobs by status, nodes by state, number of events and time span."""
+        times = [
+            t["time"] for t in (self.tables["job_events"], self.tables["node_events"]) if t.num_rows
+        ]
+        span = (
+            (
+                min(pa.compute.min(t).as_py() for t in times),
+                max(pa.compute.max(t).as_py() for t in times),
+            )
+            if times
+            else (None, None)
+        )
+        return {
+            "jobs": _counts(self.tables["jobs"], "status"),
+            "nodes": _counts(self.tables["nodes"], "state"),
+            "events": self.tables["job_events"].num_rows + self.tables["node_events"].num_rows,
+            "span": span,
+        }
+
+    def __repr__(self) -> str:
+        s = self.summary()
+        where = f" {self.path}" if self.path else ""
+        flag = "" if self.complete else " INCOMPLETE"
+        return (
+            f"<Run{where}{flag} jobs={sum(s['jobs'].values())} {s['jobs']} "
+            f"nodes={sum(s['nodes'].values())} events={s['events']} span={s['span']}>"
+        )
+
+    def _repr_html_(self) -> str:
+        s = self.summary()
+        jobs = ", ".join(f"{k}: {v}" for k, v in s["jobs"].items()) or "none"
+        nodes = ", ".join(f"{k}: {v}" for k, v in s["nodes"].items()) or "none"
+        lo, hi = s["span"]
+        span = (
+            "no events"
+            if lo is None
+            else f"t = {lo:g} .. {hi:g} s ({self.meta.get('clock', 'virtual')} clock)"
+        )
+        title = html.escape(str(self.path)) if self.path else "Run"
+        warn = "" if self.complete else " <b style='color:#b00'>(incomplete)</b>"
+        return (
+            f"<b>{title}</b>{warn}<ul>"
+            f"<li>{sum(s['jobs'].values())} jobs ({html.escape(jobs)})</li>"
+            f"<li>{sum(s['nodes'].values())} nodes ({html.escape(nodes)})</li>"
+            f"<li>{s['events']} events, {html.escape(span)}</li></ul>"
+        )
+
+
+def _counts(table: pa.Table, column: str) -> dict[str, int]:
+    if not table.num_rows:
+        return {}
+    vc = pa.compute.value_counts(table[column].cast(pa.string()))
+    return {str(v["values"]): int(v["counts"]) for v in vc.to_pylist()}
+
+
+# -- reading ------------------------------------------------------------------------------
+
+
+def load_run(path: str | os.PathLike[str]) -> Run:
+    """Read a run directory, complete or not.
+
+    A run that did not finish (``run.json`` says ``complete: false``) is read from its
+    files, else from its part files, with the snapshot tables folded from the history
+    (static job and node columns null), and a warning says it is incomplete.
+
+    Raises
+    ------
+    RunFormatError
+        A missing, truncated or damaged file, a schema that does not match, or another
+        schema version; the message names the file.
+    """
+    from benchhub_sim.store.fold import fold_history
+
+    path = Path(path)
+    meta = _read_meta(path)
+    complete = bool(meta.get("complete"))
+    tables: dict[str, pa.Table] = {}
+    if complete:
+        for name in TABLES:
+            tables[name] = _read_parquet(path / f"{name}.parquet", name)
+        for name, n in (meta.get("counts") or {}).items():
+            if name in tables and tables[name].num_rows != n:
+                raise RunFormatError(
+                    f"{name}.parquet: {tables[name].num_rows} rows, {META_FILE} says {n}"
+                )
+    else:
+        for name in EVENT_TABLES:
+            file = path / f"{name}.parquet"
+            if file.exists():
+                tables[name] = _read_parquet(file, name)
+            else:
+                parts = [
+                    _read_parquet(p, name, f"{PARTS_DIR}/{name}/{p.name}")
+                    for p in _part_files(path, name)
+                ]
+                tables[name] = pa.concat_tables(
+                    [TABLES[name].empty_table(), *parts]
+                ).unify_dictionaries()
+        have = {
+            n: path / f"{n}.parquet" for n in SNAPSHOT_TABLES if (path / f"{n}.parquet").exists()
+        }
+        if len(have) == len(SNAPSHOT_TABLES):
+            tables.update({n: _read_parquet(f, n) for n, f in have.items()})
+        else:
+            tables.update(fold_history(tables["job_events"], tables["node_events"]))
+        warnings.warn(
+            f"{path}: the run is incomplete (it did not finish); read what was flushed: "
+            f"{tables['job_events'].num_rows} job events, {tables['node_events'].num_rows} node events",
+            stacklevel=2,
+        )
+    return Run(tables, meta, complete=complete, path=path)

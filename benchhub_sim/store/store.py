@@ -1,0 +1,188 @@
+"""The store: one object through which every transition is checked, applied and logged.
+
+:class:`Store` holds the live snapshots (:class:`NodeStore`, :class:`JobStore`) and the
+append-only :class:`History`. Each call checks the transition against the snapshot
+(raising :class:`~benchhub_sim.errors.StoreError` and writing nothing when it is not
+legal), then updates the snapshot and appends the event(s) to the history.
+"""
+
+from __future__ import annotations
+
+import html
+
+import pyarrow as pa
+
+from benchhub_sim.cluster import Node
+from benchhub_sim.store.history import History
+from benchhub_sim.store.jobs import JobStore
+from benchhub_sim.store.nodes import NodeStore
+
+#: how many calls between two checks of History.flush_seconds
+_FLUSH_CHECK_EVERY = 1024
+
+
+class Store:
+    """Node store + job store + history, kept in step.
+
+    Parameters
+    ----------
+    history : History, optional
+        The log to append to (give one with a ``sink`` to stream to a run directory).
+        A new in-memory :class:`History` by default.
+    check : bool
+        Check each transition before applying it. ``False`` trusts the caller (faster);
+        an illegal transition may then corrupt the snapshot.
+
+    Examples
+    --------
+    >>> from benchhub_sim.cluster import Node
+    >>> s = Store()
+    >>> s.add_node(0.0, Node("n0"))
+    >>> s.add_job(0.0, 1, "demo", n_nodes=1, walltime=60.0)
+    >>> s.job(1.0, 1, "assign", "queued", node_id="n0", node_name="srv", detail="any")
+    >>> s.job(1.0, 1, "start", "running")
+    >>> s.job(2.0, 1, "start", "running")
+    Traceback (most recent call last):
+    ...
+    benchhub_sim.errors.StoreError: job 1: cannot start: status is running
+    """
+
+    def __init__(self, history: History | None = None, *, check: bool = True) -> None:
+        self.history = history if history is not None else History()
+        self.nodes = NodeStore()
+        self.jobs = JobStore(check=check)
+        self.check = check
+        self._calls = 0
+
+    # -- nodes --------------------------------------------------------------------------
+
+    def add_node(self, time: float, node: Node) -> None:
+        """Register ``node`` (its info, state ``idle``) and log a ``register`` event."""
+        state = self.nodes.check(node.node_id, "register", "idle", new_info=True)
+        self.nodes.apply(time, node.node_id, "register", state, None, info=node)
+        self.history.node(time, node.node_id, "register", state)
+        self._tick()
+
+    def node(
+        self,
+        time: float,
+        node_id: str,
+        event: str,
+        state: str | None,
+        job_id: int | None = None,
+        detail: str | None = None,
+    ) -> None:
+        """Log a node event (``state``, ``deregister``, ``fail``, ``recover``, re-``register``).
+
+        Parameters
+        ----------
+        time : float
+            Seconds on the run's clock.
+        node_id : str
+            A node added with :meth:`add_node`.
+        event : str
+            One of :data:`~benchhub_sim.store.schema.NODE_EVENTS`.
+        state : str or None
+            The node's new state; None takes the event's usual one (``offline`` for
+            ``fail`` / ``deregister``, ``idle`` for ``recover`` / ``register``).
+        job_id : int, optional
+            The job the node runs after this event (the nodes row keeps the latest).
+        detail : str, optional
+            Free text (why it failed, ...).
+        """
+        if self.check or state is None:
+            state = self.nodes.check(node_id, event, state, new_info=False)
+        self.nodes.apply(time, node_id, event, state, job_id)
+        self.history.node(time, node_id, event, state, job_id, detail)
+        self._tick()
+
+    # -- jobs ---------------------------------------------------------------------------
+
+    def add_job(
+        self,
+        time: float,
+        job_id: int,
+        name: str,
+        *,
+        n_nodes: int,
+        walltime: float,
+        priority: float = 0.0,
+        raw_spec: str | None = None,
+    ) -> None:
+        """Submit a job (its info, status ``queued``) and log a ``submit`` event."""
+        self.jobs.check_submit(job_id)
+        self.jobs.submit(time, job_id, name, n_nodes, walltime, priority, raw_spec)
+        self.history.job(time, job_id, "submit", "queued")
+        self._tick()
+
+    def job(
+        self,
+        time: float,
+        job_id: int,
+        event: str,
+        status: str | None,
+        pipeline: int | None = None,
+        stage: int | None = None,
+        stage_name: str | None = None,
+        node_id: str | None = None,
+        node_name: str | None = None,
+        task: int | None = None,
+        task_name: str | None = None,
+        driver: str | None = None,
+        background: bool | None = None,
+        attempt: int | None = None,
+        exit_code: int | None = None,
+        detail: str | None = None,
+    ) -> None:
+        """Log a job, pipeline, stage or task transition (same arguments as History.job).
+
+        ``status`` is the new status of the entity the event is about; None takes the
+        event's usual one. Ids and names the snapshot knows (the pipeline of a stage,
+        the slot name of a node, the attempt of a task, ...) are filled in when None.
+        See :mod:`benchhub_sim.store.jobs` for the rules and the events a stage stop,
+        a finish or an abort add for what still runs.
+        """
+        planned = self.jobs.plan(
+            [time, job_id, event, status, pipeline, stage, stage_name, node_id, node_name,
+             task, task_name, driver, background, attempt, exit_code, detail],
+            self.nodes,
+        )  # fmt: skip
+        apply, log = self.jobs.apply, self.history.job
+        for ev in planned:
+            apply(ev)
+            log(*ev)
+        self._tick()
+
+    def _tick(self) -> None:
+        self._calls += 1
+        if self._calls % _FLUSH_CHECK_EVERY == 0:
+            self.history.maybe_flush()
+
+    # -- output -------------------------------------------------------------------------
+
+    def tables(self) -> dict[str, pa.Table]:
+        """The six tables of a run, in the schemas of :mod:`benchhub_sim.store.schema`.
+
+        Event tables hold what the history kept in memory (empty for events already
+        handed to a sink: the run directory has those). Flushes the history.
+        """
+        out = {"nodes": self.nodes.table(), **self.jobs.tables()}
+        out["node_events"] = self.history.node_events()
+        out["job_events"] = self.history.job_events()
+        return out
+
+    def __repr__(self) -> str:
+        return (
+            f"<Store nodes={len(self.nodes)} {self.nodes.by_state()} "
+            f"jobs={len(self.jobs)} {self.jobs.by_status()} events={self.history.seq}>"
+        )
+
+    def _repr_html_(self) -> str:
+        jobs = ", ".join(f"{k}: {v}" for k, v in self.jobs.by_status().items())
+        nodes = ", ".join(f"{k}: {v}" for k, v in self.nodes.by_state().items())
+        return (
+            "<b>Store</b><ul>"
+            f"<li>{len(self.nodes)} nodes ({html.escape(nodes)})</li>"
+            f"<li>{len(self.jobs)} jobs ({html.escape(jobs)})</li>"
+            f"<li>{self.history.seq} events</li></ul>"
+        )
