@@ -1,0 +1,504 @@
+"""Metrics over a run's tables: plain functions over DataFrames.
+
+Every function takes a *run*: anything with the DataFrame attributes ``nodes``,
+``jobs``, ``stages``, ``tasks``, ``node_events`` and ``job_events`` (a
+:class:`benchhub_sim.store.run.Run`, or a namespace built by hand); the per-job
+functions also take the ``jobs`` DataFrame itself. Times are seconds on the run's clock.
+
+Step functions (utilization, queue length, node states) are returned as a Series or
+DataFrame indexed by ``time``: the value at one index holds until the next index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: tau of the bounded slowdown, in seconds
+BSLD_TAU = 10.0
+
+_JOB_TIMES = ("submit_time", "start_time", "stop_time")
+
+
+# --- helpers -------------------------------------------------------------------------
+
+
+def _jobs(run: Any) -> pd.DataFrame:
+    return run if isinstance(run, pd.DataFrame) else run.jobs
+
+
+def _status(df: pd.DataFrame) -> np.ndarray:
+    return df["status"].astype(object).to_numpy()
+
+
+def _table(run: Any, name: str) -> pd.DataFrame | None:
+    df = getattr(run, name, None)
+    return df if isinstance(df, pd.DataFrame) else None
+
+
+def run_end(run: Any) -> float:
+    """Last time anything happened in a run: the latest job stop or event time."""
+    candidates = [_jobs(run)["stop_time"].max(), _jobs(run)["submit_time"].max()]
+    for name in ("job_events", "node_events"):
+        df = _table(run, name)
+        if df is not None and len(df):
+            candidates.append(df["time"].max())
+    values = [float(v) for v in candidates if not pd.isna(v)]
+    return max(values) if values else 0.0
+
+
+def run_name(run: Any, index: int = 0) -> str:
+    """A short label for a run: ``meta['name']``, its directory name, its policy, or ``run N``."""
+    meta = getattr(run, "meta", None) or {}
+    if meta.get("name"):
+        return str(meta["name"])
+    path = getattr(run, "path", None)
+    if path:
+        return Path(path).name
+    if meta.get("policy"):
+        return str(meta["policy"])
+    return f"run {index + 1}"
+
+
+def _names(runs: Sequence[Any], names: Sequence[str] | None) -> list[str]:
+    if names is not None:
+        if len(names) != len(runs):
+            raise ValueError(f"{len(names)} names given for {len(runs)} runs")
+        return [str(n) for n in names]
+    out: list[str] = []
+    for i, r in enumerate(runs):
+        name = run_name(r, i)
+        out.append(name if name not in out else f"{name} ({i + 1})")
+    return out
+
+
+def _step(times: np.ndarray, deltas: np.ndarray, *, origin: float | None, name: str) -> pd.Series:
+    """A step function from +/- changes: value after all changes at each time."""
+    s = pd.Series(deltas, index=times, dtype=np.float64).groupby(level=0).sum().cumsum()
+    if origin is not None and (s.empty or origin < s.index[0]):
+        s = pd.concat([pd.Series([0.0], index=[origin]), s])
+    keep = np.ones(len(s), dtype=bool)
+    keep[1:] = ~np.isclose(s.to_numpy()[1:], s.to_numpy()[:-1], rtol=0, atol=1e-12)
+    s = s[keep]
+    s.index = pd.Index(s.index.to_numpy(dtype=np.float64), name="time")
+    s.name = name
+    return s
+
+
+def time_average(series: pd.Series, start: float | None = None, end: float | None = None) -> float:
+    """Time-weighted mean of a step function over ``[start, end]``.
+
+    Parameters
+    ----------
+    series : pandas.Series
+        Values indexed by time; each value holds until the next index. Before its first
+        index the function is 0.
+    start, end : float, optional
+        Window, by default from the first to the last index.
+
+    Examples
+    --------
+    >>> time_average(pd.Series([0.0, 2.0, 0.0], index=[0.0, 1.0, 3.0]))
+    1.3333333333333333
+    """
+    if series.empty:
+        return float("nan")
+    t = series.index.to_numpy(dtype=np.float64)
+    start = t[0] if start is None else float(start)
+    end = t[-1] if end is None else float(end)
+    if end <= start:
+        return float("nan")
+    return float(np.diff(_integral(series, np.array([start, end])))[0] / (end - start))
+
+
+def _integral(series: pd.Series, at: np.ndarray) -> np.ndarray:
+    """Integral of a step function from -inf to each time in ``at`` (0 before it starts)."""
+    t = series.index.to_numpy(dtype=np.float64)
+    v = series.to_numpy(dtype=np.float64)
+    cum = np.concatenate([[0.0], np.cumsum(v[:-1] * np.diff(t))])
+    idx = np.searchsorted(t, at, side="right") - 1
+    out = np.zeros(len(at))
+    inside = idx >= 0
+    out[inside] = cum[idx[inside]] + v[idx[inside]] * (at[inside] - t[idx[inside]])
+    return out
+
+
+def _resample(series: pd.Series, freq: float, start: float, end: float) -> pd.Series:
+    """Time-weighted mean of a step function per bin ``[start + k*freq, start + (k+1)*freq)``."""
+    if freq <= 0:
+        raise ValueError(f"freq must be positive seconds, got {freq}")
+    if end <= start:
+        return pd.Series([], index=pd.Index([], name="time"), name=series.name, dtype=float)
+    edges = np.arange(start, end, freq, dtype=np.float64)
+    edges = np.append(edges, end)
+    values = np.diff(_integral(series, edges)) / np.diff(edges)
+    return pd.Series(values, index=pd.Index(edges[:-1], name="time"), name=series.name)
+
+
+# --- per job -------------------------------------------------------------------------
+
+
+def job_metrics(run: Any, *, tau: float = BSLD_TAU) -> pd.DataFrame:
+    """Per-job wait, turnaround, runtime, slowdown and bounded slowdown.
+
+    ``wait = start - submit``, ``turnaround = stop - submit``, ``runtime = stop - start``,
+    ``slowdown = turnaround / runtime`` and
+    ``bounded_slowdown = max(1, turnaround / max(runtime, tau))``. A job that never
+    started has NaN in all of them.
+
+    Parameters
+    ----------
+    run : Run-like or pandas.DataFrame
+        A run or its ``jobs`` table.
+    tau : float
+        Runtime floor of the bounded slowdown, 10 s by default.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per job, in the jobs table's order: ``job_id``, ``name``, ``status``,
+        ``n_nodes``, the three times and the five metrics.
+    """
+    jobs = _jobs(run)
+    cols = [c for c in ("job_id", "name", "status", "n_nodes", *_JOB_TIMES) if c in jobs]
+    out = jobs[cols].reset_index(drop=True).copy()
+    for c in ("name", "status"):
+        if c in out:
+            out[c] = out[c].astype(object)
+    submit = out["submit_time"].to_numpy(dtype=np.float64)
+    start = out["start_time"].to_numpy(dtype=np.float64)
+    stop = out["stop_time"].to_numpy(dtype=np.float64)
+    runtime = stop - start
+    turnaround = np.where(np.isnan(start), np.nan, stop - submit)
+    out["wait"] = start - submit
+    out["turnaround"] = turnaround
+    out["runtime"] = runtime
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["slowdown"] = np.where(runtime > 0, turnaround / runtime, np.nan)
+        bsld = np.maximum(1.0, turnaround / np.maximum(runtime, tau))
+    out["bounded_slowdown"] = np.where(np.isnan(turnaround), np.nan, bsld)
+    return out
+
+
+def makespan(run: Any) -> float:
+    """Last job stop minus first job submit, in seconds (NaN without jobs)."""
+    jobs = _jobs(run)
+    if jobs.empty:
+        return float("nan")
+    last = jobs["stop_time"].max()
+    if pd.isna(last):
+        return float("nan")
+    return float(last - jobs["submit_time"].min())
+
+
+def throughput(run: Any) -> float:
+    """Finished jobs per second over the makespan."""
+    span = makespan(run)
+    finished = int((_status(_jobs(run)) == "finished").sum())
+    return finished / span if span > 0 else float("nan")
+
+
+# --- nodes and cluster ---------------------------------------------------------------
+
+
+def node_intervals(run: Any) -> pd.DataFrame:
+    """When each node was held by each job: from its ``assign`` event to the job's stop.
+
+    The ``assign`` events of ``job_events`` give the node and the time it was bound; the
+    node is free again when the job stops (finishes or aborts). A job still running when
+    the run ended holds its nodes until :func:`run_end`. Jobs with no ``assign`` event
+    fall back to the nodes in ``stages``, held from the job's start.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``job_id``, ``node_id``, ``node_index`` (row of the node in
+        ``run.nodes``, -1 if unknown), ``start``, ``stop``; sorted by start, node index.
+    """
+    jobs = run.jobs
+    end = run_end(run)
+    parts = []
+    je = _table(run, "job_events")
+    if je is not None and len(je):
+        a = je.loc[je["event"].astype(object).to_numpy() == "assign", ["job_id", "node_id", "time"]]
+        a = a.sort_values("time", kind="stable").drop_duplicates(["job_id", "node_id"])
+        parts.append(a.rename(columns={"time": "start"}))
+    seen = set(parts[0]["job_id"]) if parts else set()
+    st = _table(run, "stages")
+    if st is not None and len(st):
+        s = st.loc[~st["job_id"].isin(seen), ["job_id", "node_id"]].drop_duplicates()
+        s = s.merge(jobs[["job_id", "start_time"]], on="job_id", how="left")
+        parts.append(s.rename(columns={"start_time": "start"}))
+    cols = ["job_id", "node_id", "node_index", "start", "stop"]
+    if not parts:
+        return pd.DataFrame({c: [] for c in cols})
+    iv = pd.concat(parts, ignore_index=True)
+    iv["node_id"] = iv["node_id"].astype(object)
+    iv = iv.merge(jobs[["job_id", "stop_time"]], on="job_id", how="left")
+    iv["stop"] = iv["stop_time"].fillna(end).astype(np.float64)
+    iv = iv.dropna(subset=["start"])
+    index = {nid: i for i, nid in enumerate(run.nodes["node_id"].astype(object))}
+    iv["node_index"] = [index.get(n, -1) for n in iv["node_id"]]
+    iv = iv[cols].sort_values(["start", "node_index"], kind="stable").reset_index(drop=True)
+    return iv
+
+
+def _n_nodes(run: Any) -> int:
+    return max(len(run.nodes), 1)
+
+
+def utilization(run: Any, *, freq: float | None = None) -> pd.Series:
+    """Cluster utilization over time: busy nodes / nodes, as a step function.
+
+    A node is busy while a job holds it, from the node's ``assign`` event to the job's
+    stop (see :func:`node_intervals`); node states (``cleanup``, ``reporting``) do not
+    count separately. Without any assign or stage rows, each started job holds
+    ``n_nodes`` nodes from start to stop. The denominator is ``len(run.nodes)``.
+
+    Parameters
+    ----------
+    run : Run-like
+    freq : float, optional
+        Bin width in seconds: return the time-weighted mean per bin from the first
+        submit to the last stop, instead of the exact step function.
+
+    Returns
+    -------
+    pandas.Series
+        Named ``utilization``, indexed by ``time``; starts at the first submit with 0.
+    """
+    jobs = run.jobs
+    iv = node_intervals(run)
+    if len(iv):
+        starts, stops = iv["start"].to_numpy(float), iv["stop"].to_numpy(float)
+        weight = np.ones(len(iv))
+    else:
+        j = jobs.dropna(subset=["start_time"])
+        starts = j["start_time"].to_numpy(float)
+        stops = j["stop_time"].fillna(run_end(run)).to_numpy(float)
+        weight = j["n_nodes"].to_numpy(float)
+    times = np.concatenate([starts, stops])
+    deltas = np.concatenate([weight, -weight]) / _n_nodes(run)
+    origin = float(jobs["submit_time"].min()) if len(jobs) else None
+    s = _step(times, deltas, origin=origin, name="utilization")
+    if freq is not None:
+        return _resample(s, freq, *_window(run))
+    return s
+
+
+def _window(run: Any) -> tuple[float, float]:
+    jobs = run.jobs
+    start = float(jobs["submit_time"].min()) if len(jobs) else 0.0
+    last = jobs["stop_time"].max() if len(jobs) else np.nan
+    return start, (float(last) if not pd.isna(last) else run_end(run))
+
+
+def mean_utilization(run: Any) -> float:
+    """Busy node-seconds / (nodes x makespan): :func:`utilization` averaged over the makespan."""
+    start, end = _window(run)
+    return time_average(utilization(run), start, end)
+
+
+def node_utilization(run: Any) -> pd.Series:
+    """Busy fraction of each node over the makespan (first submit to last stop).
+
+    Returns
+    -------
+    pandas.Series
+        Indexed by ``node_id`` in the order of ``run.nodes``; 0 for nodes never used.
+    """
+    start, end = _window(run)
+    iv = node_intervals(run)
+    busy = (iv["stop"].clip(start, end) - iv["start"].clip(start, end)).groupby(iv["node_id"]).sum()
+    ids = run.nodes["node_id"].astype(object)
+    span = end - start
+    values = [float(busy.get(n, 0.0)) / span if span > 0 else np.nan for n in ids]
+    return pd.Series(values, index=pd.Index(ids, name="node_id"), name="utilization")
+
+
+def queue_length(run: Any, *, freq: float | None = None) -> pd.Series:
+    """Number of queued jobs over time, as a step function.
+
+    A job enters the queue at its submit time and leaves it when it starts, or when it
+    stops without having started (aborted in the queue). Jobs still queued at the end
+    stay counted.
+
+    Parameters
+    ----------
+    run : Run-like or pandas.DataFrame
+    freq : float, optional
+        Bin width in seconds: time-weighted mean per bin instead of the step function.
+
+    Returns
+    -------
+    pandas.Series
+        Named ``queue_length``, indexed by ``time``.
+    """
+    jobs = _jobs(run)
+    submit = jobs["submit_time"].to_numpy(float)
+    leave = jobs["start_time"].fillna(jobs["stop_time"]).to_numpy(float)
+    left = ~np.isnan(leave)
+    times = np.concatenate([submit, leave[left]])
+    deltas = np.concatenate([np.ones(len(submit)), -np.ones(int(left.sum()))])
+    s = _step(times, deltas, origin=None, name="queue_length")
+    if freq is not None:
+        start = float(submit.min()) if len(submit) else 0.0
+        end = float(np.nanmax(jobs["stop_time"])) if jobs["stop_time"].notna().any() else start
+        return _resample(s, freq, start, end)
+    return s
+
+
+def node_states(run: Any) -> pd.DataFrame:
+    """How many nodes are in each state over time, from ``node_events``.
+
+    Every ``node_events`` row with a state moves its node to that state. Before its
+    first event a node counts in no state.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``time``, one column per state seen (in order of
+        :data:`benchhub_sim.store.schema.NODE_STATES` first), integer counts.
+    """
+    from benchhub_sim.store.schema import NODE_STATES
+
+    ne = _table(run, "node_events")
+    if ne is None or ne.empty:
+        return pd.DataFrame(index=pd.Index([], name="time", dtype=float))
+    ev = ne.dropna(subset=["state"]).sort_values("seq", kind="stable")
+    states = ev["state"].astype(object).to_numpy()
+    nodes = ev["node_id"].astype(object).to_numpy()
+    times = ev["time"].to_numpy(float)
+    seen = list(dict.fromkeys(states))
+    order = [s for s in NODE_STATES if s in seen] + [s for s in seen if s not in NODE_STATES]
+    col = {s: i for i, s in enumerate(order)}
+    current: dict[Any, int] = {}
+    counts = np.zeros(len(order), dtype=np.int64)
+    rows: list[np.ndarray] = []
+    row_times: list[float] = []
+    for t, n, s in zip(times, nodes, states, strict=True):
+        prev = current.get(n)
+        if prev is not None:
+            counts[prev] -= 1
+        counts[col[s]] += 1
+        current[n] = col[s]
+        if row_times and row_times[-1] == t:
+            rows[-1] = counts.copy()
+        else:
+            row_times.append(float(t))
+            rows.append(counts.copy())
+    return pd.DataFrame(rows, index=pd.Index(row_times, name="time"), columns=order)
+
+
+# --- stages --------------------------------------------------------------------------
+
+
+def stage_durations(run: Any) -> pd.DataFrame:
+    """Duration (stop - start on one node) of each stage name: count, mean, p50, p95.
+
+    Rows of ``run.stages`` without a start or a stop are left out. For a background stage
+    the duration runs until it was stopped.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``stage_name`` (sorted), columns ``count``, ``mean``, ``p50``, ``p95``.
+    """
+    st = run.stages
+    d = pd.DataFrame(
+        {
+            "stage_name": st["stage_name"].astype(object),
+            "duration": st["stop_time"] - st["start_time"],
+        }
+    ).dropna()
+    g = d.groupby("stage_name", sort=True)["duration"]
+    out = pd.DataFrame(
+        {
+            "count": g.count(),
+            "mean": g.mean(),
+            "p50": g.quantile(0.5),
+            "p95": g.quantile(0.95),
+        }
+    )
+    out.index.name = "stage_name"
+    return out
+
+
+# --- summaries -----------------------------------------------------------------------
+
+
+def summary(run: Any) -> dict[str, float | int]:
+    """The headline numbers of a run.
+
+    Returns
+    -------
+    dict
+        ``jobs``, ``finished``, ``aborted``, ``makespan`` (s), ``throughput_per_hour``
+        (finished jobs per hour), ``mean_wait``, ``median_wait``, ``p95_wait`` (s, over the jobs
+        that started), ``mean_bounded_slowdown`` and ``utilization`` (mean over the
+        makespan, 0..1).
+    """
+    jm = job_metrics(run)
+    status = jm["status"].to_numpy()
+    wait = jm["wait"].dropna()
+    tp = throughput(run)
+    return {
+        "jobs": len(jm),
+        "finished": int((status == "finished").sum()),
+        "aborted": int((status == "aborted").sum()),
+        "makespan": makespan(run),
+        "throughput_per_hour": tp * 3600.0,
+        "mean_wait": float(wait.mean()) if len(wait) else float("nan"),
+        "median_wait": float(wait.median()) if len(wait) else float("nan"),
+        "p95_wait": float(wait.quantile(0.95)) if len(wait) else float("nan"),
+        "mean_bounded_slowdown": float(jm["bounded_slowdown"].mean()),
+        "utilization": mean_utilization(run) if len(jm) else float("nan"),
+    }
+
+
+def compare_runs(runs: Sequence[Any], names: Sequence[str] | None = None) -> pd.DataFrame:
+    """One row of :func:`summary` per run.
+
+    Parameters
+    ----------
+    runs : sequence of Run-like
+    names : sequence of str, optional
+        Row labels; by default from :func:`run_name`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``run``.
+    """
+    labels = _names(runs, names)
+    df = pd.DataFrame([summary(r) for r in runs], index=pd.Index(labels, name="run"))
+    return df
+
+
+def compare_jobs(run_a: Any, run_b: Any) -> pd.DataFrame:
+    """Per-job differences between two runs of the same jobs, matched by ``job_id``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``job_id`` (jobs of either run), columns ``wait_a``, ``wait_b``,
+        ``wait_diff``, ``start_a``, ``start_b``, ``start_diff``, ``runtime_a``,
+        ``runtime_b``, ``runtime_diff``; a diff is ``b - a``, NaN where a job is missing
+        from one run or did not start.
+    """
+    cols = {"wait": "wait", "start": "start_time", "runtime": "runtime"}
+    a = job_metrics(run_a).set_index("job_id")
+    b = job_metrics(run_b).set_index("job_id")
+    a = a[list(cols.values())].rename(columns={v: f"{k}_a" for k, v in cols.items()})
+    b = b[list(cols.values())].rename(columns={v: f"{k}_b" for k, v in cols.items()})
+    m = a.join(b, how="outer").sort_index()
+    out = pd.DataFrame(index=m.index)
+    for k in cols:
+        out[f"{k}_a"] = m[f"{k}_a"]
+        out[f"{k}_b"] = m[f"{k}_b"]
+        out[f"{k}_diff"] = m[f"{k}_b"] - m[f"{k}_a"]
+    return out

@@ -1,0 +1,433 @@
+"""The Standard Workload Format (SWF) of the Parallel Workloads Archive: read and write.
+
+An SWF file is a header of ``; Key: value`` comment lines followed by one line per job
+of 18 whitespace-separated numbers, ``-1`` meaning *missing*. :func:`read_swf` parses it
+into a :class:`SwfTrace`, :func:`swf_jobs` turns a trace into :class:`JobRequest` objects
+for the engine (one stage, one task per job), and :func:`write_swf` writes any run back
+out so the results open in the tools people already use.
+
+Each SWF *processor* becomes one node of role ``any``: a job asking for 8 procs needs 8
+nodes, and :func:`swf_cluster_size` reads the machine size in processors.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import math
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from benchhub_sim.errors import Problem, WorkloadError
+from benchhub_sim.spec.model import (
+    Driver,
+    Duration,
+    JobSpec,
+    NodeAssignment,
+    Selector,
+    ShellPayload,
+    Stage,
+    Task,
+)
+from benchhub_sim.workload.base import JobRequest
+
+#: The 18 standard fields, in file order.
+SWF_FIELDS: tuple[str, ...] = (
+    "job_number",
+    "submit_time",
+    "wait_time",
+    "run_time",
+    "allocated_procs",
+    "avg_cpu_time",
+    "used_memory",
+    "requested_procs",
+    "requested_time",
+    "requested_memory",
+    "status",
+    "user_id",
+    "group_id",
+    "executable",
+    "queue",
+    "partition",
+    "preceding_job",
+    "think_time",
+)
+
+#: Fields that hold counts or ids (int64); the others are times or sizes (float64).
+_INT_FIELDS = frozenset(
+    {
+        "job_number",
+        "allocated_procs",
+        "requested_procs",
+        "status",
+        "user_id",
+        "group_id",
+        "executable",
+        "queue",
+        "partition",
+        "preceding_job",
+    }
+)
+
+#: SWF status codes written by :func:`write_swf`.
+SWF_STATUS = {"failed": 0, "finished": 1, "cancelled": 5}
+
+_HEADER_RE = re.compile(r"^;\s*([A-Za-z][A-Za-z0-9_ ]*?)\s*:\s*(.*?)\s*$")
+_MAX_PROBLEMS = 20
+
+
+@dataclass(frozen=True, eq=False)
+class SwfTrace:
+    """A parsed SWF file.
+
+    Parameters
+    ----------
+    header : mapping of str to str
+        The ``; Key: value`` header comments, values as written (e.g. ``MaxNodes``,
+        ``MaxProcs``, ``UnixStartTime``).
+    jobs : pandas.DataFrame
+        One row per job line, one column per name in :data:`SWF_FIELDS`; ``-1`` is kept
+        as the *missing* marker, as in the file.
+    path : str
+        Where the trace was read from, empty when unknown.
+    """
+
+    header: Mapping[str, str]
+    jobs: pd.DataFrame
+    path: str = field(default="")
+
+    def __len__(self) -> int:
+        return len(self.jobs)
+
+    def header_int(self, key: str) -> int | None:
+        """The header value ``key`` as an int (its leading number), or None if absent."""
+        value = self.header.get(key)
+        if value is None:
+            return None
+        m = re.match(r"\s*(-?\d+)", value)
+        return int(m.group(1)) if m else None
+
+
+def _open_text(path: Path) -> io.TextIOBase:
+    with open(path, "rb") as fh:
+        magic = fh.read(2)
+    if magic == b"\x1f\x8b":
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="replace")
+    return open(path, encoding="utf-8", errors="replace")  # noqa: SIM115
+
+
+def read_swf(path: str | os.PathLike[str]) -> SwfTrace:
+    """Read an SWF trace (``.swf`` or gzip-compressed ``.swf.gz``).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The trace file. Compression is detected from the file's first bytes.
+
+    Returns
+    -------
+    SwfTrace
+        The header comments and a DataFrame of the 18 standard fields.
+
+    Raises
+    ------
+    WorkloadError
+        When a job line does not have 18 fields or a field is not a number (or an id
+        field is not an integer); every such line is named ``file:line``.
+    FileNotFoundError
+        When the file does not exist.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.swf"
+    >>> _ = p.write_text("; MaxNodes: 4\\n1 0 5 60 2 -1 -1 2 120 -1 1 1 1 -1 -1 -1 -1 -1\\n")
+    >>> trace = read_swf(p)
+    >>> trace.header["MaxNodes"], int(trace.jobs.loc[0, "run_time"])
+    ('4', 60)
+    """
+    p = Path(path)
+    header: dict[str, str] = {}
+    rows: list[list[float]] = []
+    problems: list[Problem] = []
+    n_fields = len(SWF_FIELDS)
+    int_positions = [i for i, name in enumerate(SWF_FIELDS) if name in _INT_FIELDS]
+    with _open_text(p) as fh:
+        for lineno, line in enumerate(fh, start=1):
+            text = line.strip()
+            if not text:
+                continue
+            if text.startswith(";"):
+                m = _HEADER_RE.match(text)
+                if m and m.group(1) not in header:
+                    header[m.group(1)] = m.group(2)
+                continue
+            parts = text.split()
+            if len(parts) != n_fields:
+                problems.append(
+                    Problem(str(p), lineno, "", f"expected {n_fields} fields, found {len(parts)}")
+                )
+            else:
+                try:
+                    values = [float(x) for x in parts]
+                except ValueError:
+                    values = []
+                    for i, x in enumerate(parts):
+                        try:
+                            float(x)
+                        except ValueError:
+                            problems.append(
+                                Problem(
+                                    str(p),
+                                    lineno,
+                                    SWF_FIELDS[i],
+                                    f"field {i + 1} is not a number: {x!r}",
+                                )
+                            )
+                            break
+                if values:
+                    bad = [i for i, v in enumerate(values) if not math.isfinite(v)]
+                    bad = bad or [i for i in int_positions if not values[i].is_integer()]
+                    if bad:
+                        i = bad[0]
+                        problems.append(
+                            Problem(
+                                str(p),
+                                lineno,
+                                SWF_FIELDS[i],
+                                f"field {i + 1} must be a finite"
+                                f"{' integer' if i in int_positions else ' number'},"
+                                f" found {parts[i]!r}",
+                            )
+                        )
+                    else:
+                        rows.append(values)
+            if len(problems) > _MAX_PROBLEMS:
+                break
+    if problems:
+        if len(problems) > _MAX_PROBLEMS:
+            problems = problems[:_MAX_PROBLEMS] + [
+                Problem(str(p), None, "", "too many malformed lines, stopped reading")
+            ]
+        raise WorkloadError(problems)
+    arr = np.array(rows, dtype=np.float64).reshape(len(rows), n_fields)
+    data = {
+        name: (arr[:, i].astype(np.int64) if name in _INT_FIELDS else arr[:, i])
+        for i, name in enumerate(SWF_FIELDS)
+    }
+    return SwfTrace(header=header, jobs=pd.DataFrame(data), path=str(p))
+
+
+def swf_cluster_size(trace: SwfTrace) -> int:
+    """Number of nodes a trace's machine has: one node per SWF processor.
+
+    ``MaxProcs`` is read first (a job's procs map one to one to nodes, so the machine
+    must have as many nodes as processors), then ``MaxNodes``, then the largest
+    requested or allocated procs seen in the jobs.
+
+    Raises
+    ------
+    WorkloadError
+        When none of these gives a positive number.
+    """
+    for key in ("MaxProcs", "MaxNodes"):
+        value = trace.header_int(key)
+        if value is not None and value > 0:
+            return value
+    jobs = trace.jobs
+    seen = 0
+    if len(jobs):
+        seen = int(max(jobs["requested_procs"].max(), jobs["allocated_procs"].max()))
+    if seen > 0:
+        return seen
+    raise WorkloadError(
+        [Problem(trace.path, None, "", "no MaxProcs/MaxNodes header and no job asks for procs")]
+    )
+
+
+def _swf_spec(n: int, run_time: float) -> JobSpec:
+    task = Task(
+        name="run",
+        driver=Driver.SHELL,
+        shell=ShellPayload(f"sleep {run_time:g}"),
+        duration=Duration.constant(run_time),
+    )
+    stage = Stage(name="run", selectors=(Selector(all=True),), tasks=(task,))
+    return JobSpec(
+        name="swf",
+        node_assignments=(NodeAssignment(name="procs", count=n),),
+        stages=(stage,),
+    )
+
+
+def swf_jobs(trace: SwfTrace, *, nodes: int | None = None) -> tuple[list[JobRequest], int]:
+    """Turn a trace into job requests, one single-stage job per usable line.
+
+    Each job needs ``requested_procs`` nodes (``allocated_procs`` when that is missing)
+    of role ``any`` in one assignment named ``procs``; its one stage ``run`` selects all
+    of them and runs one task ``run`` for ``run_time`` seconds on each. ``submit`` is the
+    submit time, ``walltime`` the requested time (the run time when missing), ``job_id``
+    the job number. Jobs with equal (procs, run time) share one spec object.
+
+    Parameters
+    ----------
+    trace : SwfTrace
+        A trace from :func:`read_swf`.
+    nodes : int, optional
+        Cluster size: jobs needing more nodes are skipped.
+
+    Returns
+    -------
+    jobs : list of JobRequest
+        In submit order (ties keep file order).
+    skipped : int
+        Jobs left out: missing or non-positive run time, no procs, or too many procs.
+    """
+    df = trace.jobs
+    procs = np.where(df["requested_procs"] > 0, df["requested_procs"], df["allocated_procs"])
+    run_time = df["run_time"].to_numpy(dtype=np.float64)
+    keep = (run_time > 0) & (procs > 0)
+    if nodes is not None:
+        keep &= procs <= nodes
+    req_time = df["requested_time"].to_numpy(dtype=np.float64)
+    walltime = np.where(req_time > 0, req_time, run_time)
+    submit = df["submit_time"].to_numpy(dtype=np.float64)
+    job_number = df["job_number"].to_numpy()
+    order = np.argsort(submit, kind="stable")
+    cache: dict[tuple[int, float], JobSpec] = {}
+    out: list[JobRequest] = []
+    for i in order:
+        if not keep[i]:
+            continue
+        key = (int(procs[i]), float(run_time[i]))
+        spec = cache.get(key)
+        if spec is None:
+            spec = cache[key] = _swf_spec(*key)
+        out.append(
+            JobRequest(
+                spec=spec,
+                submit=float(submit[i]),
+                job_id=int(job_number[i]),
+                walltime=float(walltime[i]),
+            )
+        )
+    return out, int(len(df) - keep.sum())
+
+
+# --- writing -------------------------------------------------------------------------
+
+
+def _num(x: Any) -> str:
+    """An SWF number: integers bare, other values to the millisecond, -1 when missing."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)) or pd.isna(x):
+        return "-1"
+    v = round(float(x), 3)
+    if v.is_integer():
+        return str(int(v))
+    return f"{v:.3f}".rstrip("0")
+
+
+def _status_code(status: Any, started: bool) -> int:
+    status = None if pd.isna(status) else str(status)
+    if status == "finished":
+        return SWF_STATUS["finished"]
+    if status == "aborted":
+        return SWF_STATUS["failed"] if started else SWF_STATUS["cancelled"]
+    return -1
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename (gzip for ``.gz``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = text.encode("utf-8")
+    if path.suffix == ".gz":
+        data = gzip.compress(data, mtime=0)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_swf(run: Any, path: str | os.PathLike[str]) -> Path:
+    """Write a run's jobs as an SWF trace, one line per job in submit order.
+
+    Fields: job number = ``job_id``; submit time; wait = start - submit; run time =
+    stop - start; allocated procs = ``n_nodes`` (``-1`` if the job never started);
+    requested procs = ``n_nodes``; requested time = ``walltime``; status 1 finished,
+    0 failed (aborted after it started), 5 cancelled (aborted before it started),
+    ``-1`` otherwise (still queued or running). Every other field is ``-1``. Times are
+    written to the millisecond. The header holds ``Version: 2.2``, ``Computer:
+    benchhub_sim``, ``MaxNodes``/``MaxProcs`` (the run's node count) and
+    ``UnixStartTime`` (the run's epoch, when known).
+
+    Parameters
+    ----------
+    run : Run-like
+        Anything with ``jobs`` and ``nodes`` DataFrames and a ``meta`` dict.
+    path : str or path-like
+        Output file; ``.gz`` writes it gzip-compressed.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+    """
+    out = Path(path)
+    jobs = run.jobs.sort_values(["submit_time", "job_id"], kind="stable")
+    meta = getattr(run, "meta", None) or {}
+    n_nodes = len(run.nodes)
+    lines = [
+        "; Version: 2.2",
+        "; Computer: benchhub_sim",
+        f"; MaxJobs: {len(jobs)}",
+        f"; MaxRecords: {len(jobs)}",
+        f"; MaxNodes: {n_nodes}",
+        f"; MaxProcs: {n_nodes}",
+    ]
+    epoch = meta.get("epoch")
+    if epoch is not None and not pd.isna(epoch):
+        lines.append(f"; UnixStartTime: {int(float(epoch))}")
+    notes = [f"{k}={meta[k]}" for k in ("clock", "policy", "seed") if meta.get(k) is not None]
+    if notes:
+        lines.append("; Note: " + ", ".join(notes))
+    for job_id, submit, start, stop, status, n, walltime in zip(
+        jobs["job_id"],
+        jobs["submit_time"],
+        jobs["start_time"],
+        jobs["stop_time"],
+        jobs["status"].astype(object),
+        jobs["n_nodes"],
+        jobs["walltime"],
+        strict=True,
+    ):
+        started = not pd.isna(start)
+        wait = start - submit if started else None
+        runtime = stop - start if started and not pd.isna(stop) else None
+        fields = [
+            str(int(job_id)),
+            _num(submit),
+            _num(wait),
+            _num(runtime),
+            _num(n if started else None),
+            "-1",
+            "-1",
+            _num(n),
+            _num(walltime),
+            "-1",
+            str(_status_code(status, started)),
+        ] + ["-1"] * 7
+        lines.append(" ".join(fields))
+    write_text_atomic(out, "\n".join(lines) + "\n")
+    return out

@@ -1,0 +1,97 @@
+"""Generate ``data/traces/synthetic.swf``: a small synthetic SWF trace with a fixed seed.
+
+A 32-node machine; Poisson arrivals (exponential inter-arrival times); run times
+lognormal; job sizes from powers of two; requested time at least the run time (the run
+time times a factor in [1, 3), rounded up to a whole minute). The offered load is about
+0.8 of the machine. Waits are left ``-1``: a replay computes them. Same seed, same
+bytes::
+
+    python data/make_swf.py [--seed 6] [--jobs 300] [--out data/traces/synthetic.swf]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+NODES = 32
+SIZES = np.array([1, 2, 4, 8, 16, 32])
+SIZE_P = np.array([0.30, 0.20, 0.20, 0.15, 0.10, 0.05])
+RUN_MU, RUN_SIGMA = np.log(300.0), 1.2  # median 300 s, mean ~616 s
+LOAD = 0.8
+UNIX_START = 1_700_000_000
+USERS = 12
+
+
+def make_trace(seed: int = 6, n_jobs: int = 300) -> str:
+    """Return the text of a synthetic SWF trace (deterministic for a given seed)."""
+    rng = np.random.default_rng(seed)
+    mean_size = float(SIZES @ SIZE_P)
+    mean_run = float(np.exp(RUN_MU + RUN_SIGMA**2 / 2))
+    mean_gap = mean_size * mean_run / (LOAD * NODES)
+    submit = np.floor(np.cumsum(rng.exponential(mean_gap, n_jobs))).astype(np.int64)
+    submit -= submit[0]
+    run = np.clip(np.rint(rng.lognormal(RUN_MU, RUN_SIGMA, n_jobs)), 1, 24 * 3600).astype(np.int64)
+    size = rng.choice(SIZES, size=n_jobs, p=SIZE_P)
+    factor = rng.uniform(1.0, 3.0, n_jobs)
+    requested = (np.ceil(run * factor / 60.0) * 60).astype(np.int64)
+    requested = np.maximum(requested, run)
+    user = rng.integers(1, USERS + 1, n_jobs)
+    lines = [
+        "; Version: 2.2",
+        "; Computer: synthetic 32-node cluster",
+        "; Installation: benchhub_sim data/make_swf.py",
+        f"; Note: generated with seed {seed}; Poisson arrivals, lognormal run times,",
+        ";       offered load about 0.8; waits are -1 (computed by a replay)",
+        f"; MaxJobs: {n_jobs}",
+        f"; MaxRecords: {n_jobs}",
+        f"; UnixStartTime: {UNIX_START}",
+        "; TimeZoneString: UTC",
+        f"; MaxNodes: {NODES}",
+        f"; MaxProcs: {NODES}",
+        f"; MaxRuntime: {int(requested.max())}",
+        "; MaxQueues: 1",
+        "; MaxPartitions: 1",
+    ]
+    for i in range(n_jobs):
+        fields = [
+            i + 1,  # job number
+            submit[i],
+            -1,  # wait time
+            run[i],
+            size[i],  # allocated procs
+            -1,  # average cpu time
+            -1,  # used memory
+            size[i],  # requested procs
+            requested[i],
+            -1,  # requested memory
+            1,  # status: completed
+            user[i],
+            1,  # group
+            -1,  # executable
+            1,  # queue
+            1,  # partition
+            -1,  # preceding job
+            -1,  # think time
+        ]
+        lines.append(" ".join(str(int(f)) for f in fields))
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=6)
+    parser.add_argument("--jobs", type=int, default=300)
+    parser.add_argument(
+        "--out", type=Path, default=Path(__file__).resolve().parent / "traces" / "synthetic.swf"
+    )
+    args = parser.parse_args()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_bytes(make_trace(args.seed, args.jobs).encode("ascii"))
+    print(args.out)
+
+
+if __name__ == "__main__":
+    main()
