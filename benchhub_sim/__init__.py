@@ -1,7 +1,97 @@
-"""benchhub_sim: explore, simulate, execute and replay BenchHub benchmark clusters."""
+"""benchhub_sim: explore, simulate, execute and replay BenchHub benchmark clusters.
+
+The names below are the public API; submodules hold the rest (``benchhub_sim.spec``,
+``benchhub_sim.store``, ``benchhub_sim.sched``, ``benchhub_sim.engine``,
+``benchhub_sim.workload``, ``benchhub_sim.analysis``).
+"""
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+from benchhub_sim.analysis import (
+    compare_jobs,
+    compare_runs,
+    job_metrics,
+    plot_gantt,
+    plot_job_timeline,
+    plot_queue_length,
+    plot_utilization,
+    plot_wait_cdf,
+    queue_length,
+    summary,
+    utilization,
+    write_report,
+)
+from benchhub_sim.cluster import Cluster, Node, cluster_table, load_cluster
+from benchhub_sim.errors import (
+    BenchhubSimError,
+    ClusterError,
+    RunFormatError,
+    ScheduleError,
+    SpecError,
+    StoreError,
+    WorkloadError,
+)
+from benchhub_sim.graph import critical_path, plot_stage_graph, stage_graph
+from benchhub_sim.plan import Plan, plan_job
+from benchhub_sim.sched.assign import assign_nodes
+from benchhub_sim.sched.policies import POLICIES
+from benchhub_sim.simulate import simulate
+from benchhub_sim.spec import JobSpec, dump_spec, estimate_walltime, load_spec, validate_spec
+from benchhub_sim.store import Run, Store, as_of, job_detail, load_run
+from benchhub_sim.workload import JobRequest
+from benchhub_sim.workload.arrivals import fixed_arrivals, poisson_arrivals
+from benchhub_sim.workload.jobsfile import load_jobs
+from benchhub_sim.workload.swf import read_swf, swf_jobs
+
+__all__ = [
+    "POLICIES",
+    "BenchhubSimError",
+    "Cluster",
+    "ClusterError",
+    "JobRequest",
+    "JobSpec",
+    "Node",
+    "Plan",
+    "Run",
+    "RunFormatError",
+    "ScheduleError",
+    "SpecError",
+    "Store",
+    "StoreError",
+    "WorkloadError",
+    "__version__",
+    "as_of",
+    "assign_nodes",
+    "cluster_table",
+    "compare_jobs",
+    "compare_runs",
+    "critical_path",
+    "dump_spec",
+    "estimate_walltime",
+    "fixed_arrivals",
+    "job_detail",
+    "job_metrics",
+    "load_cluster",
+    "load_jobs",
+    "load_run",
+    "load_spec",
+    "plan_job",
+    "plot_gantt",
+    "plot_job_timeline",
+    "plot_queue_length",
+    "plot_stage_graph",
+    "plot_utilization",
+    "plot_wait_cdf",
+    "poisson_arrivals",
+    "queue_length",
+    "read_swf",
+    "simulate",
+    "stage_graph",
+    "summary",
+    "swf_jobs",
+    "utilization",
+    "validate_spec",
+    "write_report",
+]

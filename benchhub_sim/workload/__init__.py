@@ -1,4 +1,4 @@
-"""Job streams: spec lists, arrival processes, SWF traces, recorded runs."""
+"""Job streams: spec lists, arrival processes, jobs files, SWF traces, recorded runs."""
 
 from __future__ import annotations
 

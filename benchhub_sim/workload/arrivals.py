@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from benchhub_sim.errors import WorkloadError
 from benchhub_sim.rng import Seed, make_rng
@@ -76,3 +76,26 @@ def fixed_arrivals(specs: JobSpec | Sequence[JobSpec], *, every: float = 0.0, co
     """``count`` jobs, one every ``every`` seconds from ``start``, cycling over ``specs``."""
     specs = [specs] if isinstance(specs, JobSpec) else list(specs)
     return [JobRequest(specs[i % len(specs)], start + i * every) for i in range(count)]
+
+
+def parse_arrivals(text: str | None, specs: Sequence[JobSpec], *, count: int, seed: Seed = 0) -> Iterable[JobRequest]:
+    """Requests from a command-line arrival process: ``poisson:RATE``, ``fixed:EVERY`` or None (all at 0).
+
+    Examples
+    --------
+    >>> from benchhub_sim.spec.model import JobSpec
+    >>> [r.submit for r in parse_arrivals("fixed:2.5", [JobSpec("a")], count=3)]
+    [0.0, 2.5, 5.0]
+    """
+    if text is None:
+        return fixed_arrivals(specs, count=count)
+    kind, _, value = text.partition(":")
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if kind not in ("poisson", "fixed") or not number >= 0:
+        raise WorkloadError([f"--arrivals {text!r}: expected poisson:RATE or fixed:EVERY with a number >= 0"])
+    if kind == "poisson":
+        return poisson_arrivals(specs, rate=number, count=count, seed=seed)
+    return fixed_arrivals(specs, every=number, count=count)
