@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchhub_sim.errors import BenchhubSimError
+from benchhub_sim.errors import BenchhubSimError, WorkloadError
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # the command ran, but what it ran failed (e.g. a job aborted)
@@ -28,12 +28,84 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     # Subcommands register themselves here, one block each.
+    p = sub.add_parser("sweep", help="one replay per grid cell (policies x nodes x seeds); summary")
+    p.add_argument("--workload", required=True, metavar="WORKLOAD",
+                   help="SWF trace, run directory, or jobs file (YAML)")
+    p.add_argument("--policies", type=_csv_of(str), metavar="P,..", help="queue policies (default: fcfs)")
+    p.add_argument("--nodes", type=_csv_of(int), metavar="N,..",
+                   help="cluster sizes (default: the trace's or the recorded run's)")
+    p.add_argument("--seeds", type=_csv_of(int), metavar="S,..", help="seeds (default: 0)")
+    p.add_argument("--speedups", type=_csv_of(float), metavar="X,..", help="submit times divided by X")
+    p.add_argument("--clusters", type=_csv_of(str), metavar="FILE,..", help="cluster files")
+    p.add_argument("--dask", metavar="local|tcp://HOST:PORT",
+                   help="run the cells on a Dask LocalCluster or on the scheduler at that address")
+    p.add_argument("--workers", type=int, metavar="N", help="local workers (default: CPU count)")
+    p.add_argument("--out", required=True, metavar="DIR", help="sweep directory")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("simulate", help="run a workload on a cluster in virtual time")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--cluster", metavar="CLUSTER", help="cluster YAML or Parquet")
+    where.add_argument("--nodes", type=int, metavar="N", help="N nodes of role any")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--jobs", metavar="JOBS", help="jobs file (spec, submit, count, ...)")
+    what.add_argument("--spec", action="append", metavar="SPEC", help="job spec (repeatable)")
+    p.add_argument(
+        "--arrivals",
+        metavar="PROCESS",
+        help="with --spec: poisson:RATE (jobs/s) or fixed:EVERY (s); default: all at t=0",
+    )
+    p.add_argument("--count", type=int, default=None, help="with --spec: number of jobs")
+    p.add_argument("--policy", default="fcfs", help="fcfs, easy, conservative, sjf, priority")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", metavar="RUN_DIR", help="write the run directory here")
+    p.add_argument("--overwrite", action="store_true", help="replace a run already in RUN_DIR")
+    p.add_argument(
+        "--default-duration",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="seconds a task takes when its spec gives no duration (default 1)",
+    )
+    p.add_argument(
+        "--max-loader-pack",
+        type=int,
+        default=1,
+        metavar="K",
+        help="loader slots of one job allowed on one node (default 1)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("run", help="execute jobs for real as local processes (wall clock)")
+    p.add_argument("spec", nargs="?", metavar="SPEC", help="job spec YAML file")
+    p.add_argument("--jobs", metavar="JOBS", help="jobs file (instead of SPEC)")
+    p.add_argument(
+        "--cluster",
+        metavar="CLUSTER",
+        help="cluster YAML or Parquet (default: one local node per node assignment)",
+    )
+    p.add_argument("--out", metavar="RUN_DIR", help="run directory (required unless --dry-run)")
+    p.add_argument(
+        "--dry-run", action="store_true", help="print every command per node; run nothing"
+    )
+    p.add_argument("--policy", default="fcfs", help="queue policy (default: fcfs)")
+    p.add_argument(
+        "--grace", type=float, default=3.0, help="seconds from SIGTERM to SIGKILL (default: 3)"
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace a run already in RUN_DIR")
+    p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("report", help="write an HTML (or Markdown) report of one or more runs")
     p.add_argument("runs", nargs="+", metavar="RUN", help="run directories")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="report file")
-    p.add_argument("--format", choices=("html", "md"), default=None,
-                   help="default: from the output's suffix (.md), else html")
+    p.add_argument(
+        "--format",
+        choices=("html", "md"),
+        default=None,
+        help="default: from the output's suffix (.md), else html",
+    )
     p.add_argument("--names", nargs="+", metavar="NAME", help="one label per run")
     p.set_defaults(func=cmd_report)
 
@@ -45,8 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("compare", help="one row of headline numbers per run")
     p.add_argument("runs", nargs="+", metavar="RUN", help="run directories")
-    p.add_argument("--by-job", action="store_true",
-                   help="also print per-job differences of each run against the first")
+    p.add_argument(
+        "--by-job",
+        action="store_true",
+        help="also print per-job differences of each run against the first",
+    )
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("validate", help="check job specs; one summary line per valid file")
@@ -65,6 +140,62 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tasks", action="store_true", help="expand stages into tasks")
     p.set_defaults(func=cmd_graph)
     return parser
+
+
+def _csv_of(kind: type) -> object:
+    """An argparse type: a comma-separated list of ``kind`` values."""
+
+    def parse(text: str) -> list:
+        try:
+            values = [kind(v.strip()) for v in text.split(",") if v.strip()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r}: expected comma-separated {kind.__name__} values"
+            ) from None
+        if not values:
+            raise argparse.ArgumentTypeError(f"{text!r}: no value given")
+        return values
+
+    return parse
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Run the grid, print one row per cell; exit 1 if a cell failed."""
+    import pandas as pd
+
+    from benchhub_sim.sweep import SUMMARY_FILE, sweep
+
+    grid: dict[str, list] = {"policy": args.policies or ["fcfs"]}
+    if args.nodes:
+        grid["nodes"] = args.nodes
+    grid["seed"] = args.seeds or [0]
+    if args.speedups:
+        grid["speedup"] = args.speedups
+    if args.clusters:
+        grid["cluster"] = args.clusters
+    executor = None if args.dask is None else ("dask" if args.dask == "local" else args.dask)
+    df = sweep(
+        args.workload,
+        grid,
+        out=args.out,
+        executor=executor,
+        max_workers=args.workers,
+        progress=False if args.quiet else None,
+    )
+    cols = ["cell", "status", "jobs", "makespan", "mean_wait", "p95_wait",
+            "mean_bounded_slowdown", "utilization", "elapsed"]
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        table = df[[c for c in cols if c in df]].set_index("cell")
+        print(table.to_string(float_format=lambda x: f"{x:.4g}"))
+    failed = df[df["status"] != "ok"]
+    for row in failed.itertuples():
+        print(f"  {row.cell}: {row.error}", file=sys.stderr)
+    print(
+        f"{len(df)} cells: {len(df) - len(failed)} ok, {len(failed)} failed"
+        f" ({df.attrs.get('skipped', 0)} already done, skipped)"
+    )
+    print(f"summary: {Path(args.out) / SUMMARY_FILE}")
+    return EXIT_FAILED if len(failed) else EXIT_OK
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -170,8 +301,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     runs = _load_runs(args.runs)
     names = _run_labels(args.runs)
-    cols = ["jobs", "finished", "aborted", "makespan", "mean_wait", "median_wait", "p95_wait",
-            "mean_bounded_slowdown", "utilization"]
+    cols = [
+        "jobs",
+        "finished",
+        "aborted",
+        "makespan",
+        "mean_wait",
+        "median_wait",
+        "p95_wait",
+        "mean_bounded_slowdown",
+        "utilization",
+    ]
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(compare_runs(runs, names)[cols].to_string(float_format=lambda x: f"{x:.4g}"))
         if args.by_job:
@@ -179,6 +319,97 @@ def cmd_compare(args: argparse.Namespace) -> int:
                 print(f"\nper job: {name} - {names[0]} (diff = b - a)")
                 print(compare_jobs(runs[0], run).to_string(float_format=lambda x: f"{x:.4g}"))
     return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Execute the jobs (or list their commands); exit 1 if a job aborted."""
+    from benchhub_sim.execute import dry_run, execute
+
+    if (args.spec is None) == (args.jobs is None):
+        print("error: give a SPEC or --jobs JOBS.yml (one of them)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    workload = Path(args.jobs or args.spec)
+    if args.dry_run:
+        print(dry_run(args.cluster, workload))
+        return EXIT_OK
+    if args.out is None:
+        print("error: --out RUN_DIR is required (or --dry-run)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    run = execute(
+        args.cluster,
+        workload,
+        out=args.out,
+        policy=args.policy,
+        grace=args.grace,
+        overwrite=args.overwrite,
+    )
+    jobs = run.jobs
+    aborted = jobs[jobs["status"] == "aborted"]
+    for row in aborted.itertuples():
+        print(f"job {row.job_id} {row.name}: aborted: {row.reason}", file=sys.stderr)
+    n_aborted = len(aborted)
+    print(f"{len(jobs)} jobs: {len(jobs) - n_aborted} finished, {n_aborted} aborted")
+    print(f"run directory: {args.out}")
+    return EXIT_FAILED if n_aborted else EXIT_OK
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from benchhub_sim.progress import job_progress, wants_progress
+    from benchhub_sim.simulate import as_cluster, simulate
+    from benchhub_sim.workload.arrivals import parse_arrivals
+
+    cluster = as_cluster(args.nodes if args.nodes is not None else args.cluster)
+    if args.jobs:
+        from benchhub_sim.workload.jobsfile import load_jobs
+
+        if args.arrivals or args.count:
+            raise WorkloadError(["--arrivals and --count go with --spec, not --jobs"])
+        workload = load_jobs(args.jobs)
+        total: int | None = len(workload)
+        inputs = {"jobs": args.jobs}
+    else:
+        from benchhub_sim.spec.load import load_spec
+
+        specs = [load_spec(s) for s in args.spec]
+        count = args.count if args.count is not None else len(specs)
+        workload = parse_arrivals(args.arrivals, specs, count=count, seed=args.seed)
+        total = count
+        inputs = {"specs": args.spec, "arrivals": args.arrivals or "all at 0", "count": count}
+    with job_progress(total, "simulate", enabled=wants_progress(args.quiet)) as progress:
+        run = simulate(
+            cluster,
+            workload,
+            policy=args.policy,
+            seed=args.seed,
+            out=args.out,
+            overwrite=args.overwrite,
+            default_duration=args.default_duration,
+            max_loader_pack=args.max_loader_pack,
+            progress=progress,
+            inputs=inputs,
+        )
+    print(_summary_line(run))
+    _print_abort_reasons(run)
+    if args.out:
+        print(f"run directory: {args.out}")
+    return EXIT_OK
+
+
+def _print_abort_reasons(run: object, most: int = 3) -> None:
+    reasons = run.jobs.loc[run.jobs.status == "aborted", "reason"].value_counts()  # type: ignore[attr-defined]
+    for reason, n in reasons.head(most).items():
+        print(f"  aborted x{n}: {reason}")
+
+
+def _summary_line(run: object) -> str:
+    from benchhub_sim.analysis.metrics import summary
+
+    s = summary(run)
+    return (
+        f"jobs {s['jobs']}: {s['finished']} finished, {s['aborted']} aborted; "
+        f"makespan {s['makespan']:,.1f} s; mean wait {s['mean_wait']:,.2f} s; "
+        f"utilization {s['utilization']:.1%}"
+    )
 
 
 def _version() -> str:

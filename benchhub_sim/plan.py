@@ -237,13 +237,13 @@ def _plan_tasks(
     by_name = {t.name: t for t in stage.tasks}
     return tuple(
         PlannedTaskPipeline(
-            tp.name, tuple(_plan_task(by_name[n], nodes, this, quote) for n in tp.tasks)
+            tp.name, tuple(plan_task(by_name[n], nodes, this, quote) for n in tp.tasks)
         )
         for tp in effective_task_pipelines(stage)
     )
 
 
-def _plan_task(
+def plan_task(
     task: Task, nodes: Mapping[str, Sequence[str]], this: tuple[str, str, str], quote: bool
 ) -> PlannedTask:
     from benchhub_sim.spec.template import render
@@ -270,7 +270,7 @@ def _plan_task(
         driver=task.driver,
         command=command,
         background=task.background,
-        ready=tuple(_plan_task(check, nodes, this, quote) for check in task.ready),
+        ready=tuple(plan_task(check, nodes, this, quote) for check in task.ready),
         env=tuple((k, r(v, False)) for k, v in task.env),
     )
 

@@ -6,13 +6,14 @@ It is the ``view`` that queue policies see (:mod:`benchhub_sim.sched.policies`).
 from __future__ import annotations
 
 from bisect import insort
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from benchhub_sim.cluster import Cluster
 from benchhub_sim.engine.loop import LATE
 from benchhub_sim.engine.state import JobRun
-from benchhub_sim.sched.assign import try_assign, unschedulable_reason
+from benchhub_sim.errors import WorkloadError
+from benchhub_sim.sched.assign import Binding, node_matches, try_assign, unschedulable_reason
 
 
 class JobQueue:
@@ -111,7 +112,7 @@ class Central:
     def submit(self, job: JobRun) -> None:
         now = self.loop.now
         c = job.c
-        self.store.add_job(now, job.job_id, c.name, n_nodes=len(c.slots), walltime=job.walltime, priority=job.priority, raw_spec=c.raw_spec)
+        self._record_submit(job)
         key = id(c)
         if key not in self._unschedulable:
             fits = try_assign(c.slots, self.nodes, max_loader_pack=self.max_loader_pack)
@@ -126,10 +127,51 @@ class Central:
         self.queue.append(job)
         self.request_pass()
 
+    def start_bound(self, job: JobRun, node_ids: Sequence[str]) -> None:
+        """Submit ``job`` and start it at once on ``node_ids`` (one per slot, in slot order).
+
+        No policy is asked: the job was already running (a warm-started replay). Raises
+        :class:`~benchhub_sim.errors.WorkloadError` when the ids do not match the slots
+        or a node is unknown, offline or taken.
+        """
+        c = job.c
+        where = f"job {job.job_id}: bind_to"
+        if len(node_ids) != len(c.slots):
+            raise WorkloadError([f"{where}: {len(node_ids)} node ids for {len(c.slots)} slots"])
+        bindings = []
+        for slot, node_id in zip(c.slots, node_ids, strict=True):
+            i = self._index.get(node_id)
+            if i is None:
+                raise WorkloadError([f"{where}: node {node_id!r} is not in the cluster"])
+            if node_id in self.node_job:
+                raise WorkloadError([f"{where}: node {node_id!r} already runs job {self.node_job[node_id].job_id}"])
+            if node_id in self.offline:
+                raise WorkloadError([f"{where}: node {node_id!r} is offline"])
+            node = self.nodes[i]
+            bindings.append(Binding(slot, node, node_matches(slot, node) or "any"))
+        self._record_submit(job)
+        job.queued = False
+        self._bind(job, tuple(bindings))
+        self.dispatcher.start_job(job)
+
+    def _record_submit(self, job: JobRun) -> None:
+        c = job.c
+        self.store.add_job(self.loop.now, job.job_id, c.name, n_nodes=len(c.slots), walltime=job.walltime, priority=job.priority, raw_spec=c.raw_spec)
+
     def _ended(self) -> None:
         self.jobs_ended += 1
         if self.on_job_end is not None:
             self.on_job_end(self.jobs_ended, self.loop.now)
+
+    def abort_queued(self, reason: str) -> None:
+        """Abort every queued job (e.g. when the run is interrupted)."""
+        now = self.loop.now
+        for job in list(self.queue):
+            self.queue.remove(job)
+            job.alive = False
+            self.store.job(now, job.job_id, "abort", "aborted", detail=reason)
+            self._ended()
+        self.queue.compact()
 
     def request_pass(self) -> None:
         """Run the policy once at this instant, after every release and submit at it."""

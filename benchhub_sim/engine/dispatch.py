@@ -83,7 +83,8 @@ class Dispatcher:
         task = u.stage.tasks[t]
         tr = TaskRun(u, t, task, attempt)
         u.live.append(tr)
-        self._task_event(tr, "task_start", "running")
+        log_path = getattr(self.executor, "log_path", None)  # executors that keep logs
+        self._task_event(tr, "task_start", "running", detail=log_path(tr) if log_path else None)
         if task.driver is Driver.STOPPER:
             self._run_stopper(tr)
         else:

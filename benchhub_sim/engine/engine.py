@@ -138,7 +138,10 @@ class Engine:
         c, streams = self.compile(req.spec)
         job = JobRun(job_id, req, c, streams.take() if c.dists else [])
         self.jobs_submitted += 1
-        self.central.submit(job)
+        if req.bind_to is not None:
+            self.central.start_bound(job, req.bind_to)
+        else:
+            self.central.submit(job)
         self._next_arrival()
 
     @property

@@ -29,6 +29,10 @@ class JobRequest:
         uses them instead of the spec's distributions.
     ready_delays : mapping, optional
         Observed readiness delays of background tasks, same keys.
+    bind_to : tuple of str, optional
+        Node ids, one per slot of the spec (in slot order): the job starts on these
+        nodes the moment it is submitted, before any policy pass (a warm-started replay
+        keeps the jobs that were running on their nodes).
     """
 
     spec: JobSpec
@@ -38,3 +42,4 @@ class JobRequest:
     walltime: float | None = None
     durations: Mapping[tuple[str, str, str], float] | None = None
     ready_delays: Mapping[tuple[str, str, str], float] | None = None
+    bind_to: tuple[str, ...] | None = None

@@ -7,6 +7,7 @@ import dataclasses
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from spec.strategies import job_specs
 
 from benchhub_sim.cluster import Cluster
 from benchhub_sim.sched.assign import job_slots
@@ -14,7 +15,6 @@ from benchhub_sim.simulate import simulate
 from benchhub_sim.spec.model import JobSpec, Requirements
 from benchhub_sim.store.fold import fold_history
 from benchhub_sim.workload.base import JobRequest
-from spec.strategies import job_specs
 
 
 def runnable(spec: JobSpec) -> JobSpec:

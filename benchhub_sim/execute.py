@@ -1,0 +1,294 @@
+"""``execute``: run a workload for real, as local processes, through the simulation's engine.
+
+The engine, the central, the dispatcher and the store are the ones :func:`simulate`
+uses; only the clock (wall time) and the executor
+(:class:`~benchhub_sim.engine.local.LocalExecutor`) differ, so both write the same tables.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from benchhub_sim.cluster import Cluster, Node
+from benchhub_sim.engine.local import LOCAL_IP, LocalExecutor, task_argv
+from benchhub_sim.sched.assign import job_slots
+from benchhub_sim.sched.policies import Policy
+from benchhub_sim.simulate import WorkloadLike, as_cluster, as_workload
+from benchhub_sim.spec.model import Driver
+from benchhub_sim.store.store import Store
+from benchhub_sim.workload.base import JobRequest
+
+#: The job abort reason when ``execute`` is interrupted by SIGINT or SIGTERM.
+INTERRUPTED = "interrupted"
+
+
+def local_cluster(requests: Iterable[JobRequest]) -> Cluster:
+    """One local node (ip 127.0.0.1, ids ``local-0``...) per node position of the largest job.
+
+    Nodes have role ``any`` and enough capacity for every requirement of the jobs.
+
+    Examples
+    --------
+    >>> from benchhub_sim.spec.model import JobSpec, NodeAssignment
+    >>> spec = JobSpec("j", node_assignments=(NodeAssignment("srv"), NodeAssignment("cli", count=2)))
+    >>> [n.node_id for n in local_cluster([JobRequest(spec)]).nodes]
+    ['local-0', 'local-1', 'local-2']
+    """
+    specs = {id(r.spec): r.spec for r in requests}.values()
+    n = max((len(job_slots(s)) for s in specs), default=1)
+    reqs = [a.requirements for s in specs for a in s.node_assignments]
+    cores = max([float(os.cpu_count() or 1), *(r.cores for r in reqs)])
+    mem = max([Node("x").mem_mb, *(r.mem_mb for r in reqs)])
+    disk = max([Node("x").disk_mb, *(r.disk_mb for r in reqs)])
+    nodes = tuple(
+        Node(
+            f"local-{i}",
+            host="localhost",
+            ip=LOCAL_IP,
+            provider="local",
+            cores=cores,
+            mem_mb=mem,
+            disk_mb=disk,
+        )
+        for i in range(max(n, 1))
+    )
+    return Cluster(nodes, name="local")
+
+
+def execute(
+    cluster: Cluster | int | str | os.PathLike[str] | None,
+    workload: WorkloadLike,
+    *,
+    out: str | os.PathLike[str],
+    policy: str | Policy = "fcfs",
+    grace: float = 3.0,
+    ready_timeout: float = 60.0,
+    max_loader_pack: int = 1,
+    docker: str = "docker",
+    check: bool = True,
+    progress: Any = None,
+    inputs: dict[str, Any] | None = None,
+    overwrite: bool = False,
+    run_id: str | None = None,
+) -> Any:
+    """Run ``workload`` for real: every task a local process group, on the wall clock.
+
+    Parameters
+    ----------
+    cluster : Cluster, int, path or None
+        The nodes (every node is this machine: addresses render as 127.0.0.1). None:
+        one local node per node assignment (:func:`local_cluster`).
+    workload : requests, spec(s) or path
+        As for :func:`~benchhub_sim.simulate.simulate`; submit times are wall seconds.
+    out : path
+        The run directory: tables, ``run.json``, ``logs/`` and the tasks' ``work/``.
+    policy : str or callable
+        Queue policy.
+    grace : float
+        Seconds between SIGTERM and SIGKILL when a task is stopped.
+    ready_timeout : float
+        Readiness timeout of background tasks that give none.
+    max_loader_pack : int
+        Loader slots of one job allowed on one node.
+    docker : str
+        The docker CLI.
+    check : bool
+        Check every transition against the store's state machine.
+    progress : callable, optional
+        Called as ``progress(jobs_ended, now)`` once per ended job.
+    inputs : dict, optional
+        Recorded in ``run.json``.
+    overwrite : bool
+        Replace a run already in ``out`` (its tables, logs and work directories).
+    run_id : str, optional
+        Every process gets it as ``BENCHHUB_RUN_ID`` (default: a random one, kept in
+        ``run.json``).
+
+    Returns
+    -------
+    Run
+        Read back from ``out``.
+
+    Raises
+    ------
+    KeyboardInterrupt
+        After SIGINT or SIGTERM: every running job was aborted (reason ``interrupted``),
+        every queued one too, every process stopped, and the run directory finished.
+
+    Notes
+    -----
+    Whatever happens, no process of the run is left behind: the executor stops every
+    process group it started (and kills any process carrying the run's
+    ``BENCHHUB_RUN_ID``) before this function returns or raises.
+    """
+    from benchhub_sim import __version__
+    from benchhub_sim.engine.clock import WallClock
+    from benchhub_sim.engine.engine import Engine
+    from benchhub_sim.store.history import History
+    from benchhub_sim.store.run import RunWriter, load_run
+    from benchhub_sim.store.schema import SCHEMA_VERSION
+
+    requests = list(as_workload(workload))
+    cluster = local_cluster(requests) if cluster is None else as_cluster(cluster)
+    run_id = run_id or uuid.uuid4().hex[:12]
+    root = Path(out)
+    clock = WallClock()
+    meta = {
+        "clock": "wall",
+        "epoch": clock.epoch,
+        "policy": policy if isinstance(policy, str) else getattr(policy, "__name__", repr(policy)),
+        "seed": None,
+        "cluster": cluster.name or cluster.source or f"{len(cluster)} nodes",
+        "n_nodes": len(cluster),
+        "inputs": inputs or {},
+        "executor": "local",
+        "run_id": run_id,
+        "grace": grace,
+        "max_loader_pack": max_loader_pack,
+        "version": __version__,
+        "schema_version": SCHEMA_VERSION,
+    }
+    writer = RunWriter(root, meta, overwrite=overwrite)
+    if overwrite:
+        for sub in ("logs", "work"):
+            shutil.rmtree(root / sub, ignore_errors=True)
+    store = Store(History(sink=writer.sink, flush_seconds=1.0), check=check)
+    executor = LocalExecutor(
+        root, run_id=run_id, grace=grace, ready_timeout=ready_timeout, docker=docker
+    )
+    engine = Engine(
+        cluster, store, policy=policy, executor=executor, max_loader_pack=max_loader_pack
+    )
+    if progress is not None:
+        engine.central.on_job_end = progress
+    interrupted = False
+    restore = _install_handlers(lambda name: executor.post(_interrupt, (engine, name)))
+    try:
+        engine.run(requests, clock=clock)
+    except KeyboardInterrupt:
+        interrupted = True
+        if any(True for _ in engine.central.running()) or engine.central.queue.size:
+            _abort_all(engine)  # not through our handler (e.g. not the main thread)
+    finally:
+        restore()
+        executor.close()
+        if not interrupted:
+            store.history.flush()  # an error: keep what happened up to it readable
+    writer.meta.update(
+        end_time=clock.elapsed(), events=engine.loop.events_run, interrupted=interrupted
+    )
+    writer.finish(store.tables())
+    if interrupted:
+        raise KeyboardInterrupt
+    return load_run(writer.path)
+
+
+def _install_handlers(on_signal: Callable[[str], None]) -> Callable[[], None]:
+    """Route SIGINT and SIGTERM to ``on_signal`` (once); return a function restoring the old handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    seen: list[str] = []
+
+    def handler(signum: int, _frame: Any) -> None:
+        if not seen:  # a second signal while stopping changes nothing
+            seen.append(signal.Signals(signum).name)
+            on_signal(seen[0])
+
+    old = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def restore() -> None:
+        for sig, h in old.items():
+            signal.signal(sig, h)
+
+    return restore
+
+
+def _interrupt(arg: tuple[Any, str]) -> None:
+    """Engine callback after a signal: abort every job, stop every process, stop the run."""
+    engine, _name = arg
+    _abort_all(engine)
+    engine.executor.close()
+    raise KeyboardInterrupt
+
+
+def _abort_all(engine: Any) -> None:
+    """Abort every running job (which stops its processes) and every queued one."""
+    central = engine.central
+    for job in list(central.running()):
+        engine.dispatcher.abort_job(job, INTERRUPTED)
+    central.abort_queued(INTERRUPTED)
+
+
+def dry_run(cluster: Cluster | int | str | os.PathLike[str] | None, workload: WorkloadLike) -> str:
+    """Every command ``execute`` would run, in order, per node; runs nothing.
+
+    Each job is planned on an idle cluster (:func:`~benchhub_sim.plan.plan_job`, every
+    address 127.0.0.1); per node, its commands are listed in run order, one per line,
+    prefixed with ``pipeline/stage/task``. Tasks of one task pipeline start together;
+    readiness checks follow their background task, stoppers show what they stop.
+
+    Parameters
+    ----------
+    cluster : Cluster, int, path or None
+        As for :func:`execute`.
+    workload : requests, spec(s) or path
+        As for :func:`execute`.
+
+    Returns
+    -------
+    str
+    """
+    from benchhub_sim.plan import plan_job
+
+    requests = sorted(as_workload(workload), key=lambda r: r.submit)
+    cluster = local_cluster(requests) if cluster is None else as_cluster(cluster)
+    nodes = [replace(n, ip=LOCAL_IP) for n in cluster.nodes]
+    lines: list[str] = []
+    next_id = 0
+    for req in requests:
+        job_id = req.job_id if req.job_id is not None else next_id
+        next_id = max(next_id, job_id + 1)
+        plan = plan_job(req.spec, nodes, quote=True)
+        lines.append(f"job {job_id} {plan.job} (submit {req.submit:g} s)")
+        by_node: dict[tuple[str, str], list[str]] = {
+            (a.name, a.node_id): [] for a in plan.assignments
+        }
+        for pipeline in plan.pipelines:
+            for stage in pipeline.stages:
+                for node in stage.nodes:
+                    rows = by_node.setdefault((node.name, node.node_id), [])
+                    for tp in node.task_pipelines:
+                        for task in tp.tasks:
+                            rows.extend(
+                                _dry_lines(f"{pipeline.name}/{stage.name}/{task.name}", task)
+                            )
+        for (name, node_id), rows in by_node.items():
+            if not rows:
+                continue
+            lines.append(f"  node {name} ({node_id}) in work/{job_id}/{name}/")
+            lines.extend(f"    {row}" for row in rows)
+    return "\n".join(lines)
+
+
+def _dry_lines(where: str, task: Any) -> list[str]:
+    """``where [driver]: COMMAND`` for a task and its readiness checks (a shell task's
+    command is what ``sh -c`` gets; other drivers show their argv)."""
+    import shlex
+
+    def line(head: str, t: Any) -> str:
+        if t.driver is Driver.STOPPER:
+            return f"{head} [stopper]: {t.command}"
+        env = "".join(f"{k}={shlex.quote(v)} " for k, v in t.env)
+        command = t.command if t.driver is Driver.SHELL else shlex.join(task_argv(t))
+        flag = " (background)" if t.background else ""
+        return f"{head} [{t.driver.value}{flag}]: {env}{command}"
+
+    return [line(where, task), *(line(f"{where} ready {k}", c) for k, c in enumerate(task.ready))]
