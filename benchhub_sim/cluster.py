@@ -7,7 +7,6 @@ durations are divided by it) and fault parameters.
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -16,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import yaml
 
-from benchhub_sim.errors import ClusterError, Problem
+from benchhub_sim.errors import ClusterError, Problem, SpecError
+from benchhub_sim.spec.load import parse_yaml
 from benchhub_sim.spec.model import Role
+from benchhub_sim.spec.validate import Locator, did_you_mean, format_path
 
 
 @dataclass(frozen=True)
@@ -114,16 +114,6 @@ _COMPACT_NODE_KEYS = (
 )
 
 
-def _format_path(path: _Path) -> str:
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
-
-
 class _Doc:
     """A parsed document: plain data, the line of every path, and the problems found."""
 
@@ -139,7 +129,7 @@ class _Doc:
         return None
 
     def error(self, path: _Path, message: str) -> None:
-        self.problems.append(Problem(self.where, self.line(path), _format_path(path), message))
+        self.problems.append(Problem(self.where, self.line(path), format_path(path), message))
 
     def mapping(self, value: Any, path: _Path, allowed: Sequence[str]) -> dict[str, Any]:
         """``value`` as a mapping of allowed keys; reports wrong types and unknown keys."""
@@ -151,9 +141,7 @@ class _Doc:
         out: dict[str, Any] = {}
         for key, item in value.items():
             if key not in allowed:
-                hint = difflib.get_close_matches(str(key), allowed, n=1)
-                extra = f" (did you mean {hint[0]!r}?)" if hint else ""
-                self.error((*path, str(key)), f"unknown key{extra}")
+                self.error((*path, str(key)), f"unknown key{did_you_mean(str(key), allowed)}")
             else:
                 out[key] = item
         return out
@@ -234,35 +222,15 @@ def _kind(value: Any) -> str:
 
 
 def _compose(text: str, where: str) -> tuple[Any, dict[_Path, int]]:
-    """Parse YAML safely, returning the data and the 1-based line of every path."""
-    loader = yaml.SafeLoader(text)
+    """Parse YAML safely (the spec loader's parser), returning the data and each path's line."""
+    loc = Locator(where=where)
     try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-        lines: dict[_Path, int] = {}
-        if node is not None:
-            _record_lines(loader, node, (), lines)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ClusterError([Problem(where, line, "", f"invalid YAML: {problem}")]) from None
-    finally:
-        loader.dispose()
-    return data, lines
-
-
-def _record_lines(loader: yaml.SafeLoader, node: yaml.Node, path: _Path, lines: dict) -> None:
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = loader.construct_object(key_node)
-            sub = (*path, str(key))
-            _record_lines(loader, value_node, sub, lines)
-            lines[sub] = key_node.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _record_lines(loader, item, (*path, i), lines)
+        data = parse_yaml(text, loc)
+    except SpecError as exc:
+        raise ClusterError(exc.problems) from None
+    if loc.problems:
+        raise ClusterError(loc.problems)
+    return data, loc.lines
 
 
 def load_cluster(source: str | os.PathLike[str] | Mapping[str, Any] | Sequence[Any]) -> Cluster:
@@ -524,7 +492,7 @@ def _check_unique(doc: _Doc, nodes: list[tuple[Node, _Path]]) -> None:
         if not node.node_id:
             continue
         if node.node_id in seen:
-            first = _format_path(seen[node.node_id]) or "the first node"
+            first = format_path(seen[node.node_id]) or "the first node"
             doc.error(path, f"duplicate node id {node.node_id!r} (also at {first})")
         else:
             seen[node.node_id] = path

@@ -181,7 +181,7 @@ def test_unknown_form_and_bad_yaml():
     with pytest.raises(ClusterError, match="expected a node snapshot"):
         load_cluster("machines: []")
     # the flow sequence opened on line 2 is still open at the end of the text (line 3)
-    with pytest.raises(ClusterError, match=r"^<string>:3: invalid YAML"):
+    with pytest.raises(ClusterError, match=r"^<string>:3: YAML syntax error"):
         load_cluster("nodes:\n  - [unclosed\n")
 
 
