@@ -43,7 +43,8 @@ from benchhub_sim.store import Run, Store, as_of, job_detail, load_run
 from benchhub_sim.workload import JobRequest
 from benchhub_sim.workload.arrivals import fixed_arrivals, poisson_arrivals
 from benchhub_sim.workload.jobsfile import load_jobs
-from benchhub_sim.workload.swf import read_swf, swf_jobs
+from benchhub_sim.workload.replay import replay, replay_workload
+from benchhub_sim.workload.swf import read_swf, swf_jobs, write_swf
 
 __all__ = [
     "POLICIES",
@@ -87,6 +88,8 @@ __all__ = [
     "poisson_arrivals",
     "queue_length",
     "read_swf",
+    "replay",
+    "replay_workload",
     "simulate",
     "stage_graph",
     "summary",
@@ -94,4 +97,5 @@ __all__ = [
     "utilization",
     "validate_spec",
     "write_report",
+    "write_swf",
 ]

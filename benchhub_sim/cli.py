@@ -28,14 +28,38 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     # Subcommands register themselves here, one block each.
+    p = sub.add_parser("replay", help="replay a recorded run or an SWF trace under another policy/cluster")
+    p.add_argument("source", metavar="SOURCE", help="run directory, or trace .swf / .swf.gz")
+    p.add_argument("--policy", default="fcfs", help="fcfs, easy, conservative, sjf, priority")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--nodes", type=int, metavar="N",
+                       help="N nodes of role any (a run: with its nodes' median capacity)")
+    where.add_argument("--cluster", metavar="CLUSTER", help="cluster YAML or Parquet")
+    p.add_argument("--speedup", type=float, default=1.0, metavar="F", help="divide durations by F")
+    p.add_argument("--warm-start", type=float, default=None, metavar="T",
+                   help="start from the recorded run's state at time T (s)")
+    p.add_argument("--seed", type=int, default=None, help="default: the recorded run's seed, else 0")
+    p.add_argument("--out", required=True, metavar="RUN_DIR", help="write the replay's run directory here")
+    p.add_argument("--overwrite", action="store_true", help="replace a run already in RUN_DIR")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("demo", help="run a mixed benchmark stream under three policies and report")
+    p.add_argument("--out", default="benchhub-demo", metavar="DIR", help="default: ./benchhub-demo")
+    p.add_argument("--jobs", type=int, default=600, metavar="N", help="jobs in the stream (default 600)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_demo)
+
     p = sub.add_parser("sweep", help="one replay per grid cell (policies x nodes x seeds); summary")
     p.add_argument("--workload", required=True, metavar="WORKLOAD",
                    help="SWF trace, run directory, or jobs file (YAML)")
     p.add_argument("--policies", type=_csv_of(str), metavar="P,..", help="queue policies (default: fcfs)")
     p.add_argument("--nodes", type=_csv_of(int), metavar="N,..",
                    help="cluster sizes (default: the trace's or the recorded run's)")
-    p.add_argument("--seeds", type=_csv_of(int), metavar="S,..", help="seeds (default: 0)")
-    p.add_argument("--speedups", type=_csv_of(float), metavar="X,..", help="submit times divided by X")
+    p.add_argument("--seeds", type=_csv_of(int), metavar="S,..",
+                   help="seeds (default: a recorded run's, else 0)")
+    p.add_argument("--speedups", type=_csv_of(float), metavar="X,..",
+                   help="machines X times faster: task durations divided by X")
     p.add_argument("--clusters", type=_csv_of(str), metavar="FILE,..", help="cluster files")
     p.add_argument("--dask", metavar="local|tcp://HOST:PORT",
                    help="run the cells on a Dask LocalCluster or on the scheduler at that address")
@@ -168,7 +192,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     grid: dict[str, list] = {"policy": args.policies or ["fcfs"]}
     if args.nodes:
         grid["nodes"] = args.nodes
-    grid["seed"] = args.seeds or [0]
+    if args.seeds:
+        grid["seed"] = args.seeds
     if args.speedups:
         grid["speedup"] = args.speedups
     if args.clusters:
@@ -392,6 +417,56 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     _print_abort_reasons(run)
     if args.out:
         print(f"run directory: {args.out}")
+    return EXIT_OK
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    """Replay a run directory or an SWF trace; print the one-line summary."""
+    from benchhub_sim.progress import job_progress, wants_progress
+    from benchhub_sim.store.run import Run
+    from benchhub_sim.workload.replay import open_source, replay
+
+    source = open_source(args.source)
+    total = len(source.jobs) if isinstance(source, Run) and args.warm_start is None else None
+    with job_progress(total, "replay", enabled=wants_progress(args.quiet)) as progress:
+        run = replay(
+            source,
+            policy=args.policy,
+            cluster=args.cluster,
+            nodes=args.nodes,
+            speedup=args.speedup,
+            warm_start=args.warm_start,
+            seed=args.seed,
+            out=args.out,
+            overwrite=args.overwrite,
+            progress=progress,
+        )
+    skipped = (run.meta.get("inputs") or {}).get("replay", {}).get("skipped")
+    print(_summary_line(run))
+    if skipped:
+        print(f"  skipped {skipped} job(s) of the source (no run time, or too many nodes)")
+    _print_abort_reasons(run)
+    print(f"run directory: {args.out}")
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Run the demo; print where the runs and the report are, and the compare table."""
+    import pandas as pd
+
+    from benchhub_sim.demo import DEMO_POLICIES, run_demo
+    from benchhub_sim.progress import job_progress, wants_progress
+
+    total = args.jobs * len(DEMO_POLICIES)
+    with job_progress(total, "demo", enabled=wants_progress(args.quiet)) as progress:
+        result = run_demo(args.out, jobs=args.jobs, progress=progress)
+    for policy, run in result.runs.items():
+        print(f"{policy}: {run.path}")
+    print(f"report: {result.report}")
+    cols = ["jobs", "finished", "aborted", "makespan", "mean_wait", "p95_wait",
+            "mean_bounded_slowdown", "utilization"]  # fmt: skip
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(result.table[cols].to_string(float_format=lambda x: f"{x:.4g}"))
     return EXIT_OK
 
 

@@ -348,6 +348,18 @@ class Run:
         _write_json(path / META_FILE, meta)
         return path
 
+    def to_swf(self, path: str | os.PathLike[str]) -> Path:
+        """Write the jobs as an SWF trace (see :func:`benchhub_sim.analysis.export.to_swf`)."""
+        from benchhub_sim.analysis.export import to_swf
+
+        return to_swf(self, path)
+
+    def to_batsim_csv(self, path: str | os.PathLike[str]) -> Path:
+        """Write Batsim's ``jobs.csv`` (see :func:`benchhub_sim.analysis.export.to_batsim_csv`)."""
+        from benchhub_sim.analysis.export import to_batsim_csv
+
+        return to_batsim_csv(self, path)
+
     def summary(self) -> dict[str, Any]:
         """Jobs by status, nodes by state, number of events and time span."""
         times = [

@@ -253,7 +253,8 @@ def swf_cluster_size(trace: SwfTrace) -> int:
     )
 
 
-def _swf_spec(n: int, run_time: float) -> JobSpec:
+def swf_job_spec(n: int, run_time: float) -> JobSpec:
+    """A one-stage job on ``n`` nodes of role any whose one task runs ``run_time`` seconds."""
     task = Task(
         name="run",
         driver=Driver.SHELL,
@@ -310,7 +311,7 @@ def swf_jobs(trace: SwfTrace, *, nodes: int | None = None) -> tuple[list[JobRequ
         key = (int(procs[i]), float(run_time[i]))
         spec = cache.get(key)
         if spec is None:
-            spec = cache[key] = _swf_spec(*key)
+            spec = cache[key] = swf_job_spec(*key)
         out.append(
             JobRequest(
                 spec=spec,
@@ -344,6 +345,12 @@ def _status_code(status: Any, started: bool) -> int:
     return -1
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_text_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file and a rename (gzip for ``.gz``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -354,6 +361,7 @@ def write_text_atomic(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a report is for sharing
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

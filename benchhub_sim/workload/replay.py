@@ -1,0 +1,565 @@
+"""Replays: a recorded run or an SWF trace, run again under another policy or cluster.
+
+A recorded run (simulated or real) becomes one :class:`JobRequest` per row of its jobs
+table (:func:`replay_workload`): the same ``job_id``, submit time, priority and
+requested ``walltime``; the spec rebuilt from the row's ``raw_spec``; and the observed
+behaviour of its tasks as ``durations`` (stop - start of each task's finished attempt)
+and ``ready_delays`` (ready - start of each background task), keyed
+``(stage_name, node_name, task_name)``. The simulated executor uses those instead of the
+spec's distributions. :func:`replay` runs such a workload (or an SWF trace) and returns
+the new run.
+
+What is replayed, and what is not:
+
+- *Durations are work, not seconds on one node*: an observed time is multiplied by the
+  recorded node's ``speed`` (the executor divides by the new node's speed), so a replay
+  on the same nodes keeps every duration, and a slow node stays slow.
+- *Tasks that never finished* (the job aborted first, the attempt failed or was stopped,
+  or the job never started) have no observation: they fall back to the spec's durations,
+  drawn with the replay's seed. An aborted job therefore runs again under the spec's model
+  and may finish; a job aborted as unschedulable is submitted again and runs if the new
+  cluster can hold it.
+- *Failures* come from the spec's ``fail_prob``, drawn with the replay's seed. By default
+  the seed is the recorded run's, which for a simulated run draws the same failures (a job's
+  draws depend on the seed, its spec and its rank among that spec's jobs). The key has no
+  attempt number: every attempt of a retried task takes the finished attempt's duration.
+- *Node failures* of the recording are not replayed (the node store keeps no ``mtbf``).
+- ``speedup`` divides the observed durations, the readiness delays and the requested
+  walltimes (the estimate of a faster machine); durations drawn from a spec are not
+  divided.
+- Jobs without ``raw_spec`` (runs of SWF traces) become one-stage jobs of ``n_nodes``
+  nodes of role ``any`` (the spec builder of :mod:`~benchhub_sim.workload.swf`) that run for the
+  job's observed run time, or for its walltime when it never ran; jobs with neither are
+  skipped (and counted).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from benchhub_sim.cluster import Cluster, Node
+from benchhub_sim.errors import WorkloadError
+from benchhub_sim.rng import Seed
+from benchhub_sim.sched.assign import job_slots
+from benchhub_sim.sched.policies import Policy
+from benchhub_sim.spec.model import JobSpec
+from benchhub_sim.workload.base import JobRequest
+from benchhub_sim.workload.swf import SwfTrace, read_swf, swf_cluster_size, swf_job_spec, swf_jobs
+
+Key = tuple[str, str, str]
+Observed = dict[int, dict[Key, float]]
+
+
+# -- sources ------------------------------------------------------------------------------
+
+
+def is_trace_path(path: str | os.PathLike[str]) -> bool:
+    """True for a ``.swf`` or ``.swf.gz`` file name."""
+    name = Path(path).name.lower()
+    return name.endswith(".swf") or name.endswith(".swf.gz")
+
+
+def open_source(source: Any) -> Any:
+    """A :class:`~benchhub_sim.store.run.Run` or an :class:`SwfTrace` from a replay source.
+
+    Parameters
+    ----------
+    source : Run, SwfTrace, or path
+        A run directory, or an SWF trace (``.swf`` / ``.swf.gz``); objects pass through.
+
+    Raises
+    ------
+    RunFormatError
+        When a directory is not a readable run.
+    WorkloadError
+        When a trace is malformed, or the path is neither a directory nor a trace.
+    """
+    from benchhub_sim.store.run import Run, load_run
+
+    if isinstance(source, Run | SwfTrace):
+        return source
+    path = Path(source)
+    if path.is_dir():
+        return load_run(path)
+    if is_trace_path(path):
+        if not path.is_file():
+            raise FileNotFoundError(2, "no such file", str(path))
+        return read_swf(path)
+    raise WorkloadError(
+        [f"{path}: not a run directory nor an SWF trace (.swf, .swf.gz)"]
+        if path.exists()
+        else [f"{path}: no such run directory or trace"]
+    )
+
+
+# -- recorded runs ------------------------------------------------------------------------
+
+
+def _check_speedup(speedup: float) -> None:
+    if not (isinstance(speedup, int | float) and math.isfinite(speedup) and speedup > 0):
+        raise WorkloadError([f"speedup must be a finite number > 0, got {speedup!r}"])
+
+
+def _plain(series: pd.Series) -> np.ndarray:
+    """Values of a (possibly categorical) column as an object array, NaN -> None."""
+    values = series.astype(object).to_numpy()
+    return np.array([None if _missing(v) else v for v in values], dtype=object)
+
+
+def _missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA
+
+
+def observed_times(
+    run: Any, *, speedup: float = 1.0, since: float | None = None
+) -> tuple[Observed, Observed]:
+    """Observed task durations and readiness delays of a run, per job.
+
+    Parameters
+    ----------
+    run : Run-like
+        Needs ``tasks`` and ``nodes`` DataFrames.
+    speedup : float
+        Every value is divided by it.
+    since : float, optional
+        Count only the time after ``since`` (a warm start): a task that finished by then
+        takes 0, one running then takes what was left of it.
+
+    Returns
+    -------
+    durations, ready_delays : dict of job_id to dict of (stage_name, node_name, task_name) to float
+        Durations of the finished attempt of every foreground task (times the recorded
+        node's speed, divided by ``speedup``); readiness delays of background tasks that
+        became ready, likewise.
+    """
+    tasks = run.tasks
+    durations: Observed = {}
+    ready: Observed = {}
+    if tasks.empty:
+        return durations, ready
+    nodes = run.nodes
+    speed_of = dict(zip(nodes["node_id"], nodes["speed"].astype(float).fillna(1.0), strict=True))
+    speed = tasks["node_id"].map(speed_of).astype(float).fillna(1.0).to_numpy()
+    start = tasks["start_time"].to_numpy(float)
+    lo = start if since is None else np.maximum(start, since)
+    stop = tasks["stop_time"].to_numpy(float)
+    ready_time = tasks["ready_time"].to_numpy(float)
+    background = tasks["background"].fillna(False).to_numpy(bool)
+    finished = tasks["status"].astype(object).to_numpy() == "finished"
+    job = tasks["job_id"].to_numpy()
+    keys = list(
+        zip(
+            _plain(tasks["stage_name"]),
+            _plain(tasks["node_name"]),
+            _plain(tasks["task_name"]),
+            strict=True,
+        )
+    )
+    with np.errstate(invalid="ignore"):
+        run_time = np.maximum(stop - lo, 0.0) * speed / speedup
+        delay = np.maximum(ready_time - lo, 0.0) * speed / speedup
+    fg = finished & ~background & np.isfinite(run_time)
+    bg = background & np.isfinite(delay)
+    # rows come by attempt: a later finished attempt overwrites an earlier one
+    for i in np.flatnonzero(fg):
+        durations.setdefault(int(job[i]), {})[keys[i]] = float(run_time[i])
+    for i in np.flatnonzero(bg):
+        ready.setdefault(int(job[i]), {})[keys[i]] = float(delay[i])
+    return durations, ready
+
+
+def _requests(
+    run: Any, *, speedup: float, since: float | None, where: str
+) -> tuple[dict[int, JobRequest], int]:
+    """One request per replayable job of ``run`` (by job id, in submit order), and how many were skipped."""
+    from benchhub_sim.spec.load import load_spec
+
+    _check_speedup(speedup)
+    durations, ready = observed_times(run, speedup=speedup, since=since)
+    jobs = run.jobs.sort_values(["submit_time", "job_id"], kind="stable")
+    specs: dict[str, JobSpec] = {}
+    generated: dict[tuple[int, float], JobSpec] = {}
+    out: dict[int, JobRequest] = {}
+    skipped = 0
+    columns = zip(
+        jobs["job_id"].to_numpy(),
+        jobs["submit_time"].to_numpy(float),
+        jobs["start_time"].to_numpy(float),
+        jobs["stop_time"].to_numpy(float),
+        jobs["n_nodes"].to_numpy(float),
+        jobs["walltime"].to_numpy(float),
+        jobs["priority"].to_numpy(float),
+        _plain(jobs["raw_spec"]),
+        strict=True,
+    )
+    for job_id, submit, start, stop, n_nodes, walltime, priority, raw in columns:
+        job_id = int(job_id)
+        if raw is not None:
+            spec = specs.get(raw)
+            if spec is None:
+                spec = specs[raw] = load_spec(raw, name_hint=f"{where}: raw_spec of job {job_id}")
+        else:
+            lo = start if since is None or math.isnan(start) else max(start, since)
+            runtime = (stop - lo) if not (math.isnan(start) or math.isnan(stop)) else walltime
+            if not (runtime >= 0 and n_nodes >= 1):
+                skipped += 1
+                continue
+            key = (int(n_nodes), float(runtime) / speedup)
+            spec = generated.get(key)
+            if spec is None:
+                spec = generated[key] = swf_job_spec(*key)
+        out[job_id] = JobRequest(
+            spec=spec,
+            submit=float(submit),
+            job_id=job_id,
+            priority=None if math.isnan(priority) else float(priority),
+            walltime=None if math.isnan(walltime) else float(walltime) / speedup,
+            durations=durations.get(job_id) if raw is not None else None,
+            ready_delays=ready.get(job_id) if raw is not None else None,
+        )
+    return out, skipped
+
+
+def _where(run: Any) -> str:
+    path = getattr(run, "path", None)
+    return str(path) if path else "<run>"
+
+
+def replay_workload(run: Any, *, speedup: float = 1.0) -> list[JobRequest]:
+    """Rebuild the workload of a recorded run, in submit order.
+
+    Parameters
+    ----------
+    run : Run-like
+        A :class:`~benchhub_sim.store.run.Run` (or anything with the ``jobs``, ``tasks``
+        and ``nodes`` DataFrames).
+    speedup : float
+        Observed durations, readiness delays and walltimes are divided by it.
+
+    Returns
+    -------
+    list of JobRequest
+        Same job ids, submit times, priorities and walltimes; specs rebuilt from
+        ``raw_spec`` (one :class:`JobSpec` object per distinct text); observed
+        ``durations`` and ``ready_delays``. See the module notes for what falls back
+        to the spec. Jobs with no ``raw_spec`` and no run time or walltime are left out.
+
+    Raises
+    ------
+    SpecError
+        When a ``raw_spec`` does not load (named ``run: raw_spec of job N``).
+    WorkloadError
+        When ``speedup`` is not a positive number.
+    """
+    requests, _ = _requests(run, speedup=speedup, since=None, where=_where(run))
+    return list(requests.values())
+
+
+def warm_start_workload(run: Any, t: float, *, speedup: float = 1.0) -> list[JobRequest]:
+    """The workload of a recorded run from the state it was in at time ``t``.
+
+    Jobs that ended by ``t`` are left out. Jobs running at ``t`` are submitted at ``t``
+    bound to the nodes they held (``bind_to``), with what was left of each task and of
+    their walltime (so backfilling sees the same expected end). Jobs queued at ``t`` are
+    submitted at ``t`` in their queue order (submit time, then id): their wait in the new
+    run counts from ``t``. Later jobs keep their submit times. Times stay on the recorded
+    run's clock.
+
+    Parameters
+    ----------
+    run : Run-like
+        Needs the event tables too (see :func:`~benchhub_sim.store.fold.as_of`).
+    t : float
+        Seconds on the recorded run's clock.
+    speedup : float
+        Divides what is left of the durations and walltimes after ``t``.
+
+    Returns
+    -------
+    list of JobRequest
+        In submit order: the running jobs, then the queued ones, then the later ones.
+    """
+    from benchhub_sim.store.fold import as_of
+
+    if not (isinstance(t, int | float) and math.isfinite(t) and t >= 0):
+        raise WorkloadError([f"warm start time must be a finite number >= 0, got {t!r}"])
+    requests, _ = _requests(run, speedup=speedup, since=float(t), where=_where(run))
+    state = as_of(run, float(t))["jobs"]
+    status = dict(zip(state["job_id"].to_numpy(), state["status"].astype(object), strict=True))
+    starts = dict(zip(state["job_id"].to_numpy(), state["start_time"].to_numpy(float), strict=True))
+    binds = _bindings(run)
+    running: list[JobRequest] = []
+    queued: list[JobRequest] = []
+    later: list[JobRequest] = []
+    for job_id, req in requests.items():
+        s = status.get(job_id)
+        if s is None:
+            later.append(req)
+        elif s == "queued":
+            queued.append(replace(req, submit=float(t)))
+        elif s == "running":
+            held = binds.get(job_id, {})
+            slots = job_slots(req.spec)
+            missing = [sl.name for sl in slots if sl.name not in held]
+            if missing:
+                raise WorkloadError(
+                    [
+                        f"{_where(run)}: job {job_id} runs at t={t:g} but has no assign event for slot(s) {', '.join(missing)}"
+                    ]
+                )
+            walltime = req.walltime
+            if walltime is not None:
+                walltime = max(walltime - (t - starts[job_id]) / speedup, 0.0)
+            running.append(
+                replace(
+                    req,
+                    submit=float(t),
+                    walltime=walltime,
+                    bind_to=tuple(held[sl.name] for sl in slots),
+                )
+            )
+    return running + queued + later
+
+
+def _bindings(run: Any) -> dict[int, dict[str, str]]:
+    """Node id bound to each slot (node_name) of each job, from the ``assign`` events."""
+    ev = run.job_events
+    ev = ev[ev["event"].astype(object) == "assign"].sort_values("seq")
+    out: dict[int, dict[str, str]] = {}
+    for job_id, slot, node_id in zip(
+        ev["job_id"].to_numpy(), _plain(ev["node_name"]), ev["node_id"].astype(object), strict=True
+    ):
+        out.setdefault(int(job_id), {})[str(slot)] = str(node_id)
+    return out
+
+
+def replay_cluster(run: Any, *, nodes: int | None = None) -> Cluster:
+    """The cluster to replay a run on: its own nodes, or ``nodes`` median nodes.
+
+    Parameters
+    ----------
+    run : Run-like
+        Needs the ``nodes`` DataFrame.
+    nodes : int, optional
+        Instead of the recorded nodes, this many nodes of role ``any`` with the recorded
+        nodes' median cores, memory and disk (speed 1: observed durations are already
+        normalised by the recorded speeds).
+
+    Returns
+    -------
+    Cluster
+    """
+    from benchhub_sim.cluster import cluster_from_table
+
+    table = run.nodes
+    name = str((getattr(run, "meta", None) or {}).get("cluster") or "recorded")
+    if nodes is None:
+        import pyarrow as pa
+
+        cluster = cluster_from_table(
+            pa.Table.from_pandas(table, preserve_index=False), where=f"{_where(run)}/nodes"
+        )
+        return Cluster(cluster.nodes, name=name, source=_where(run))
+    if not (isinstance(nodes, int) and nodes > 0):
+        raise WorkloadError([f"nodes must be an int > 0, got {nodes!r}"])
+    default = Node("x")
+    capacity: dict[str, float] = {}
+    for key in ("cores", "mem_mb", "disk_mb"):
+        values = table[key].astype(float).dropna() if key in table else pd.Series(dtype=float)
+        capacity[key] = float(values.median()) if len(values) else getattr(default, key)
+    cluster = Cluster.uniform(
+        nodes, cores=capacity["cores"], mem_mb=capacity["mem_mb"], disk_mb=capacity["disk_mb"]
+    )
+    return Cluster(cluster.nodes, name=f"{nodes} nodes like {name}")
+
+
+# -- SWF traces ---------------------------------------------------------------------------
+
+
+def swf_workload(
+    trace: SwfTrace, *, nodes: int, speedup: float = 1.0
+) -> tuple[list[JobRequest], int]:
+    """Job requests of an SWF trace for a cluster of ``nodes`` nodes, durations ÷ ``speedup``.
+
+    See :func:`~benchhub_sim.workload.swf.swf_jobs`; with a speedup, run times and
+    requested times are divided by it.
+
+    Returns
+    -------
+    jobs : list of JobRequest
+    skipped : int
+        Jobs left out (no run time, no procs, more procs than ``nodes``).
+    """
+    _check_speedup(speedup)
+    jobs, skipped = swf_jobs(trace, nodes=nodes)
+    if speedup == 1:
+        return jobs, skipped
+    scaled: dict[int, JobSpec] = {}
+    out = []
+    for req in jobs:
+        spec = scaled.get(id(req.spec))
+        if spec is None:
+            n = req.spec.node_assignments[0].count
+            duration = req.spec.stages[0].tasks[0].duration
+            run_time = duration.param("value") if duration is not None else 0.0
+            spec = scaled[id(req.spec)] = swf_job_spec(n, run_time / speedup)
+        walltime = None if req.walltime is None else req.walltime / speedup
+        out.append(replace(req, spec=spec, walltime=walltime))
+    return out, skipped
+
+
+# -- the replay ---------------------------------------------------------------------------
+
+
+def replay(
+    source: Any,
+    *,
+    policy: str | Policy = "fcfs",
+    cluster: Any = None,
+    nodes: int | None = None,
+    speedup: float = 1.0,
+    warm_start: float | None = None,
+    seed: Seed = None,
+    out: str | os.PathLike[str] | None = None,
+    progress: Callable[[int, float], None] | None = None,
+    overwrite: bool = False,
+) -> Any:
+    """Run a recorded run or an SWF trace again, in virtual time.
+
+    Parameters
+    ----------
+    source : Run, SwfTrace or path
+        A run directory (simulated or real) or a trace (``.swf``, ``.swf.gz``).
+    policy : str or callable
+        The queue policy of the replay.
+    cluster : Cluster, int or path, optional
+        Another cluster. Default: the recorded run's nodes, or for a trace
+        ``swf_cluster_size`` nodes of role ``any``.
+    nodes : int, optional
+        Instead of ``cluster``: this many nodes of role ``any`` (for a run, with the
+        recorded nodes' median capacity, see :func:`replay_cluster`).
+    speedup : float
+        Divide durations (and walltimes) by it.
+    warm_start : float, optional
+        Start from the state of the recorded run at this time (see
+        :func:`warm_start_workload`); needs a recorded run and a cluster holding its nodes.
+    seed : int, numpy Generator or None
+        Seeds what the replay draws (durations not observed, failures). None: the
+        recorded run's seed (0 for a trace or a run without one).
+    out : path, optional
+        Save the replay as a run directory there.
+    progress : callable, optional
+        ``progress(jobs_ended, now)``, e.g. from :func:`benchhub_sim.progress.job_progress`.
+    overwrite : bool
+        Replace a run already saved in ``out``.
+
+    Returns
+    -------
+    Run
+        Its ``meta["inputs"]["replay"]`` records the source and the options.
+
+    Raises
+    ------
+    WorkloadError
+        Bad options (both ``cluster`` and ``nodes``, a warm start of a trace, a speedup
+        <= 0), or a warm start whose running jobs' nodes are not in the cluster.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.swf"
+    >>> _ = p.write_text("; MaxProcs: 2\\n"
+    ...     "1 0 -1 10 2 -1 -1 2 10 -1 1 1 1 -1 1 1 -1 -1\\n"
+    ...     "2 1 -1 5 1 -1 -1 1 5 -1 1 1 1 -1 1 1 -1 -1\\n")
+    >>> run = replay(p)
+    >>> run.jobs[["job_id", "start_time", "stop_time"]].values.tolist()
+    [[1.0, 0.0, 10.0], [2.0, 10.0, 15.0]]
+    """
+    from benchhub_sim.simulate import as_cluster, simulate
+
+    if cluster is not None and nodes is not None:
+        raise WorkloadError(["give a cluster or a number of nodes, not both"])
+    src = open_source(source)
+    options: dict[str, Any] = {
+        "source": _label(source, src),
+        "speedup": speedup,
+        "warm_start": warm_start,
+        "nodes": nodes,
+        "cluster": None if cluster is None else str(getattr(cluster, "name", "") or cluster),
+    }
+    if isinstance(src, SwfTrace):
+        if warm_start is not None:
+            raise WorkloadError(
+                [
+                    f"{src.path or 'trace'}: --warm-start needs a recorded run (a trace holds no state)"
+                ]
+            )
+        cl = (
+            as_cluster(cluster)
+            if cluster is not None
+            else Cluster.uniform(nodes or swf_cluster_size(src))
+        )
+        if not cl.name:
+            cl = Cluster(cl.nodes, name=f"{len(cl)} nodes", source=cl.source)
+        requests, skipped = swf_workload(src, nodes=len(cl), speedup=speedup)
+        options.update(kind="swf", skipped=skipped, jobs=len(requests))
+        recorded: Mapping[str, Any] = {}
+    else:
+        cl = as_cluster(cluster) if cluster is not None else replay_cluster(src, nodes=nodes)
+        if warm_start is None:
+            by_id, skipped = _requests(src, speedup=speedup, since=None, where=_where(src))
+            requests = list(by_id.values())
+        else:
+            requests = warm_start_workload(src, warm_start, speedup=speedup)
+            skipped = 0
+            _check_bound_nodes(requests, cl)
+        recorded = src.meta or {}
+        options.update(
+            kind="run",
+            skipped=skipped,
+            jobs=len(requests),
+            recorded_policy=recorded.get("policy"),
+            recorded_clock=recorded.get("clock"),
+        )
+    if seed is None:
+        seed = recorded.get("seed") if isinstance(recorded.get("seed"), int) else 0
+    return simulate(
+        cl,
+        requests,
+        policy=policy,
+        seed=seed,
+        out=out,
+        progress=progress,
+        inputs={"replay": options},
+        overwrite=overwrite,
+        default_duration=float(recorded.get("default_duration") or 1.0),
+        max_loader_pack=int(recorded.get("max_loader_pack") or 1),
+    )
+
+
+def _label(source: Any, src: Any) -> str:
+    if isinstance(source, str | os.PathLike):
+        return str(source)
+    return str(getattr(src, "path", "") or f"<{type(src).__name__}>")
+
+
+def _check_bound_nodes(requests: list[JobRequest], cluster: Cluster) -> None:
+    have = {n.node_id for n in cluster.nodes}
+    missing = sorted({i for r in requests if r.bind_to for i in r.bind_to} - have)
+    if missing:
+        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+        raise WorkloadError(
+            [
+                f"--warm-start keeps running jobs on their recorded nodes, and the cluster "
+                f"has no node {shown}: warm-start on the recorded cluster (no --nodes/--cluster) "
+                f"or on a cluster holding those nodes"
+            ]
+        )

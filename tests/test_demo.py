@@ -1,0 +1,41 @@
+"""``benchhub-sim demo`` through the command line, in a temporary directory."""
+
+from __future__ import annotations
+
+from benchhub_sim.cli import main
+from benchhub_sim.demo import DEMO_POLICIES
+from benchhub_sim.store.run import load_run
+
+
+def test_demo_writes_runs_and_report(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--quiet", "--jobs", "40"]) == 0
+    text = capsys.readouterr().out
+    report = out / "report.html"
+    assert f"report: {report}" in text
+    html = report.read_text()
+    assert html.lstrip().lower().startswith("<!doctype html")
+    assert "data:image/png;base64," in html  # figures embedded, nothing to fetch
+    assert "http://" not in html and "https://" not in html.replace("https://example.invalid", "")
+    runs = {p: load_run(out / p) for p in DEMO_POLICIES}
+    for policy, run in runs.items():
+        assert policy in text
+        assert run.meta["policy"] == policy
+        assert len(run.jobs) == 40
+        # the shipped specs fit the shipped cluster: nothing is unschedulable
+        reasons = run.jobs["reason"].dropna().astype(str)
+        assert not reasons.str.startswith("unschedulable").any()
+        assert set(run.jobs["name"].astype(str)) <= {"pingpong", "db-loaders", "oltp"}
+    # the same jobs under every policy
+    submits = [r.jobs.sort_values("job_id")["submit_time"].tolist() for r in runs.values()]
+    assert submits[0] == submits[1] == submits[2]
+
+    # a second demo over the same directory replaces the runs
+    assert main(["demo", "--out", str(out), "--quiet", "--jobs", "10"]) == 0
+    for policy in DEMO_POLICIES:
+        assert len(load_run(out / policy).jobs) == 10
+
+
+def test_demo_rejects_no_jobs(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path / "d"), "--quiet", "--jobs", "0"]) == 2
+    assert "--jobs must be >= 1" in capsys.readouterr().err
