@@ -211,7 +211,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             "mean_bounded_slowdown", "utilization", "elapsed"]
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         table = df[[c for c in cols if c in df]].set_index("cell")
-        print(table.to_string(float_format=lambda x: f"{x:.4g}"))
+        print(table.to_string(float_format=_fmt))
     failed = df[df["status"] != "ok"]
     for row in failed.itertuples():
         print(f"  {row.cell}: {row.error}", file=sys.stderr)
@@ -338,11 +338,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
         "utilization",
     ]
     with pd.option_context("display.width", 200, "display.max_columns", 20):
-        print(compare_runs(runs, names)[cols].to_string(float_format=lambda x: f"{x:.4g}"))
+        print(compare_runs(runs, names)[cols].to_string(float_format=_fmt))
         if args.by_job:
             for run, name in zip(runs[1:], names[1:], strict=True):
                 print(f"\nper job: {name} - {names[0]} (diff = b - a)")
-                print(compare_jobs(runs[0], run).to_string(float_format=lambda x: f"{x:.4g}"))
+                print(compare_jobs(runs[0], run).to_string(float_format=_fmt))
     return EXIT_OK
 
 
@@ -466,7 +466,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     cols = ["jobs", "finished", "aborted", "makespan", "mean_wait", "p95_wait",
             "mean_bounded_slowdown", "utilization"]  # fmt: skip
     with pd.option_context("display.width", 200, "display.max_columns", 20):
-        print(result.table[cols].to_string(float_format=lambda x: f"{x:.4g}"))
+        print(result.table[cols].to_string(float_format=_fmt))
     return EXIT_OK
 
 
@@ -485,6 +485,11 @@ def _summary_line(run: object) -> str:
         f"makespan {s['makespan']:,.1f} s; mean wait {s['mean_wait']:,.2f} s; "
         f"utilization {s['utilization']:.1%}"
     )
+
+
+def _fmt(x: float) -> str:
+    """Numbers for tables: thousands as whole numbers, the rest to 4 significant digits."""
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.4g}"
 
 
 def _version() -> str:
