@@ -51,22 +51,26 @@ class DemoResult:
 
 
 def data_dir() -> Path:
-    """The ``data/`` folder shipped with the package's source tree (or ``./data``).
+    """The example data: ``benchhub_sim.data`` as installed, else ``data/`` of a checkout.
 
     Raises
     ------
     WorkloadError
-        When neither holds ``specs/`` and ``clusters/``.
+        When none of them holds ``specs/`` and ``clusters/``.
     """
-    here = Path(__file__).resolve().parents[1] / "data"
-    for candidate in (here, Path.cwd() / "data"):
+    candidates = []
+    try:
+        import benchhub_sim.data as shipped  # data/ is packaged under this name
+
+        candidates.extend(Path(p) for p in shipped.__path__)
+    except ImportError:
+        pass
+    candidates += [Path(__file__).resolve().parents[1] / "data", Path.cwd() / "data"]
+    for candidate in candidates:
         if (candidate / "specs").is_dir() and (candidate / "clusters").is_dir():
             return candidate
-    raise WorkloadError(
-        [
-            f"demo data not found: expected specs/ and clusters/ in {here} or ./data (run from a source checkout)"
-        ]
-    )
+    where = ", ".join(str(c) for c in candidates)
+    raise WorkloadError([f"demo data not found: expected specs/ and clusters/ in one of {where}"])
 
 
 def run_demo(
