@@ -13,6 +13,7 @@ from typing import Any
 
 from benchhub_sim.engine.state import RUNNING, TaskRun
 from benchhub_sim.spec.model import Driver
+from benchhub_sim.workload.base import ALL_NODES
 
 
 class SimulatedExecutor:
@@ -39,7 +40,10 @@ class SimulatedExecutor:
         if not table:
             return None
         u = tr.unit
-        return table.get((u.stage.name, u.binding.slot.name, tr.task.name))
+        value = table.get((u.stage.name, u.binding.slot.name, tr.task.name))
+        if value is None:  # one duration for every node (traces record one per job)
+            value = table.get((u.stage.name, ALL_NODES, tr.task.name))
+        return value
 
     def ready_delay(self, tr: TaskRun) -> float:
         """Seconds from a background task's start to its readiness, before node speed."""

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 
 from benchhub_sim.spec.model import JobSpec
 
+#: node name in ``JobRequest.durations`` keys that stands for every node of a stage
+ALL_NODES = "*"
+
 
 @dataclass(frozen=True)
 class JobRequest:
@@ -25,7 +28,8 @@ class JobRequest:
     priority, walltime : float, optional
         Override the spec's values (a trace's requested time, a replay's recorded estimate).
     durations : mapping, optional
-        Observed task durations keyed ``(stage_name, node_name, task_name)``; a replay
+        Observed task durations keyed ``(stage_name, node_name, task_name)``, where the
+        node name :data:`ALL_NODES` (``"*"``) stands for every node of the stage; a replay
         uses them instead of the spec's distributions.
     ready_delays : mapping, optional
         Observed readiness delays of background tasks, same keys.

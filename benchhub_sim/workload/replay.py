@@ -51,7 +51,7 @@ from benchhub_sim.rng import Seed
 from benchhub_sim.sched.assign import job_slots
 from benchhub_sim.sched.policies import Policy
 from benchhub_sim.spec.model import JobSpec
-from benchhub_sim.workload.base import JobRequest
+from benchhub_sim.workload.base import ALL_NODES, JobRequest
 from benchhub_sim.workload.swf import SwfTrace, read_swf, swf_cluster_size, swf_job_spec, swf_jobs
 
 Key = tuple[str, str, str]
@@ -186,7 +186,7 @@ def _requests(
     durations, ready = observed_times(run, speedup=speedup, since=since)
     jobs = run.jobs.sort_values(["submit_time", "job_id"], kind="stable")
     specs: dict[str, JobSpec] = {}
-    generated: dict[tuple[int, float], JobSpec] = {}
+    generated: dict[int, JobSpec] = {}
     out: dict[int, JobRequest] = {}
     skipped = 0
     columns = zip(
@@ -212,17 +212,17 @@ def _requests(
             if not (runtime >= 0 and n_nodes >= 1):
                 skipped += 1
                 continue
-            key = (int(n_nodes), float(runtime) / speedup)
-            spec = generated.get(key)
+            n = int(n_nodes)
+            spec = generated.get(n)
             if spec is None:
-                spec = generated[key] = swf_job_spec(*key)
+                spec = generated[n] = swf_job_spec(n)
         out[job_id] = JobRequest(
             spec=spec,
             submit=float(submit),
             job_id=job_id,
             priority=None if math.isnan(priority) else float(priority),
             walltime=None if math.isnan(walltime) else float(walltime) / speedup,
-            durations=durations.get(job_id) if raw is not None else None,
+            durations=durations.get(job_id) if raw is not None else {("run", ALL_NODES, "run"): float(runtime) / speedup},
             ready_delays=ready.get(job_id) if raw is not None else None,
         )
     return out, skipped
@@ -402,17 +402,13 @@ def swf_workload(
     jobs, skipped = swf_jobs(trace, nodes=nodes)
     if speedup == 1:
         return jobs, skipped
-    scaled: dict[int, JobSpec] = {}
+    if speedup == 1.0:
+        return jobs, skipped
     out = []
     for req in jobs:
-        spec = scaled.get(id(req.spec))
-        if spec is None:
-            n = req.spec.node_assignments[0].count
-            duration = req.spec.stages[0].tasks[0].duration
-            run_time = duration.param("value") if duration is not None else 0.0
-            spec = scaled[id(req.spec)] = swf_job_spec(n, run_time / speedup)
+        durations = {k: v / speedup for k, v in (req.durations or {}).items()}
         walltime = None if req.walltime is None else req.walltime / speedup
-        out.append(replace(req, spec=spec, walltime=walltime))
+        out.append(replace(req, durations=durations, walltime=walltime))
     return out, skipped
 
 

@@ -29,7 +29,6 @@ import pandas as pd
 from benchhub_sim.errors import Problem, WorkloadError
 from benchhub_sim.spec.model import (
     Driver,
-    Duration,
     JobSpec,
     NodeAssignment,
     Selector,
@@ -37,7 +36,7 @@ from benchhub_sim.spec.model import (
     Stage,
     Task,
 )
-from benchhub_sim.workload.base import JobRequest
+from benchhub_sim.workload.base import ALL_NODES, JobRequest
 
 #: The 18 standard fields, in file order.
 SWF_FIELDS: tuple[str, ...] = (
@@ -253,20 +252,20 @@ def swf_cluster_size(trace: SwfTrace) -> int:
     )
 
 
-def swf_job_spec(n: int, run_time: float) -> JobSpec:
-    """A one-stage job on ``n`` nodes of role any whose one task runs ``run_time`` seconds."""
-    task = Task(
-        name="run",
-        driver=Driver.SHELL,
-        shell=ShellPayload(f"sleep {run_time:g}"),
-        duration=Duration.constant(run_time),
-    )
+def swf_job_spec(n: int) -> JobSpec:
+    """A one-stage job on ``n`` nodes of role any, one task ``run`` on each.
+
+    The run time is not part of the spec: :func:`swf_request` gives it to each job
+    request, so all jobs of ``n`` nodes share one spec (compiled once by the engine).
+    """
+    task = Task(name="run", driver=Driver.SHELL, shell=ShellPayload("true"))
     stage = Stage(name="run", selectors=(Selector(all=True),), tasks=(task,))
-    return JobSpec(
-        name="swf",
-        node_assignments=(NodeAssignment(name="procs", count=n),),
-        stages=(stage,),
-    )
+    return JobSpec(name="swf", node_assignments=(NodeAssignment(name="procs", count=n),), stages=(stage,))
+
+
+def swf_request(spec: JobSpec, *, submit: float, job_id: int, run_time: float, walltime: float | None) -> JobRequest:
+    """A request for a job of :func:`swf_job_spec` that runs ``run_time`` seconds on every node."""
+    return JobRequest(spec=spec, submit=submit, job_id=job_id, walltime=walltime, durations={("run", ALL_NODES, "run"): run_time})
 
 
 def swf_jobs(trace: SwfTrace, *, nodes: int | None = None) -> tuple[list[JobRequest], int]:
@@ -303,23 +302,16 @@ def swf_jobs(trace: SwfTrace, *, nodes: int | None = None) -> tuple[list[JobRequ
     submit = df["submit_time"].to_numpy(dtype=np.float64)
     job_number = df["job_number"].to_numpy()
     order = np.argsort(submit, kind="stable")
-    cache: dict[tuple[int, float], JobSpec] = {}
+    cache: dict[int, JobSpec] = {}
     out: list[JobRequest] = []
     for i in order:
         if not keep[i]:
             continue
-        key = (int(procs[i]), float(run_time[i]))
-        spec = cache.get(key)
+        n = int(procs[i])
+        spec = cache.get(n)
         if spec is None:
-            spec = cache[key] = swf_job_spec(*key)
-        out.append(
-            JobRequest(
-                spec=spec,
-                submit=float(submit[i]),
-                job_id=int(job_number[i]),
-                walltime=float(walltime[i]),
-            )
-        )
+            spec = cache[n] = swf_job_spec(n)
+        out.append(swf_request(spec, submit=float(submit[i]), job_id=int(job_number[i]), run_time=float(run_time[i]), walltime=float(walltime[i])))
     return out, int(len(df) - keep.sum())
 
 

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from benchhub_sim.errors import WorkloadError
-from benchhub_sim.spec.model import Duration, Role
+from benchhub_sim.spec.model import Role
 from benchhub_sim.workload.swf import (
     SWF_FIELDS,
     read_swf,
@@ -110,15 +110,15 @@ def test_swf_jobs_skips_and_maps_fields(tmp_path):
     assert stage.selectors[0].all is True
     (task,) = stage.tasks
     assert task.name == "run"
-    assert task.duration == Duration.constant(100.0)
+    assert one.durations == {("run", "*", "run"): 100.0}  # the run time, on every node
     assert one.walltime == 200.0
     # job 2: requested procs missing -> allocated (2); requested time missing -> run time
     assert by_id[2].spec.node_assignments[0].count == 2
     assert by_id[2].walltime == 50.0
-    # jobs 2 and 8 both need 2 procs for 50 s: one shared spec object
+    # one shared spec object per procs count, whatever the run times
     assert by_id[2].spec is by_id[8].spec
-    assert by_id[1].spec is by_id[6].spec  # 4 procs, 100 s too
-    assert by_id[1].spec is not by_id[7].spec
+    assert by_id[1].spec is by_id[6].spec
+    assert by_id[7].spec.node_assignments[0].count == 16 and by_id[1].spec is not by_id[7].spec
 
 
 def test_swf_jobs_with_a_node_limit(tmp_path):
