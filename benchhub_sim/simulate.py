@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -37,7 +38,11 @@ def as_workload(workload: WorkloadLike) -> Iterable[JobRequest]:
         from benchhub_sim.spec.validate import Locator
 
         path = Path(workload)
-        head = parse_yaml(path.read_text(encoding="utf-8"), Locator(where=str(path))) if path.is_file() else None
+        head = (
+            parse_yaml(path.read_text(encoding="utf-8"), Locator(where=str(path)))
+            if path.is_file()
+            else None
+        )
         if isinstance(head, dict) and "jobs" in head:
             from benchhub_sim.workload.jobsfile import load_jobs
 
@@ -45,7 +50,11 @@ def as_workload(workload: WorkloadLike) -> Iterable[JobRequest]:
         from benchhub_sim.spec.load import load_spec
 
         return [JobRequest(load_spec(path), 0.0)]
-    if isinstance(workload, list | tuple) and workload and all(isinstance(s, JobSpec) for s in workload):
+    if (
+        isinstance(workload, list | tuple)
+        and workload
+        and all(isinstance(s, JobSpec) for s in workload)
+    ):
         return [JobRequest(s, 0.0) for s in workload]
     return iter_sorted(workload)  # type: ignore[arg-type]
 
@@ -147,5 +156,9 @@ def simulate(
     if writer is not None:
         writer.meta.update(end_time=meta["end_time"], events=meta["events"])
         writer.finish(tables)
+        # let the snapshot go before the run is read back (the engine's parts refer to
+        # each other, so the collector frees them)
+        del tables, store, engine
+        gc.collect()
         return load_run(writer.path)
     return Run(tables, meta)

@@ -5,11 +5,11 @@ It is the ``view`` that queue policies see (:mod:`benchhub_sim.sched.policies`).
 
 from __future__ import annotations
 
-from bisect import insort
+from bisect import bisect_left, insort
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from benchhub_sim.cluster import Cluster
+from benchhub_sim.cluster import Cluster, Node
 from benchhub_sim.engine.loop import LATE
 from benchhub_sim.engine.state import JobRun
 from benchhub_sim.errors import WorkloadError
@@ -17,15 +17,22 @@ from benchhub_sim.sched.assign import Binding, node_matches, try_assign, unsched
 
 
 class JobQueue:
-    """Queued jobs in submit order; removal is O(1) and iteration is safe meanwhile."""
+    """Queued jobs in submit order; removal is O(1) and iteration is safe meanwhile.
+
+    Each job gets a rank in append order (``job.qseq``); :meth:`since` iterates over the
+    jobs appended from a given rank on without walking the ones before.
+    """
 
     def __init__(self) -> None:
         self._jobs: list[JobRun] = []
         self._head = 0  # jobs before it are all gone
         self._gone = 0
         self.size = 0
+        self.appended = 0  # rank of the next job appended
 
     def append(self, job: JobRun) -> None:
+        job.qseq = self.appended
+        self.appended += 1
         self._jobs.append(job)
         self.size += 1
 
@@ -35,8 +42,14 @@ class JobQueue:
         self._gone += 1
 
     def __iter__(self) -> Iterator[JobRun]:
+        return self._from(self._head)
+
+    def since(self, rank: int) -> Iterator[JobRun]:
+        """Queued jobs appended with rank ``rank`` or later, in order."""
+        return self._from(bisect_left(self._jobs, rank, lo=self._head, key=_rank))
+
+    def _from(self, i: int) -> Iterator[JobRun]:
         jobs = self._jobs
-        i = self._head
         while i < len(jobs):
             job = jobs[i]
             if job.queued:
@@ -52,12 +65,23 @@ class JobQueue:
             self._jobs = [j for j in jobs[self._head :] if j.queued]
             self._head = 0
             self._gone = 0
+        elif self._head > 1024 and self._head * 2 > len(jobs):
+            # drop the started prefix, or every job ever queued stays alive (a new list:
+            # an iteration still running keeps the old one)
+            self._jobs = jobs[self._head :]
+            self._head = 0
+
+
+def _rank(job: JobRun) -> int:
+    return job.qseq
 
 
 class Central:
     """Queue + node pool + policy; starts jobs through the dispatcher."""
 
-    def __init__(self, loop: Any, store: Any, cluster: Cluster, policy: Any, *, max_loader_pack: int = 1) -> None:
+    def __init__(
+        self, loop: Any, store: Any, cluster: Cluster, policy: Any, *, max_loader_pack: int = 1
+    ) -> None:
         self.loop = loop
         self.store = store
         self.policy = policy
@@ -65,6 +89,7 @@ class Central:
         self.nodes = list(cluster.nodes)
         self._index = {n.node_id: i for i, n in enumerate(self.nodes)}
         self._free: list[int] = list(range(len(self.nodes)))  # sorted cluster indices
+        self._free_nodes: list[Node] | None = None  # the nodes of _free, rebuilt after a change
         self.offline: set[str] = set()
         self.node_job: dict[str, JobRun] = {}
         self.queue = JobQueue()
@@ -75,6 +100,11 @@ class Central:
         #: progress hook: ``on_job_end(jobs_ended, now)``
         self.on_job_end: Any = None
         self._unschedulable: dict[int, str | None] = {}  # id(compiled spec) -> reason
+        #: bumped whenever free nodes, running jobs or queued jobs change other than by
+        #: a submission; policies compare it to skip work that would give the same answer
+        self.version = 0
+        #: what policies keep from one pass to the next (see sched.policies.easy)
+        self.memo: dict[str, Any] = {}
 
     # -- the view policies see --------------------------------------------------------
 
@@ -89,6 +119,14 @@ class Central:
     def queued(self) -> Iterator[JobRun]:
         return iter(self.queue)
 
+    def queue_mark(self) -> int:
+        """Rank of the next job to be queued: :meth:`queued_since` it gives later ones."""
+        return self.queue.appended
+
+    def queued_since(self, mark: int) -> Iterator[JobRun]:
+        """Queued jobs submitted after :meth:`queue_mark` returned ``mark``, in order."""
+        return self.queue.since(mark)
+
     def free_count(self) -> int:
         return len(self._free)
 
@@ -98,8 +136,11 @@ class Central:
     def try_start(self, job: JobRun) -> bool:
         if not job.queued:
             return False
-        nodes = self.nodes
-        bindings = try_assign(job.c.slots, [nodes[i] for i in self._free], max_loader_pack=self.max_loader_pack)
+        free = self._free_nodes
+        if free is None:
+            nodes = self.nodes
+            free = self._free_nodes = [nodes[i] for i in self._free]
+        bindings = try_assign(job.c.slots, free, max_loader_pack=self.max_loader_pack)
         if bindings is None:
             return False
         self.queue.remove(job)
@@ -116,7 +157,11 @@ class Central:
         key = id(c)
         if key not in self._unschedulable:
             fits = try_assign(c.slots, self.nodes, max_loader_pack=self.max_loader_pack)
-            self._unschedulable[key] = None if fits else unschedulable_reason(c.spec, self.nodes, max_loader_pack=self.max_loader_pack)
+            self._unschedulable[key] = (
+                None
+                if fits
+                else unschedulable_reason(c.spec, self.nodes, max_loader_pack=self.max_loader_pack)
+            )
         reason = self._unschedulable[key]
         if reason is not None:
             job.queued = False
@@ -144,7 +189,9 @@ class Central:
             if i is None:
                 raise WorkloadError([f"{where}: node {node_id!r} is not in the cluster"])
             if node_id in self.node_job:
-                raise WorkloadError([f"{where}: node {node_id!r} already runs job {self.node_job[node_id].job_id}"])
+                raise WorkloadError(
+                    [f"{where}: node {node_id!r} already runs job {self.node_job[node_id].job_id}"]
+                )
             if node_id in self.offline:
                 raise WorkloadError([f"{where}: node {node_id!r} is offline"])
             node = self.nodes[i]
@@ -156,7 +203,15 @@ class Central:
 
     def _record_submit(self, job: JobRun) -> None:
         c = job.c
-        self.store.add_job(self.loop.now, job.job_id, c.name, n_nodes=len(c.slots), walltime=job.walltime, priority=job.priority, raw_spec=c.raw_spec)
+        self.store.add_job(
+            self.loop.now,
+            job.job_id,
+            c.name,
+            n_nodes=len(c.slots),
+            walltime=job.walltime,
+            priority=job.priority,
+            raw_spec=c.raw_spec,
+        )
 
     def _ended(self) -> None:
         self.jobs_ended += 1
@@ -166,6 +221,7 @@ class Central:
     def abort_queued(self, reason: str) -> None:
         """Abort every queued job (e.g. when the run is interrupted)."""
         now = self.loop.now
+        self.version += 1
         for job in list(self.queue):
             self.queue.remove(job)
             job.alive = False
@@ -188,15 +244,25 @@ class Central:
     def _bind(self, job: JobRun, bindings: tuple) -> None:
         now = self.loop.now
         store = self.store
+        self.version += 1
         job.bindings = bindings
         job.start = now
         seen: dict[str, None] = {}
         for b in bindings:
-            store.job(now, job.job_id, "assign", "queued", node_id=b.node.node_id, node_name=b.slot.name, detail=b.match)
+            store.job(
+                now,
+                job.job_id,
+                "assign",
+                "queued",
+                node_id=b.node.node_id,
+                node_name=b.slot.name,
+                detail=b.match,
+            )
             seen[b.node.node_id] = None
         job.node_ids = tuple(seen)
         for node_id in job.node_ids:
             self._free.remove(self._index[node_id])
+            self._free_nodes = None
             self.node_job[node_id] = job
             store.node(now, node_id, "state", "running_job", job.job_id)
         self._running[job.job_id] = job
@@ -205,6 +271,7 @@ class Central:
         """Dispatcher callback: the job ended; its nodes clean up and become idle."""
         now = self.loop.now
         store = self.store
+        self.version += 1
         self._running.pop(job.job_id, None)
         self._ended()
         for node_id in job.node_ids:
@@ -214,6 +281,7 @@ class Central:
             store.node(now, node_id, "state", "cleanup", job.job_id)
             store.node(now, node_id, "state", "idle")
             insort(self._free, self._index[node_id])
+            self._free_nodes = None
         self.request_pass()
 
     # -- node failures ----------------------------------------------------------------
@@ -223,18 +291,22 @@ class Central:
         if node_id in self.offline:
             return False
         self.offline.add(node_id)
+        self.version += 1
         self.store.node(self.loop.now, node_id, "fail", "offline", detail=reason)
         job = self.node_job.get(node_id)
         if job is not None:
             self.dispatcher.fail_node(job, node_id, reason)
         else:
             self._free.remove(self._index[node_id])
+            self._free_nodes = None
         return True
 
     def recover_node(self, node_id: str) -> None:
         if node_id not in self.offline:
             return
         self.offline.discard(node_id)
+        self.version += 1
         self.store.node(self.loop.now, node_id, "recover", "idle")
         insort(self._free, self._index[node_id])
+        self._free_nodes = None
         self.request_pass()

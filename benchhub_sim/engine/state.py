@@ -35,6 +35,7 @@ class JobRun:
         "pending",
         "units",
         "alive",
+        "qseq",
     )
 
     def __init__(self, job_id: int, req: JobRequest, c: CompiledSpec, draws: list[float]) -> None:
@@ -53,6 +54,7 @@ class JobRun:
         self.pending = 0
         self.units: list[Unit] = []
         self.alive = True
+        self.qseq = -1  # rank in the queue's append order (JobQueue)
 
     @property
     def n_nodes(self) -> int:

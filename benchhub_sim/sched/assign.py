@@ -107,6 +107,16 @@ def try_assign(
     n = len(slots)
     if len(free) < n and len(free) < _min_nodes(slots, max_loader_pack):
         return None  # fast refusal: the common case when the cluster is busy
+    if all(s.role is Role.ANY and not s.constrained for s in slots):
+        return _assign_any(slots, free)
+    return _greedy(slots, free, max_loader_pack)
+
+
+def _greedy(
+    slots: Sequence[Slot], free: Sequence[Node], max_loader_pack: int
+) -> tuple[Binding, ...] | None:
+    """Slots with a specific role first, each to its best-ranked free node, in order."""
+    n = len(slots)
     order = sorted(range(n), key=lambda i: (slots[i].role is Role.ANY, i))
     taken: dict[str, int] = {}  # node id -> slots bound to it
     bound: dict[int, Binding] = {}
@@ -130,6 +140,37 @@ def try_assign(
         taken[best[1].node_id] = taken.get(best[1].node_id, 0) + 1
         bound[i] = Binding(slot, best[1], "exact" if best[0] == 0 else "any")
     return tuple(bound[i] for i in range(n))
+
+
+def _assign_any(slots: Sequence[Slot], free: Sequence[Node]) -> tuple[Binding, ...] | None:
+    """The greedy binding when every slot is of role ``any`` with no selector or requirement.
+
+    Slot ``i`` (in slot order) gets the ``i``-th free node of role ``any`` (``"exact"``);
+    once those run out, the next free nodes of other roles in order (``"any"``) — what
+    the general greedy loop picks, without ranking every free node for every slot.
+    """
+    n = len(slots)
+    exact: list[Node] = []
+    other: list[Node] = []
+    seen: set[str] = set()
+    for node in free:
+        if node.node_id in seen:
+            return _greedy(slots, free, 1)  # a node listed twice: leave it to the general rules
+        seen.add(node.node_id)
+        if node.cores < 0 or node.mem_mb < 0 or node.disk_mb < 0:
+            continue  # fails even zero requirements, as in node_matches
+        if node.role is Role.ANY:
+            exact.append(node)
+            if len(exact) == n:
+                break
+        elif len(other) < n:
+            other.append(node)
+    picked = [(node, "exact") for node in exact] + [(node, "any") for node in other]
+    if len(picked) < n:
+        return None
+    return tuple(
+        Binding(slot, node, match) for slot, (node, match) in zip(slots, picked[:n], strict=False)
+    )
 
 
 def _min_nodes(slots: Sequence[Slot], max_loader_pack: int) -> int:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 
@@ -79,7 +80,16 @@ def easy(view: SchedulerView) -> None:
     nodes are free for it, and the *extra* nodes left over then. A later job starts now
     only if it fits now and either ends (by its walltime) before the shadow time or
     needs no more than the extra nodes — so it never delays the head.
+
+    When nothing but submissions happened since the last pass (see :class:`_Unchanged`),
+    the jobs that pass examined would be refused again, so only the new ones are.
     """
+    last = _unchanged(view, "easy")
+    if last is not None:
+        mark, (shadow, extra) = view.queue_mark(), last.state
+        _backfill(view, view.queued_since(last.mark), shadow, extra)
+        _remember(view, "easy", last.replace(mark), started=_version(view) != last.version)
+        return
     queue = view.queued()
     head = None
     for job in queue:
@@ -89,8 +99,17 @@ def easy(view: SchedulerView) -> None:
     if head is None:
         return
     free = view.free_count()
-    shadow, extra = _shadow(view, head.n_nodes, free)
-    for job in queue:  # continues after the head
+    shadow, extra, stable_until = _shadow(view, head.n_nodes, free)
+    before, mark = _version(view), _mark(view)
+    _backfill(view, queue, shadow, extra)  # continues after the head
+    if before is not None:
+        state = _Unchanged(before, mark, stable_until, (shadow, extra))
+        _remember(view, "easy", state, started=_version(view) != before)
+
+
+def _backfill(view: SchedulerView, jobs: Iterable[Any], shadow: float, extra: int) -> None:
+    """Start the ``jobs`` that fit now and do not delay the head's reservation."""
+    for job in jobs:
         if job.n_nodes > view.free_count():
             continue
         ends_in_time = view.now + job.walltime <= shadow
@@ -98,14 +117,62 @@ def easy(view: SchedulerView) -> None:
             extra -= job.n_nodes
 
 
-def _shadow(view: SchedulerView, need: int, free: int) -> tuple[float, int]:
-    """When ``need`` nodes will be free by the walltimes of running jobs, and how many spare then."""
+def _shadow(view: SchedulerView, need: int, free: int) -> tuple[float, int, float]:
+    """When ``need`` nodes will be free by the walltimes of running jobs, how many spare
+    then, and the earliest walltime end of a running job (inf when none runs)."""
+    now = view.now
+    running = [(j.expected_end, j.n_nodes) for j in view.running()]
+    first_end = min((end for end, _ in running), default=float("inf"))
     avail = free
-    for end, n in sorted((max(j.expected_end, view.now), j.n_nodes) for j in view.running()):
+    for end, n in sorted((max(end, now), n) for end, n in running):
         avail += n
         if avail >= need:
-            return end, avail - need
-    return float("inf"), 0  # only reachable when nodes are offline
+            return end, avail - need, first_end
+    return float("inf"), 0, first_end  # only reachable when nodes are offline
+
+
+@dataclass(frozen=True)
+class _Unchanged:
+    """What a pass leaves for the next when it started nothing after its reservations.
+
+    If the next pass finds the same ``version`` of the view (no job started or ended,
+    no node failed or came back, no queued job left) and no running job has reached its
+    walltime (``now < stable_until``), every job the pass examined gets the same
+    answer again: free nodes and reservations are the same, and a job that could not
+    end before a reservation cannot now. Only jobs queued from ``mark`` on are new.
+    """
+
+    version: int
+    mark: int
+    stable_until: float
+    state: Any
+
+    def replace(self, mark: int) -> _Unchanged:
+        return _Unchanged(self.version, mark, self.stable_until, self.state)
+
+
+def _version(view: SchedulerView) -> int | None:
+    return getattr(view, "version", None)
+
+
+def _mark(view: SchedulerView) -> int | None:
+    mark = getattr(view, "queue_mark", None)
+    return mark() if mark is not None else None
+
+
+def _unchanged(view: SchedulerView, key: str) -> _Unchanged | None:
+    """The state the last pass of policy ``key`` left, if it still holds."""
+    memo = getattr(view, "memo", None)
+    last = memo.pop(key, None) if memo is not None else None
+    if last is None or last.version != _version(view) or not view.now < last.stable_until:
+        return None
+    return last
+
+
+def _remember(view: SchedulerView, key: str, state: _Unchanged, *, started: bool) -> None:
+    memo = getattr(view, "memo", None)
+    if memo is not None and not started and state.mark is not None:
+        memo[key] = state
 
 
 class _Profile:
@@ -157,16 +224,32 @@ def conservative(view: SchedulerView) -> None:
     free-node profile (built from the running jobs' walltimes and the reservations of
     the jobs before it). Jobs whose reservation is *now* start now. A job therefore
     starts early only if it delays no reservation of a job submitted before it.
+
+    When nothing but submissions happened since the last pass (see :class:`_Unchanged`),
+    its profile still holds with the reservations it made; only new jobs are placed.
     """
     now = view.now
-    profile = _Profile(now, view.free_count(), ((j.expected_end, j.n_nodes) for j in view.running()))
-    for job in view.queued():
+    last = _unchanged(view, "conservative")
+    if last is not None:
+        profile, stable_until = last.state, last.stable_until
+        profile.times[0] = now  # no breakpoint lies between the last pass and now
+        jobs = view.queued_since(last.mark)
+    else:
+        releases = [(j.expected_end, j.n_nodes) for j in view.running()]
+        profile = _Profile(now, view.free_count(), releases)
+        stable_until = min((end for end, _ in releases), default=float("inf"))
+        jobs = view.queued()
+    before, mark = _version(view), _mark(view)
+    for job in jobs:
         t = profile.earliest(job.n_nodes, job.walltime)
         if t == now and not view.try_start(job):
             # enough nodes by count, but not of the roles it needs: hold a later place
             t = profile.earliest(job.n_nodes, job.walltime, after=now)
         if t != float("inf"):
             profile.reserve(t, job.n_nodes, job.walltime)
+    if before is not None:
+        state = _Unchanged(before, mark, stable_until, profile)  # type: ignore[arg-type]
+        _remember(view, "conservative", state, started=_version(view) != before)
 
 
 POLICIES: dict[str, Policy] = {
@@ -187,4 +270,6 @@ def get_policy(policy: str | Policy) -> Policy:
     except KeyError:
         from benchhub_sim.errors import ScheduleError
 
-        raise ScheduleError(f"unknown policy {policy!r}; choose one of {', '.join(POLICIES)} or pass a callable") from None
+        raise ScheduleError(
+            f"unknown policy {policy!r}; choose one of {', '.join(POLICIES)} or pass a callable"
+        ) from None

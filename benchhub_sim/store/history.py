@@ -23,9 +23,17 @@ def rows_to_batch(rows: list[tuple], schema: pa.Schema) -> pa.RecordBatch:
     """Transpose row tuples into one record batch of ``schema``."""
     if not rows:
         return pa.RecordBatch.from_pylist([], schema=schema)
-    columns = list(zip(*rows, strict=True))
+    # one list per column: ~3x faster than zip(*rows) on buffers of 65k rows, and
     # building dictionary arrays directly is ~15x faster than encoding string arrays
-    arrays = [pa.array(col, field.type) for col, field in zip(columns, schema, strict=True)]
+    arrays = [pa.array([r[i] for r in rows], field.type) for i, field in enumerate(schema)]
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _events_batch(seqs: list[int], rows: list[tuple], schema: pa.Schema) -> pa.RecordBatch:
+    """A batch of ``schema`` from its ``seq`` column and row tuples of the other columns."""
+    fields = list(schema)
+    arrays = [pa.array(seqs, fields[0].type)]
+    arrays += [pa.array([r[i] for r in rows], field.type) for i, field in enumerate(fields[1:])]
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
@@ -54,7 +62,8 @@ class History:
         self.flush_rows = flush_rows
         self.flush_seconds = flush_seconds
         self.seq = 0
-        self._job_rows: list[tuple] = []
+        self._job_seqs: list[int] = []
+        self._job_rows: list[tuple] = []  # job_events columns after seq
         self._node_rows: list[tuple] = []
         self._job_batches: list[pa.RecordBatch] = []
         self._node_batches: list[pa.RecordBatch] = []
@@ -84,30 +93,21 @@ class History:
         detail: str | None = None,
     ) -> int:
         """Append one job event; returns its ``seq``."""
+        return self.job_row(
+            (time, job_id, event, status, pipeline, stage, stage_name, node_id, node_name,
+             task, task_name, driver, background, attempt, exit_code, detail)
+        )  # fmt: skip
+
+    def job_row(self, ev: tuple) -> int:
+        """Append one job event given as a tuple of :meth:`job`'s arguments; returns its ``seq``.
+
+        The store's hot path: the tuple is kept as it is, its ``seq`` beside it.
+        """
         seq = self.seq
         self.seq = seq + 1
+        self._job_seqs.append(seq)
         rows = self._job_rows
-        rows.append(
-            (
-                seq,
-                time,
-                job_id,
-                event,
-                status,
-                pipeline,
-                stage,
-                stage_name,
-                node_id,
-                node_name,
-                task,
-                task_name,
-                driver,
-                background,
-                attempt,
-                exit_code,
-                detail,
-            )
-        )
+        rows.append(ev)
         if len(rows) >= self.flush_rows:
             self.flush()
         return seq
@@ -141,23 +141,24 @@ class History:
 
     def flush(self) -> None:
         """Turn buffered rows into record batches and hand them to the sink."""
-        for name, rows, schema, kept in (
-            ("job_events", self._job_rows, JOB_EVENTS_SCHEMA, self._job_batches),
-            ("node_events", self._node_rows, NODE_EVENTS_SCHEMA, self._node_batches),
-        ):
-            if not rows:
-                continue
-            batch = rows_to_batch(rows, schema)
-            if name == "job_events":
-                self.n_job_events += len(rows)
-            else:
-                self.n_node_events += len(rows)
-            rows.clear()
-            if self.sink is not None:
-                self.sink(name, batch)
-            else:
-                kept.append(batch)
+        if self._job_rows:
+            batch = _events_batch(self._job_seqs, self._job_rows, JOB_EVENTS_SCHEMA)
+            self.n_job_events += len(self._job_rows)
+            self._job_seqs = []
+            self._job_rows = []
+            self._hand("job_events", batch, self._job_batches)
+        if self._node_rows:
+            batch = rows_to_batch(self._node_rows, NODE_EVENTS_SCHEMA)
+            self.n_node_events += len(self._node_rows)
+            self._node_rows = []
+            self._hand("node_events", batch, self._node_batches)
         self._last_flush = _time.monotonic()
+
+    def _hand(self, name: str, batch: pa.RecordBatch, kept: list[pa.RecordBatch]) -> None:
+        if self.sink is not None:
+            self.sink(name, batch)
+        else:
+            kept.append(batch)
 
     def job_events(self) -> pa.Table:
         """Every job event not handed to a sink, as one table (flushes first)."""

@@ -13,6 +13,7 @@ import html
 import pyarrow as pa
 
 from benchhub_sim.cluster import Node
+from benchhub_sim.store.fastplan import plan_fast
 from benchhub_sim.store.history import History
 from benchhub_sim.store.jobs import JobStore
 from benchhub_sim.store.nodes import NodeStore
@@ -142,15 +143,17 @@ class Store:
         See :mod:`benchhub_sim.store.jobs` for the rules and the events a stage stop,
         a finish or an abort add for what still runs.
         """
-        planned = self.jobs.plan(
-            [time, job_id, event, status, pipeline, stage, stage_name, node_id, node_name,
-             task, task_name, driver, background, attempt, exit_code, detail],
-            self.nodes,
-        )  # fmt: skip
-        apply, log = self.jobs.apply, self.history.job
-        for ev in planned:
-            apply(ev)
-            log(*ev)
+        ev = (time, job_id, event, status, pipeline, stage, stage_name, node_id, node_name,
+              task, task_name, driver, background, attempt, exit_code, detail)  # fmt: skip
+        one = plan_fast(self.jobs, self.nodes, ev)  # most events: no expansion to plan
+        if one is not None:
+            self.jobs.apply(one)
+            self.history.job_row(one)
+        else:
+            apply, log = self.jobs.apply, self.history.job_row
+            for planned in self.jobs.plan(list(ev), self.nodes):
+                apply(planned)
+                log(planned)
         self._tick()
 
     def _tick(self) -> None:

@@ -1,0 +1,238 @@
+"""Fast planning of the job events an engine sends most, checks included.
+
+:meth:`JobStore.plan <benchhub_sim.store.jobs.JobStore.plan>` handles every event: it
+checks it, fills in what the caller left out and expands events that end stages or jobs.
+An engine sends mostly events with every field given, on rows that exist, that expand
+to nothing; for those, :func:`plan_fast` runs the same checks (when the store checks)
+and fills the same fields from the snapshot, with one small function per event kind.
+
+It returns the one planned event — the tuple :meth:`JobStore.plan` returns for it — or
+None for everything else: a missing field, a retry, a stop, a job end, and any event
+that fails a check. The general planner then plans it, or raises with its message, so
+the two paths cannot disagree on what is legal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from benchhub_sim.store.jobs import (
+    EXPECTED,
+    J_NNODES,
+    J_PIPE,
+    J_STATUS,
+    S_BG,
+    S_PIPE,
+    S_SNAME,
+    S_STATUS,
+    T_BG,
+    T_DRIVER,
+    T_STATUS,
+    T_TNAME,
+    JobStore,
+    LiveJob,
+)
+from benchhub_sim.store.nodes import NodeStore
+
+_LIVE_STAGE = frozenset({"running", "background"})
+_LIVE_TASK = frozenset({"queued", "running", "background"})
+#: task events that advance or end an attempt -> statuses the attempt may have before
+_TASK_FROM = {
+    "task_ready": frozenset({"running"}),
+    "task_finish": frozenset({"running"}),
+    "task_fail": frozenset({"running", "background"}),
+    "task_stop": _LIVE_TASK,
+}
+
+Planner = Callable[[JobStore, NodeStore, LiveJob, tuple, bool], "tuple | None"]
+
+
+def plan_fast(store: JobStore, nodes: NodeStore, ev: tuple) -> tuple | None:
+    """The one event :meth:`JobStore.plan` would plan for ``ev``, or None to plan it there.
+
+    Parameters
+    ----------
+    store : JobStore
+        The job snapshot (not changed here); its ``check`` says whether to check.
+    nodes : NodeStore
+        The node snapshot (an ``assign`` checks the node).
+    ev : tuple
+        The arguments of :meth:`Store.job <benchhub_sim.store.store.Store.job>`, in order.
+    """
+    event, status = ev[2], ev[3]
+    planner = _PLANNERS.get(event)
+    if planner is None or status is None:
+        return None  # default statuses are the general planner's business
+    chk = store.check
+    if chk and status not in EXPECTED[event]:
+        return None
+    job = store.live.get(ev[1])
+    return None if job is None else planner(store, nodes, job, ev, chk)
+
+
+def _assign(store: JobStore, nodes: NodeStore, job: LiveJob, ev: tuple, chk: bool) -> tuple | None:
+    node_id, node_name = ev[7], ev[8]
+    if node_id is None or node_name is None:
+        return None
+    if chk and (
+        job.row[J_STATUS] != "queued"
+        or not nodes.is_live(node_id)
+        or node_id in job.nodes
+        or node_id in store.owner
+        or len(job.nodes) >= job.row[J_NNODES]
+        or node_name in job.nodes.values()
+    ):
+        return None
+    return ev
+
+
+def _start(store: JobStore, nodes: NodeStore, job: LiveJob, ev: tuple, chk: bool) -> tuple | None:
+    if chk and (job.row[J_STATUS] != "queued" or len(job.nodes) != job.row[J_NNODES]):
+        return None
+    return ev
+
+
+def _pipeline_start(
+    store: JobStore, nodes: NodeStore, job: LiveJob, ev: tuple, chk: bool
+) -> tuple | None:
+    pipeline = ev[4]
+    if pipeline is None:
+        return None
+    if chk:
+        current = job.row[J_PIPE]
+        if job.row[J_STATUS] != "running" or pipeline in job.pipelines:
+            return None
+        if current is not None and (pipeline < current or job.pipelines[current] == "running"):
+            return None
+    return ev
+
+
+def _pipeline_finish(
+    store: JobStore, nodes: NodeStore, job: LiveJob, ev: tuple, chk: bool
+) -> tuple | None:
+    pipeline = ev[4]
+    if pipeline is None:
+        return None
+    if chk and (
+        job.row[J_STATUS] != "running"
+        or job.pipelines.get(pipeline, "queued") != "running"
+        or job.fg
+    ):
+        return None
+    return ev
+
+
+def _stage_start(
+    store: JobStore, nodes: NodeStore, job: LiveJob, ev: tuple, chk: bool
+) -> tuple | None:
+    (_, _, _, _, pipeline, stage, stage_name, node_id, node_name, _, _, _, background) = ev[:13]
+    if None in (pipeline, stage, stage_name, node_id, node_name, background):
+        return None
+    slot = job.nodes.get(node_id)
+    if slot is None:
+        return None
+    same = job.stages.get(stage)
+    if same is not None and node_id in same:
+        return None  # started twice
+    if chk and (
+        node_name != slot
+        or job.row[J_STATUS] != "running"
+        or job.pipelines.get(pipeline, "queued") != "running"
+    ):
+        return None
+    return ev
+
+
+def _stage_end(
+    store: JobStore, nodes: NodeStore, job: LiveJob, ev: tuple, chk: bool
+) -> tuple | None:
+    """stage_ready / stage_finish: pipeline, name and background come from the stage row."""
+    event, stage, node_id, node_name = ev[2], ev[5], ev[7], ev[8]
+    if stage is None or node_id is None or node_name is None:
+        return None
+    slot = job.nodes.get(node_id)
+    if slot is None:
+        return None
+    same = job.stages.get(stage)
+    row = same.get(node_id) if same else None
+    if row is None or row[S_STATUS] not in _LIVE_STAGE:
+        return None
+    if chk:
+        if node_name != slot:
+            return None
+        tasks = job.tasks.get((stage, node_id), {}).values()
+        if event == "stage_ready":
+            if not row[S_BG] or row[S_STATUS] != "running":
+                return None
+            if any(trow[T_STATUS] in ("queued", "running") for trow in tasks):
+                return None
+        elif any(trow[T_STATUS] in _LIVE_TASK for trow in tasks):
+            return None
+    return (*ev[:4], row[S_PIPE], stage, row[S_SNAME], *ev[7:12], row[S_BG], *ev[13:])
+
+
+def _task_start(
+    store: JobStore, nodes: NodeStore, job: LiveJob, ev: tuple, chk: bool
+) -> tuple | None:
+    """A first attempt: the row is new; pipeline and stage name come from the stage row."""
+    (time, job_id, event, status, pipeline, stage, stage_name, node_id, _, task, task_name,
+     driver, background, attempt, exit_code, detail) = ev  # fmt: skip
+    if attempt != 0 or None in (stage, node_id, task, task_name, driver, background):
+        return None
+    slot = job.nodes.get(node_id)
+    if slot is None:
+        return None
+    by_task = job.tasks.get((stage, node_id))
+    if by_task and (task, 0) in by_task:
+        return None
+    same = job.stages.get(stage)
+    srow = same.get(node_id) if same else None
+    if srow is not None:
+        pipeline, stage_name = srow[S_PIPE], srow[S_SNAME]
+    elif chk:
+        return None
+    if chk and srow[S_STATUS] != "running":  # type: ignore[index]
+        return None
+    return (time, job_id, event, status, pipeline, stage, stage_name, node_id, slot, task,
+            task_name, driver, background, 0, exit_code, detail)  # fmt: skip
+
+
+def _task_end(
+    store: JobStore, nodes: NodeStore, job: LiveJob, ev: tuple, chk: bool
+) -> tuple | None:
+    """task_ready / finish / fail / stop of an attempt whose row is in a legal status."""
+    (time, job_id, event, status, pipeline, stage, stage_name, node_id, _, task, _, _, _,
+     attempt, exit_code, detail) = ev  # fmt: skip
+    if None in (stage, node_id, task, attempt):
+        return None
+    slot = job.nodes.get(node_id)
+    if slot is None:
+        return None
+    by_task = job.tasks.get((stage, node_id))
+    row = by_task.get((task, attempt)) if by_task else None
+    if row is None or row[T_STATUS] not in _TASK_FROM[event]:
+        return None
+    if (event == "task_ready" and not row[T_BG]) or (event == "task_finish" and row[T_BG]):
+        return None  # illegal for this kind of task (unchecked, the general planner allows it)
+    same = job.stages.get(stage)
+    srow = same.get(node_id) if same else None
+    if srow is not None:
+        pipeline, stage_name = srow[S_PIPE], srow[S_SNAME]
+    return (time, job_id, event, status, pipeline, stage, stage_name, node_id, slot, task,
+            row[T_TNAME], row[T_DRIVER], row[T_BG], attempt, exit_code, detail)  # fmt: skip
+
+
+_PLANNERS: dict[str, Planner] = {
+    "assign": _assign,
+    "start": _start,
+    "pipeline_start": _pipeline_start,
+    "pipeline_finish": _pipeline_finish,
+    "stage_start": _stage_start,
+    "stage_ready": _stage_end,
+    "stage_finish": _stage_end,
+    "task_start": _task_start,
+    "task_ready": _task_end,
+    "task_finish": _task_end,
+    "task_fail": _task_end,
+    "task_stop": _task_end,
+}

@@ -1,0 +1,141 @@
+"""Fast paths of the engine give what the general paths give."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from benchhub_sim.cluster import Cluster, Node
+from benchhub_sim.engine.central import JobQueue
+from benchhub_sim.engine.engine import Engine, dump_yaml, fewer_collections
+from benchhub_sim.sched.assign import Slot, _assign_any, _greedy, try_assign
+from benchhub_sim.spec.load import dump_spec, load_spec
+from benchhub_sim.spec.model import Role
+from benchhub_sim.store import History, Store
+from benchhub_sim.workload.arrivals import fixed_arrivals
+
+from .builders import one_task
+
+DATA = Path(__file__).resolve().parents[2] / "data"
+ROLES = [Role.ANY, Role.LOADER, Role.DATABASE]
+
+# -- node assignment: slots of role any without constraints ---------------------------
+
+
+@st.composite
+def free_nodes(draw):
+    n = draw(st.integers(0, 12))
+    roles = draw(st.lists(st.sampled_from(ROLES), min_size=n, max_size=n))
+    cores = draw(st.lists(st.sampled_from([1.0, 8.0, -1.0]), min_size=n, max_size=n))
+    ids = draw(st.lists(st.integers(0, 15), min_size=n, max_size=n))  # repeats: listed twice
+    return [Node(f"n{i}", role, cores=c) for i, role, c in zip(ids, roles, cores, strict=True)]
+
+
+@settings(max_examples=50, deadline=None)
+@given(free=free_nodes(), n=st.integers(1, 6))
+def test_assign_any_is_the_general_greedy_binding(free, n):
+    slots = tuple(Slot(f"w-{i}", "w", Role.ANY, i) for i in range(n))
+    assert _assign_any(slots, free) == _greedy(slots, free, 1)
+
+
+def test_assign_any_prefers_nodes_of_role_any_then_others_in_order():
+    free = [Node("d", Role.DATABASE), Node("a1"), Node("l", Role.LOADER), Node("a2")]
+    slots = tuple(Slot(f"w-{i}", "w", Role.ANY, i) for i in range(3))
+    got = try_assign(slots, free)
+    assert [(b.slot.name, b.node.node_id, b.match) for b in got] == [
+        ("w-0", "a1", "exact"),
+        ("w-1", "a2", "exact"),
+        ("w-2", "d", "any"),
+    ]
+    assert try_assign(slots, free[:2]) is None
+
+
+# -- spec text: libyaml's emitter only where it writes the same text ------------------
+
+
+def test_dump_yaml_of_every_data_spec_is_safe_dump():
+    specs = sorted((DATA / "specs").glob("*.yml"))
+    if not specs:
+        pytest.skip("no data/specs")
+    for path in specs:
+        data = dump_spec(load_spec(path))
+        assert dump_yaml(data) == yaml.safe_dump(data, sort_keys=False), path.name
+
+
+_text = st.one_of(
+    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=120),  # libyaml
+    st.text(alphabet=st.characters(min_codepoint=9, max_codepoint=300), max_size=120),
+)
+_yaml_data = st.recursive(
+    st.one_of(_text, st.integers(), st.floats(allow_nan=False), st.booleans(), st.none()),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(_text, inner, max_size=4)),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=50, deadline=None)
+@given(data=st.dictionaries(_text, _yaml_data, min_size=1, max_size=4))
+def test_dump_yaml_is_safe_dump(data):
+    assert dump_yaml(data) == yaml.safe_dump(data, sort_keys=False)
+
+
+def test_long_folded_strings_take_the_python_emitter():
+    # libyaml folds this double-quoted scalar elsewhere than PyYAML does
+    data = {
+        "cmd": 'import os\nx = os.path.join(os.environ["A_LONG_VARIABLE_NAME"], "p") + "a b c d e f"\n'
+        * 2
+    }
+    assert dump_yaml(data) == yaml.safe_dump(data, sort_keys=False)
+
+
+# -- the collector while the loop runs -------------------------------------------------
+
+
+def test_fewer_collections_raises_the_threshold_and_restores_it():
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        with fewer_collections(50_000):
+            assert gc.get_threshold() == (50_000, 10, 10)
+        assert gc.get_threshold() == (700, 10, 10)
+        gc.set_threshold(0, 10, 10)  # collection switched off: left off
+        with fewer_collections(50_000):
+            assert gc.get_threshold() == (0, 10, 10)
+    finally:
+        gc.set_threshold(*before)
+
+
+# -- the queue lets started jobs go ----------------------------------------------------
+
+
+class _Job:
+    queued = True
+
+
+def test_queue_drops_started_jobs_but_keeps_order():
+    q = JobQueue()
+    jobs = [_Job() for _ in range(5000)]
+    for j in jobs:
+        q.append(j)
+    first = weakref.ref(jobs[0])
+    for j in jobs[:4000]:
+        q.remove(j)
+        q.compact()
+    assert list(q) == jobs[4000:]
+    del jobs[:4000], j
+    assert first() is None  # no longer held by the queue
+
+
+def test_an_engine_run_keeps_no_ended_job():
+    store = Store(History())
+    engine = Engine(Cluster.uniform(2), store)
+    engine.run(fixed_arrivals(one_task(1, 1.0), every=0.1, count=3000))
+    assert engine.done
+    assert len(engine.central.queue._jobs) < 1100
+    assert not engine.central._running
