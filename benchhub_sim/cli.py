@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from benchhub_sim.errors import BenchhubSimError, WorkloadError
+from benchhub_sim.workload.base import JobRequest
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # the command ran, but what it ran failed (e.g. a job aborted)
@@ -166,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _csv_of(kind: type) -> object:
+def _csv_of(kind: type) -> Callable[[str], list]:
     """An argparse type: a comma-separated list of ``kind`` values."""
 
     def parse(text: str) -> list:
@@ -389,8 +390,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
         if args.arrivals or args.count:
             raise WorkloadError(["--arrivals and --count go with --spec, not --jobs"])
-        workload = load_jobs(args.jobs)
-        total: int | None = len(workload)
+        jobs = load_jobs(args.jobs)
+        total: int | None = len(jobs)
+        workload: Iterable[JobRequest] = jobs
         inputs = {"jobs": args.jobs}
     else:
         from benchhub_sim.spec.load import load_spec

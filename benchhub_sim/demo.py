@@ -58,7 +58,7 @@ def data_dir() -> Path:
     WorkloadError
         When none of them holds ``specs/`` and ``clusters/``.
     """
-    candidates = []
+    candidates: list[Path] = []
     try:
         import benchhub_sim.data as shipped  # data/ is packaged under this name
 

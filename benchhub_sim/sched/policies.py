@@ -33,7 +33,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 
 class SchedulerView(Protocol):
@@ -47,6 +47,23 @@ class SchedulerView(Protocol):
     def running(self) -> Iterable[Any]: ...
 
     def try_start(self, job: Any) -> bool: ...
+
+
+class IncrementalView(SchedulerView, Protocol):
+    """What the engine's view adds so backfilling can skip work when nothing changed.
+
+    ``version`` changes whenever a job starts or ends, a node fails or recovers, or a
+    queued job leaves; ``queue_mark()`` marks the end of the queue now and
+    ``queued_since(mark)`` gives the jobs queued after it; ``memo`` keeps what a pass
+    leaves for the next. Policies use these only when present (see :func:`_unchanged`).
+    """
+
+    version: int
+    memo: dict[str, Any]
+
+    def queue_mark(self) -> int: ...
+
+    def queued_since(self, mark: int) -> Iterable[Any]: ...
 
 
 Policy = Callable[[SchedulerView], None]
@@ -86,8 +103,9 @@ def easy(view: SchedulerView) -> None:
     """
     last = _unchanged(view, "easy")
     if last is not None:
-        mark, (shadow, extra) = view.queue_mark(), last.state
-        _backfill(view, view.queued_since(last.mark), shadow, extra)
+        inc = cast(IncrementalView, view)  # _unchanged found its memo
+        mark, (shadow, extra) = inc.queue_mark(), last.state
+        _backfill(view, inc.queued_since(last.mark), shadow, extra)
         _remember(view, "easy", last.replace(mark), started=_version(view) != last.version)
         return
     queue = view.queued()
@@ -100,10 +118,10 @@ def easy(view: SchedulerView) -> None:
         return
     free = view.free_count()
     shadow, extra, stable_until = _shadow(view, head.n_nodes, free)
-    before, mark = _version(view), _mark(view)
+    before, end_mark = _version(view), _mark(view)
     _backfill(view, queue, shadow, extra)  # continues after the head
-    if before is not None:
-        state = _Unchanged(before, mark, stable_until, (shadow, extra))
+    if before is not None and end_mark is not None:
+        state = _Unchanged(before, end_mark, stable_until, (shadow, extra))
         _remember(view, "easy", state, started=_version(view) != before)
 
 
@@ -233,7 +251,7 @@ def conservative(view: SchedulerView) -> None:
     if last is not None:
         profile, stable_until = last.state, last.stable_until
         profile.times[0] = now  # no breakpoint lies between the last pass and now
-        jobs = view.queued_since(last.mark)
+        jobs = cast(IncrementalView, view).queued_since(last.mark)
     else:
         releases = [(j.expected_end, j.n_nodes) for j in view.running()]
         profile = _Profile(now, view.free_count(), releases)

@@ -10,7 +10,7 @@ its start/ready/stop event, ...). The tests check that the live snapshot the
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -43,7 +43,7 @@ NODE_INFO_COLUMNS = (
 _STAGE_KEY = ["job_id", "stage", "node_id"]
 _TASK_KEY = ["job_id", "stage", "node_id", "task", "attempt"]
 
-Info = pa.Table | pd.DataFrame | None
+Info: TypeAlias = pa.Table | pd.DataFrame | None
 
 
 def fold_history(

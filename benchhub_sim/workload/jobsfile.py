@@ -59,7 +59,7 @@ def load_jobs(path: str | os.PathLike[str]) -> list[JobRequest]:
             if key not in _KEYS:
                 problems.append(f"{here}.{key}: unknown key{did_you_mean(str(key), _KEYS)}")
         spec = _spec(entry.get("spec"), path.parent, here, specs, problems)
-        nums = {}
+        nums: dict[str, Any] = {}
         for key, default in (("submit", 0.0), ("count", 1), ("every", 0.0), ("priority", None), ("walltime", None)):
             value = entry.get(key, default)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or value < 0):
