@@ -40,7 +40,10 @@ class SimulatedExecutor:
         if not table:
             return None
         u = tr.unit
-        value = table.get((u.stage.name, u.binding.slot.name, tr.task.name))
+        key = (u.stage.name, u.binding.slot.name, tr.task.name)
+        value = table.get((*key, tr.attempt))  # this very attempt, when recorded
+        if value is None:
+            value = table.get(key)
         if value is None:  # one duration for every node (traces record one per job)
             value = table.get((u.stage.name, ALL_NODES, tr.task.name))
         return value

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from benchhub_sim.spec.model import JobSpec
 
@@ -29,7 +30,8 @@ class JobRequest:
         Override the spec's values (a trace's requested time, a replay's recorded estimate).
     durations : mapping, optional
         Observed task durations keyed ``(stage_name, node_name, task_name)``, where the
-        node name :data:`ALL_NODES` (``"*"``) stands for every node of the stage; a replay
+        node name :data:`ALL_NODES` (``"*"``) stands for every node of the stage, or
+        ``(stage_name, node_name, task_name, attempt)`` for one attempt; a replay
         uses them instead of the spec's distributions.
     ready_delays : mapping, optional
         Observed readiness delays of background tasks, same keys.
@@ -44,6 +46,6 @@ class JobRequest:
     job_id: int | None = None
     priority: float | None = None
     walltime: float | None = None
-    durations: Mapping[tuple[str, str, str], float] | None = None
+    durations: Mapping[tuple[Any, ...], float] | None = None
     ready_delays: Mapping[tuple[str, str, str], float] | None = None
     bind_to: tuple[str, ...] | None = None

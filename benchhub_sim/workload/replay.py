@@ -137,8 +137,9 @@ def observed_times(
     -------
     durations, ready_delays : dict of job_id to dict of (stage_name, node_name, task_name) to float
         Durations of the finished attempt of every foreground task (times the recorded
-        node's speed, divided by ``speedup``); readiness delays of background tasks that
-        became ready, likewise.
+        node's speed, divided by ``speedup``), and of every finished or failed attempt
+        under ``(stage_name, node_name, task_name, attempt)``; readiness delays of
+        background tasks that became ready, likewise.
     """
     tasks = run.tasks
     durations: Observed = {}
@@ -166,11 +167,17 @@ def observed_times(
     with np.errstate(invalid="ignore"):
         run_time = np.maximum(stop - lo, 0.0) * speed / speedup
         delay = np.maximum(ready_time - lo, 0.0) * speed / speedup
+    failed = tasks["status"].astype(object).to_numpy() == "failed"
+    attempt = tasks["attempt"].fillna(0).to_numpy(int)
     fg = finished & ~background & np.isfinite(run_time)
     bg = background & np.isfinite(delay)
     # rows come by attempt: a later finished attempt overwrites an earlier one
     for i in np.flatnonzero(fg):
         durations.setdefault(int(job[i]), {})[keys[i]] = float(run_time[i])
+    # every ended attempt also under its own number, so a retried task replays its
+    # failed attempts with their own durations (the key with the attempt wins)
+    for i in np.flatnonzero((fg | failed) & ~background & np.isfinite(run_time)):
+        durations.setdefault(int(job[i]), {})[(*keys[i], int(attempt[i]))] = float(run_time[i])
     for i in np.flatnonzero(bg):
         ready.setdefault(int(job[i]), {})[keys[i]] = float(delay[i])
     return durations, ready

@@ -313,3 +313,39 @@ def test_random_traces_keep_submits_and_run_times(tmp_path_factory, jobs, policy
     assert j["submit_time"].tolist() == [float(s) for s, *_ in jobs]
     assert (j["stop_time"] - j["start_time"]).tolist() == [float(r) for _, r, *_ in jobs]
     assert (j["start_time"] >= j["submit_time"]).all()
+
+
+def test_replay_of_retried_tasks_reproduces_the_run_exactly():
+    # failed attempts replay with their own durations, not the finished attempt's
+    from benchhub_sim.simulate import simulate
+    from benchhub_sim.spec.model import (
+        Duration,
+        JobSpec,
+        NodeAssignment,
+        Selector,
+        ShellPayload,
+        Stage,
+        Task,
+    )
+    from benchhub_sim.workload.arrivals import poisson_arrivals
+    from benchhub_sim.workload.replay import replay
+
+    task = Task(
+        "t",
+        shell=ShellPayload("true"),
+        duration=Duration.of("exponential", mean=4.0),
+        fail_prob=0.4,
+        retries=2,
+    )
+    spec = JobSpec(
+        "flaky",
+        node_assignments=(NodeAssignment("w"),),
+        stages=(Stage("s", selectors=(Selector(all=True),), tasks=(task,)),),
+        walltime=4.0,
+    )
+    run = simulate(3, poisson_arrivals(spec, rate=0.5, count=150, seed=2), policy="easy", seed=2)
+    assert (run.tasks.attempt > 0).sum() > 20  # the scenario does retry
+    again = replay(run, policy="easy")
+    a, b = run.jobs.sort_values("job_id"), again.jobs.sort_values("job_id")
+    assert a.start_time.tolist() == b.start_time.tolist()
+    assert a.status.tolist() == b.status.tolist()
