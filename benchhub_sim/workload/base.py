@@ -47,5 +47,5 @@ class JobRequest:
     priority: float | None = None
     walltime: float | None = None
     durations: Mapping[tuple[Any, ...], float] | None = None
-    ready_delays: Mapping[tuple[str, str, str], float] | None = None
+    ready_delays: Mapping[tuple[Any, ...], float] | None = None
     bind_to: tuple[str, ...] | None = None

@@ -54,7 +54,8 @@ from benchhub_sim.spec.model import JobSpec
 from benchhub_sim.workload.base import ALL_NODES, JobRequest
 from benchhub_sim.workload.swf import SwfTrace, read_swf, swf_cluster_size, swf_job_spec, swf_jobs
 
-Key = tuple[str, str, str]
+#: (stage_name, node_name, task_name), or with the attempt number appended
+Key = tuple[str, str, str] | tuple[str, str, str, int]
 Observed = dict[int, dict[Key, float]]
 
 
