@@ -28,46 +28,30 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    # Subcommands register themselves here, one block each.
-    p = sub.add_parser("replay", help="replay a recorded run or an SWF trace under another policy/cluster")
-    p.add_argument("source", metavar="SOURCE", help="run directory, or trace .swf / .swf.gz")
-    p.add_argument("--policy", default="fcfs", help="fcfs, easy, conservative, sjf, priority")
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--nodes", type=int, metavar="N",
-                       help="N nodes of role any (a run: with its nodes' median capacity)")
-    where.add_argument("--cluster", metavar="CLUSTER", help="cluster YAML or Parquet")
-    p.add_argument("--speedup", type=float, default=1.0, metavar="F", help="divide durations by F")
-    p.add_argument("--warm-start", type=float, default=None, metavar="T",
-                   help="start from the recorded run's state at time T (s)")
-    p.add_argument("--seed", type=int, default=None, help="default: the recorded run's seed, else 0")
-    p.add_argument("--out", required=True, metavar="RUN_DIR", help="write the replay's run directory here")
-    p.add_argument("--overwrite", action="store_true", help="replace a run already in RUN_DIR")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=cmd_replay)
-
+    # One block per subcommand, in the order --help lists them.
     p = sub.add_parser("demo", help="run a mixed benchmark stream under three policies and report")
     p.add_argument("--out", default="benchhub-demo", metavar="DIR", help="default: ./benchhub-demo")
-    p.add_argument("--jobs", type=int, default=600, metavar="N", help="jobs in the stream (default 600)")
+    p.add_argument(
+        "--jobs", type=int, default=600, metavar="N", help="jobs in the stream (default 600)"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("sweep", help="one replay per grid cell (policies x nodes x seeds); summary")
-    p.add_argument("--workload", required=True, metavar="WORKLOAD",
-                   help="SWF trace, run directory, or jobs file (YAML)")
-    p.add_argument("--policies", type=_csv_of(str), metavar="P,..", help="queue policies (default: fcfs)")
-    p.add_argument("--nodes", type=_csv_of(int), metavar="N,..",
-                   help="cluster sizes (default: the trace's or the recorded run's)")
-    p.add_argument("--seeds", type=_csv_of(int), metavar="S,..",
-                   help="seeds (default: a recorded run's, else 0)")
-    p.add_argument("--speedups", type=_csv_of(float), metavar="X,..",
-                   help="machines X times faster: task durations divided by X")
-    p.add_argument("--clusters", type=_csv_of(str), metavar="FILE,..", help="cluster files")
-    p.add_argument("--dask", metavar="local|tcp://HOST:PORT",
-                   help="run the cells on a Dask LocalCluster or on the scheduler at that address")
-    p.add_argument("--workers", type=int, metavar="N", help="local workers (default: CPU count)")
-    p.add_argument("--out", required=True, metavar="DIR", help="sweep directory")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=cmd_sweep)
+    p = sub.add_parser("validate", help="check job specs; one summary line per valid file")
+    p.add_argument("specs", nargs="+", metavar="SPEC", help="job spec YAML files")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("plan", help="bind a job to a cluster and print what runs where")
+    p.add_argument("spec", metavar="SPEC", help="job spec YAML file")
+    p.add_argument("--cluster", required=True, metavar="CLUSTER", help="cluster YAML or Parquet")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser("graph", help="draw a job's stage graph")
+    p.add_argument("spec", metavar="SPEC", help="job spec YAML file")
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help="image file (.png, .svg)")
+    p.add_argument("--tasks", action="store_true", help="expand stages into tasks")
+    p.set_defaults(func=cmd_graph)
 
     p = sub.add_parser("simulate", help="run a workload on a cluster in virtual time")
     where = p.add_mutually_exclusive_group(required=True)
@@ -122,6 +106,85 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace a run already in RUN_DIR")
     p.set_defaults(func=cmd_run)
 
+    p = sub.add_parser(
+        "replay", help="replay a recorded run or an SWF trace under another policy/cluster"
+    )
+    p.add_argument("source", metavar="SOURCE", help="run directory, or trace .swf / .swf.gz")
+    p.add_argument("--policy", default="fcfs", help="fcfs, easy, conservative, sjf, priority")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--nodes",
+        type=int,
+        metavar="N",
+        help="N nodes of role any (a run: with its nodes' median capacity)",
+    )
+    where.add_argument("--cluster", metavar="CLUSTER", help="cluster YAML or Parquet")
+    p.add_argument("--speedup", type=float, default=1.0, metavar="F", help="divide durations by F")
+    p.add_argument(
+        "--warm-start",
+        type=float,
+        default=None,
+        metavar="T",
+        help="start from the recorded run's state at time T (s)",
+    )
+    p.add_argument(
+        "--seed", type=int, default=None, help="default: the recorded run's seed, else 0"
+    )
+    p.add_argument(
+        "--out", required=True, metavar="RUN_DIR", help="write the replay's run directory here"
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace a run already in RUN_DIR")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("sweep", help="one replay per grid cell (policies x nodes x seeds); summary")
+    p.add_argument(
+        "--workload",
+        required=True,
+        metavar="WORKLOAD",
+        help="SWF trace, run directory, or jobs file (YAML)",
+    )
+    p.add_argument(
+        "--policies", type=_csv_of(str), metavar="P,..", help="queue policies (default: fcfs)"
+    )
+    p.add_argument(
+        "--nodes",
+        type=_csv_of(int),
+        metavar="N,..",
+        help="cluster sizes (default: the trace's or the recorded run's)",
+    )
+    p.add_argument(
+        "--seeds",
+        type=_csv_of(int),
+        metavar="S,..",
+        help="seeds (default: a recorded run's, else 0)",
+    )
+    p.add_argument(
+        "--speedups",
+        type=_csv_of(float),
+        metavar="X,..",
+        help="machines X times faster: task durations divided by X",
+    )
+    p.add_argument("--clusters", type=_csv_of(str), metavar="FILE,..", help="cluster files")
+    p.add_argument(
+        "--dask",
+        metavar="local|tcp://HOST:PORT",
+        help="run the cells on a Dask LocalCluster or on the scheduler at that address",
+    )
+    p.add_argument("--workers", type=int, metavar="N", help="local workers (default: CPU count)")
+    p.add_argument("--out", required=True, metavar="DIR", help="sweep directory")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("compare", help="one row of headline numbers per run")
+    p.add_argument("runs", nargs="+", metavar="RUN", help="run directories")
+    p.add_argument(
+        "--by-job",
+        action="store_true",
+        help="also print per-job differences of each run against the first",
+    )
+    p.set_defaults(func=cmd_compare)
+
     p = sub.add_parser("report", help="write an HTML (or Markdown) report of one or more runs")
     p.add_argument("runs", nargs="+", metavar="RUN", help="run directories")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="report file")
@@ -139,31 +202,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("swf", "batsim-csv"), required=True)
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="output file")
     p.set_defaults(func=cmd_export)
-
-    p = sub.add_parser("compare", help="one row of headline numbers per run")
-    p.add_argument("runs", nargs="+", metavar="RUN", help="run directories")
-    p.add_argument(
-        "--by-job",
-        action="store_true",
-        help="also print per-job differences of each run against the first",
-    )
-    p.set_defaults(func=cmd_compare)
-
-    p = sub.add_parser("validate", help="check job specs; one summary line per valid file")
-    p.add_argument("specs", nargs="+", metavar="SPEC", help="job spec YAML files")
-    p.set_defaults(func=cmd_validate)
-
-    p = sub.add_parser("plan", help="bind a job to a cluster and print what runs where")
-    p.add_argument("spec", metavar="SPEC", help="job spec YAML file")
-    p.add_argument("--cluster", required=True, metavar="CLUSTER", help="cluster YAML or Parquet")
-    p.add_argument("--format", choices=("text", "json"), default="text")
-    p.set_defaults(func=cmd_plan)
-
-    p = sub.add_parser("graph", help="draw a job's stage graph")
-    p.add_argument("spec", metavar="SPEC", help="job spec YAML file")
-    p.add_argument("-o", "--output", required=True, metavar="OUT", help="image file (.png, .svg)")
-    p.add_argument("--tasks", action="store_true", help="expand stages into tasks")
-    p.set_defaults(func=cmd_graph)
     return parser
 
 
@@ -208,8 +246,17 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         max_workers=args.workers,
         progress=False if args.quiet else None,
     )
-    cols = ["cell", "status", "jobs", "makespan", "mean_wait", "p95_wait",
-            "mean_bounded_slowdown", "utilization", "elapsed"]
+    cols = [
+        "cell",
+        "status",
+        "jobs",
+        "makespan",
+        "mean_wait",
+        "p95_wait",
+        "mean_bounded_slowdown",
+        "utilization",
+        "elapsed",
+    ]
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         table = df[[c for c in cols if c in df]].set_index("cell")
         print(table.to_string(float_format=_fmt))
