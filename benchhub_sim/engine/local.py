@@ -221,7 +221,9 @@ class LocalExecutor:
         docker: str = "docker",
         tick: float = 0.01,
     ) -> None:
-        self.root = Path(root)
+        self.root = Path(
+            root
+        ).resolve()  # tasks run in their own cwd: paths handed to them must be absolute
         self.run_id = run_id
         self.grace = grace
         self.ready_timeout = ready_timeout

@@ -122,3 +122,12 @@ def test_a_signal_mid_job_stops_everything_and_leaves_a_readable_run(tmp_path, s
     assert set(run.tasks["status"]) == {"stopped"}
     assert set(run.nodes["state"]) == {"idle"}
     assert os.path.isfile(out / run.tasks["log_path"].iloc[0])
+
+
+def test_run_with_a_relative_out_dir_from_another_cwd(tmp_path, monkeypatch):
+    # tasks run in their work dir: the paths they are given must not be relative
+    from benchhub_sim.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    spec = Path(__file__).resolve().parents[2] / "data" / "specs" / "pingpong-local.yml"
+    assert main(["run", str(spec), "--out", "runs/real"]) == 0
