@@ -221,9 +221,8 @@ class LocalExecutor:
         docker: str = "docker",
         tick: float = 0.01,
     ) -> None:
-        self.root = Path(
-            root
-        ).resolve()  # tasks run in their own cwd: paths handed to them must be absolute
+        # tasks run in their own cwd: paths handed to them must be absolute
+        self.root = Path(root).resolve()
         self.run_id = run_id
         self.grace = grace
         self.ready_timeout = ready_timeout
