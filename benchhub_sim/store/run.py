@@ -16,7 +16,7 @@ import json
 import os
 import shutil
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -78,20 +78,29 @@ def _compatible(found: pa.DataType, expected: pa.DataType) -> bool:
 
 
 def _write_parquet(path: Path, table: pa.Table, name: str) -> None:
-    """Validate ``table`` against table ``name`` and write it atomically."""
+    """Validate ``table`` against table ``name`` and write it atomically.
+
+    Written one row group at a time (each in canonical form), so writing a big table
+    needs memory for one row group beyond the table.
+    """
     schema = TABLES[name]
     check_schema(path.name, table.schema, schema)
-    table = canonical(table, schema).replace_schema_metadata(_file_schema(schema).metadata)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
-        pq.write_table(table, tmp, row_group_size=_ROW_GROUP)
+        with pq.ParquetWriter(tmp, _file_schema(schema)) as out:
+            for start in range(0, max(table.num_rows, 1), _ROW_GROUP):
+                group = canonical(table.slice(start, _ROW_GROUP), schema)
+                out.write_table(group, row_group_size=_ROW_GROUP)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
 
 
-def _read_parquet(path: Path, name: str, shown: str | None = None) -> pa.Table:
-    """Read and validate a file of table ``name``; errors name the file."""
+def _open_parquet(path: Path, name: str, shown: str | None = None) -> pq.ParquetFile:
+    """Open a file of table ``name`` and check its footer, version and schema (no data read).
+
+    Errors name the file. The caller closes the returned file.
+    """
     shown = shown or path.name
     if not path.is_file():
         raise RunFormatError(f"{shown}: missing (in {path.parent})")
@@ -99,25 +108,41 @@ def _read_parquet(path: Path, name: str, shown: str | None = None) -> pa.Table:
         pf = pq.ParquetFile(path)
     except (pa.ArrowException, OSError) as exc:
         raise RunFormatError(f"{shown}: not a Parquet file (truncated?): {exc}") from None
-    meta = pf.schema_arrow.metadata or {}
-    version = meta.get(VERSION_KEY)
-    if version is None:
-        raise RunFormatError(
-            f"{shown}: no {VERSION_KEY.decode()} in its metadata (not a benchhub_sim file?)"
-        )
-    if int(version) not in READABLE_SCHEMA_VERSIONS:
-        raise RunFormatError(
-            f"{shown}: written with schema {int(version)}, this version reads {_VERSIONS}"
-        )
-    tag = meta.get(b"table")
-    if tag is not None and tag.decode() != name:
-        raise RunFormatError(f"{shown}: holds table {tag.decode()!r}, expected {name!r}")
-    check_schema(shown, pf.schema_arrow, TABLES[name])
     try:
-        table = pf.read()
-    except (pa.ArrowException, OSError) as exc:
-        raise RunFormatError(f"{shown}: damaged: {exc}") from None
-    return canonical(table, TABLES[name])
+        meta = pf.schema_arrow.metadata or {}
+        version = meta.get(VERSION_KEY)
+        if version is None:
+            raise RunFormatError(
+                f"{shown}: no {VERSION_KEY.decode()} in its metadata (not a benchhub_sim file?)"
+            )
+        if int(version) not in READABLE_SCHEMA_VERSIONS:
+            raise RunFormatError(
+                f"{shown}: written with schema {int(version)}, this version reads {_VERSIONS}"
+            )
+        tag = meta.get(b"table")
+        if tag is not None and tag.decode() != name:
+            raise RunFormatError(f"{shown}: holds table {tag.decode()!r}, expected {name!r}")
+        check_schema(shown, pf.schema_arrow, TABLES[name])
+    except BaseException:
+        pf.close()
+        raise
+    return pf
+
+
+def _read_parquet(
+    path: Path, name: str, shown: str | None = None, columns: list[str] | None = None
+) -> pa.Table:
+    """Read and validate a file of table ``name``; errors name the file.
+
+    With ``columns``, only those columns are read and returned as stored (not canonical).
+    """
+    shown = shown or path.name
+    with _open_parquet(path, name, shown) as pf:
+        try:
+            table = pf.read(columns=columns)
+        except (pa.ArrowException, OSError) as exc:
+            raise RunFormatError(f"{shown}: damaged: {exc}") from None
+    return table if columns is not None else canonical(table, TABLES[name])
 
 
 def _write_json(path: Path, data: Mapping[str, Any]) -> None:
@@ -284,6 +309,193 @@ def _clear(path: Path) -> None:
     (path / META_FILE).unlink(missing_ok=True)
 
 
+# -- tables read on first access ---------------------------------------------------------
+
+
+class LazyTables(MutableMapping[str, pa.Table]):
+    """The tables of a complete run directory, each read from its file on first access.
+
+    :func:`load_run` has already checked every file's footer, schema version, schema and
+    row count; ``tables[name]`` reads ``name.parquet`` once (checked again, in canonical
+    form) and keeps it. Iteration, ``len``, ``in``, :meth:`num_rows` and :meth:`loaded`
+    read no table data. Assigning or deleting a table changes this mapping only, as
+    with a dict (:meth:`Run.save` writes it).
+
+    Parameters
+    ----------
+    path : Path
+        The run directory.
+    num_rows : mapping of str to int
+        The tables still on disk and their row counts (from the Parquet footers).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from benchhub_sim.store import Store
+    >>> store = Store()
+    >>> store.add_job(0.0, 1, "demo", n_nodes=1, walltime=60.0)
+    >>> run = load_run(Run(store.tables()).save(tempfile.mkdtemp() + "/run"))
+    >>> sorted(run.tables.loaded()), run.tables.num_rows("job_events")
+    ([], 1)
+    >>> run.tables["jobs"].num_rows, sorted(run.tables.loaded())
+    (1, ['jobs'])
+    """
+
+    def __init__(self, path: Path, num_rows: Mapping[str, int]) -> None:
+        self.path = Path(path)
+        self._on_disk: dict[str, int] = dict(num_rows)
+        self._cache: dict[str, pa.Table] = {}
+        self._names: list[str] = list(self._on_disk)
+
+    def file(self, name: str) -> Path:
+        """The Parquet file of table ``name``."""
+        return self.path / f"{name}.parquet"
+
+    def __getitem__(self, name: str) -> pa.Table:
+        if name in self._cache:
+            return self._cache[name]
+        if name not in self._on_disk:
+            raise KeyError(name)
+        table = _read_parquet(self.file(name), name)
+        if table.num_rows != self._on_disk[name]:
+            raise RunFormatError(
+                f"{name}.parquet: changed since the run was loaded "
+                f"({table.num_rows} rows, had {self._on_disk[name]})"
+            )
+        self._cache[name] = table
+        return table
+
+    def __setitem__(self, name: str, table: pa.Table) -> None:
+        self._cache[name] = table
+        self._on_disk.pop(name, None)
+        if name not in self._names:
+            self._names.append(name)
+
+    def __delitem__(self, name: str) -> None:
+        if name not in self._names:
+            raise KeyError(name)
+        self._names.remove(name)
+        self._cache.pop(name, None)
+        self._on_disk.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._names))
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+    def __repr__(self) -> str:
+        return f"<LazyTables {self.path} loaded={sorted(self._cache)} of {self._names}>"
+
+    def loaded(self) -> frozenset[str]:
+        """Names of the tables held in memory (read or assigned)."""
+        return frozenset(self._cache)
+
+    def assigned(self) -> frozenset[str]:
+        """Names of the tables assigned (not read from the directory)."""
+        return frozenset(n for n in self._cache if n not in self._on_disk)
+
+    def on_disk(self, name: str) -> bool:
+        """Whether table ``name`` is its file's content and has not been read yet."""
+        return name in self._on_disk and name not in self._cache
+
+    def num_rows(self, name: str) -> int:
+        """Rows of table ``name``, from the Parquet footer if it was not read."""
+        if name in self._cache:
+            return self._cache[name].num_rows
+        if name not in self._on_disk:
+            raise KeyError(name)
+        return self._on_disk[name]
+
+    def column(self, name: str, column: str) -> pa.ChunkedArray:
+        """One column of table ``name``; reads only that column if the table was not read."""
+        if not self.on_disk(name):
+            return self[name][column]
+        return _read_parquet(self.file(name), name, columns=[column])[column]
+
+    def min_max(self, name: str, column: str) -> tuple[Any, Any]:
+        """Smallest and largest non-null value of a numeric column, ``(None, None)`` if none.
+
+        From the Parquet row group statistics when the table was not read (the column
+        itself is read only if a row group has no statistics).
+        """
+        if not self.on_disk(name):
+            return _min_max(self[name][column])
+        lo = hi = None
+        with _open_parquet(self.file(name), name) as pf:
+            md = pf.metadata
+            for i in range(md.num_row_groups):
+                group = md.row_group(i)
+                stats = next(
+                    group.column(j).statistics
+                    for j in range(group.num_columns)
+                    if group.column(j).path_in_schema == column
+                )
+                if stats is None or not stats.has_min_max:
+                    if group.num_rows and (stats is None or stats.null_count != group.num_rows):
+                        return _min_max(self.column(name, column))
+                    continue
+                # Parquet writes a zero minimum as -0.0; adding 0 gives +0.0
+                lo = stats.min + 0 if lo is None else min(lo, stats.min + 0)
+                hi = stats.max + 0 if hi is None else max(hi, stats.max + 0)
+        return lo, hi
+
+    def copy(self) -> LazyTables:
+        """A new mapping over the same files, sharing the tables read so far."""
+        new = LazyTables(self.path, self._on_disk)
+        new._cache = dict(self._cache)
+        new._names = list(self._names)
+        return new
+
+
+def _min_max(values: pa.ChunkedArray) -> tuple[Any, Any]:
+    mm = pa.compute.min_max(values)
+    return mm["min"].as_py(), mm["max"].as_py()
+
+
+def _num_rows(tables: Mapping[str, pa.Table], name: str) -> int:
+    if isinstance(tables, LazyTables):
+        return tables.num_rows(name)
+    return tables[name].num_rows
+
+
+def _column(tables: Mapping[str, pa.Table], name: str, column: str) -> pa.ChunkedArray:
+    if isinstance(tables, LazyTables):
+        return tables.column(name, column)
+    return tables[name][column]
+
+
+def _copy_parquet(src: Path, dst: Path, name: str, num_rows: int) -> None:
+    """Rewrite file ``src`` of table ``name`` as ``dst`` atomically, one row group at a time.
+
+    Fails unless ``src`` still has the ``num_rows`` rows it had when the run was loaded.
+    """
+    schema = TABLES[name]
+    tmp = dst.with_name(f".{dst.name}.tmp{os.getpid()}")
+    try:
+        with (
+            _open_parquet(src, name) as pf,
+            pq.ParquetWriter(tmp, _file_schema(schema)) as out,
+        ):
+            if pf.metadata.num_rows != num_rows:
+                raise RunFormatError(
+                    f"{src.name}: changed since the run was loaded "
+                    f"({pf.metadata.num_rows} rows, had {num_rows})"
+                )
+            for i in range(pf.num_row_groups):
+                try:
+                    group = pf.read_row_group(i)
+                except (pa.ArrowException, OSError) as exc:
+                    raise RunFormatError(f"{src.name}: damaged: {exc}") from None
+                out.write_table(canonical(group, schema), row_group_size=_ROW_GROUP)
+        os.replace(tmp, dst)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 # -- a run in memory ----------------------------------------------------------------------
 
 
@@ -294,7 +506,9 @@ class Run:
     ----------
     tables : mapping of str to pyarrow.Table
         Any of the six tables of :data:`~benchhub_sim.store.schema.TABLES` (missing ones
-        are empty), e.g. ``Store.tables()``. Kept in canonical form in :attr:`tables`.
+        are empty), e.g. ``Store.tables()``. Kept in canonical form in :attr:`tables`, a
+        dict. A :class:`LazyTables` (what :func:`load_run` gives a complete run) is kept
+        lazy: its tables are read from the run directory when first accessed.
     meta : mapping, optional
         ``run.json`` content.
     complete : bool, optional
@@ -311,12 +525,28 @@ class Run:
         complete: bool | None = None,
         path: Path | None = None,
     ) -> None:
-        self.tables: dict[str, pa.Table] = {}
-        for name, schema in TABLES.items():
-            table = tables.get(name)
-            if table is not None:
-                check_schema(f"{name} table", table.schema, schema)
-            self.tables[name] = schema.empty_table() if table is None else canonical(table, schema)
+        self.tables: MutableMapping[str, pa.Table]
+        if isinstance(tables, LazyTables):
+            # tables still on disk or read from it are valid; assigned ones are checked
+            self.tables = lazy = tables.copy()
+            for name in [n for n in lazy if n not in TABLES]:
+                del lazy[name]
+            for name, schema in TABLES.items():
+                if name not in lazy:
+                    lazy[name] = schema.empty_table()
+                elif name in lazy.assigned():
+                    check_schema(f"{name} table", lazy[name].schema, schema)
+                    lazy[name] = canonical(lazy[name], schema)
+            lazy._names = list(TABLES)  # in the order of a dict of tables
+        else:
+            self.tables = {}
+            for name, schema in TABLES.items():
+                table = tables.get(name)
+                if table is not None:
+                    check_schema(f"{name} table", table.schema, schema)
+                self.tables[name] = (
+                    schema.empty_table() if table is None else canonical(table, schema)
+                )
         self.meta: dict[str, Any] = dict(meta or {})
         self.complete = bool(self.meta.get("complete", True)) if complete is None else complete
         self.path = path
@@ -336,15 +566,24 @@ class Run:
     job_events = property(lambda self: self.frame("job_events"), doc="job history")
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the run directory ``path`` (replacing the run files there); returns it."""
+        """Write the run directory ``path`` (replacing the run files there); returns it.
+
+        A table not yet read from the directory this run was loaded from is copied one
+        row group at a time, not read whole.
+        """
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
-        for name, table in self.tables.items():
-            _write_parquet(path / f"{name}.parquet", table, name)
+        tables = self.tables
+        for name in tables:
+            target = path / f"{name}.parquet"
+            if isinstance(tables, LazyTables) and tables.on_disk(name):
+                _copy_parquet(tables.file(name), target, name, tables.num_rows(name))
+            else:
+                _write_parquet(target, tables[name], name)
         shutil.rmtree(path / PARTS_DIR, ignore_errors=True)
         meta = _base_meta(self.meta)
         meta["complete"] = self.complete
-        meta["counts"] = {name: t.num_rows for name, t in self.tables.items()}
+        meta["counts"] = {name: _num_rows(tables, name) for name in tables}
         _write_json(path / META_FILE, meta)
         return path
 
@@ -361,22 +600,27 @@ class Run:
         return to_batsim_csv(self, path)
 
     def summary(self) -> dict[str, Any]:
-        """Jobs by status, nodes by state, number of events and time span."""
-        times = [
-            t["time"] for t in (self.tables["job_events"], self.tables["node_events"]) if t.num_rows
+        """Jobs by status, nodes by state, number of events and time span.
+
+        Reads no event table that is still on disk (counts and span come from the
+        Parquet footers) and only the ``status`` / ``state`` columns of jobs and nodes.
+        """
+        tables = self.tables
+        ranges = [
+            tables.min_max(name, "time")
+            if isinstance(tables, LazyTables)
+            else _min_max(tables[name]["time"])
+            for name in EVENT_TABLES
+            if _num_rows(tables, name)
         ]
+        ranges = [r for r in ranges if r[0] is not None]
         span = (
-            (
-                min(pa.compute.min(t).as_py() for t in times),
-                max(pa.compute.max(t).as_py() for t in times),
-            )
-            if times
-            else (None, None)
+            (min(lo for lo, _ in ranges), max(hi for _, hi in ranges)) if ranges else (None, None)
         )
         return {
-            "jobs": _counts(self.tables["jobs"], "status"),
-            "nodes": _counts(self.tables["nodes"], "state"),
-            "events": self.tables["job_events"].num_rows + self.tables["node_events"].num_rows,
+            "jobs": _counts(_column(tables, "jobs", "status")),
+            "nodes": _counts(_column(tables, "nodes", "state")),
+            "events": sum(_num_rows(tables, name) for name in ("job_events", "node_events")),
             "span": span,
         }
 
@@ -409,10 +653,10 @@ class Run:
         )
 
 
-def _counts(table: pa.Table, column: str) -> dict[str, int]:
-    if not table.num_rows:
+def _counts(values: pa.ChunkedArray) -> dict[str, int]:
+    if not len(values):
         return {}
-    vc = pa.compute.value_counts(table[column].cast(pa.string()))
+    vc = pa.compute.value_counts(values.cast(pa.string()))
     return {str(v["values"]): int(v["counts"]) for v in vc.to_pylist()}
 
 
@@ -421,6 +665,10 @@ def _counts(table: pa.Table, column: str) -> dict[str, int]:
 
 def load_run(path: str | os.PathLike[str]) -> Run:
     """Read a run directory, complete or not.
+
+    A complete run is read lazily: every file's footer, schema version, schema and row
+    count (against ``run.json``) is checked here, but a table's data is read only when
+    first used (``run.jobs``, ``run.tables["jobs"]``; see :class:`LazyTables`).
 
     A run that did not finish (``run.json`` says ``complete: false``) is read from its
     files, else from its part files, with the snapshot tables folded from the history
@@ -437,38 +685,37 @@ def load_run(path: str | os.PathLike[str]) -> Run:
     path = Path(path)
     meta = _read_meta(path)
     complete = bool(meta.get("complete"))
-    tables: dict[str, pa.Table] = {}
     if complete:
+        rows: dict[str, int] = {}
         for name in TABLES:
-            tables[name] = _read_parquet(path / f"{name}.parquet", name)
+            with _open_parquet(path / f"{name}.parquet", name) as pf:
+                rows[name] = pf.metadata.num_rows
         for name, n in (meta.get("counts") or {}).items():
-            if name in tables and tables[name].num_rows != n:
-                raise RunFormatError(
-                    f"{name}.parquet: {tables[name].num_rows} rows, {META_FILE} says {n}"
-                )
-    else:
-        for name in EVENT_TABLES:
-            file = path / f"{name}.parquet"
-            if file.exists():
-                tables[name] = _read_parquet(file, name)
-            else:
-                parts = [
-                    _read_parquet(p, name, f"{PARTS_DIR}/{name}/{p.name}")
-                    for p in _part_files(path, name)
-                ]
-                tables[name] = pa.concat_tables(
-                    [TABLES[name].empty_table(), *parts]
-                ).unify_dictionaries()
-        have = {
-            n: path / f"{n}.parquet" for n in SNAPSHOT_TABLES if (path / f"{n}.parquet").exists()
-        }
-        if len(have) == len(SNAPSHOT_TABLES):
-            tables.update({n: _read_parquet(f, n) for n, f in have.items()})
+            if name in rows and rows[name] != n:
+                raise RunFormatError(f"{name}.parquet: {rows[name]} rows, {META_FILE} says {n}")
+        return Run(LazyTables(path, rows), meta, complete=True, path=path)
+
+    tables: dict[str, pa.Table] = {}
+    for name in EVENT_TABLES:
+        file = path / f"{name}.parquet"
+        if file.exists():
+            tables[name] = _read_parquet(file, name)
         else:
-            tables.update(fold_history(tables["job_events"], tables["node_events"]))
-        warnings.warn(
-            f"{path}: the run is incomplete (it did not finish); read what was flushed: "
-            f"{tables['job_events'].num_rows} job events, {tables['node_events'].num_rows} node events",
-            stacklevel=2,
-        )
+            parts = [
+                _read_parquet(p, name, f"{PARTS_DIR}/{name}/{p.name}")
+                for p in _part_files(path, name)
+            ]
+            tables[name] = pa.concat_tables(
+                [TABLES[name].empty_table(), *parts]
+            ).unify_dictionaries()
+    have = {n: path / f"{n}.parquet" for n in SNAPSHOT_TABLES if (path / f"{n}.parquet").exists()}
+    if len(have) == len(SNAPSHOT_TABLES):
+        tables.update({n: _read_parquet(f, n) for n, f in have.items()})
+    else:
+        tables.update(fold_history(tables["job_events"], tables["node_events"]))
+    warnings.warn(
+        f"{path}: the run is incomplete (it did not finish); read what was flushed: "
+        f"{tables['job_events'].num_rows} job events, {tables['node_events'].num_rows} node events",
+        stacklevel=2,
+    )
     return Run(tables, meta, complete=complete, path=path)
