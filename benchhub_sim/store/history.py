@@ -15,6 +15,8 @@ import pyarrow as pa
 
 from benchhub_sim.store.schema import JOB_EVENTS_SCHEMA, NODE_EVENTS_SCHEMA
 
+#: buffered rows (per table) between two looks at the wall clock (flush_seconds)
+_CLOCK_EVERY = 1024
 #: ``sink(table_name, batch)`` with table_name ``"job_events"`` or ``"node_events"``
 Sink = Callable[[str, pa.RecordBatch], None]
 
@@ -47,8 +49,8 @@ class History:
     flush_rows : int
         Flush when this many rows are buffered (per table).
     flush_seconds : float
-        Also flush when this much wall time passed since the last flush (checked on
-        append), so a killed process loses at most that much history.
+        Also flush when this much wall time passed since the last flush (checked every
+        1024 appended rows), so a killed process loses at most that much history.
     """
 
     def __init__(
@@ -108,8 +110,11 @@ class History:
         self._job_seqs.append(seq)
         rows = self._job_rows
         rows.append(ev)
-        if len(rows) >= self.flush_rows:
+        n = len(rows)
+        if n >= self.flush_rows:
             self.flush()
+        elif not n % _CLOCK_EVERY:
+            self.maybe_flush()
         return seq
 
     def node(
@@ -126,8 +131,11 @@ class History:
         self.seq = seq + 1
         rows = self._node_rows
         rows.append((seq, time, node_id, event, state, job_id, detail))
-        if len(rows) >= self.flush_rows:
+        n = len(rows)
+        if n >= self.flush_rows:
             self.flush()
+        elif not n % _CLOCK_EVERY:
+            self.maybe_flush()
         return seq
 
     def maybe_flush(self) -> None:

@@ -136,6 +136,24 @@ class NodeStore:
         elif event == "deregister":
             self.deregistered.add(node_id)
 
+    def set_state(self, node_id: str, state: str | None, job_id: int | None) -> bool:
+        """Apply a legal ``state`` event at once (the engine's usual node event).
+
+        Returns False, changing nothing, when the event is not plainly legal: the caller
+        then goes through :meth:`check` (which raises with the message) and :meth:`apply`.
+        """
+        row = self.rows.get(node_id)
+        if (
+            state not in _LIVE_STATES
+            or row is None
+            or row[_STATE] == "offline"
+            or node_id in self.deregistered
+        ):
+            return False
+        row[_STATE] = state
+        row[_JOB] = job_id
+        return True
+
     def table(self) -> pa.Table:
         """The nodes table, in registration order, canonical."""
         batch = rows_to_batch([tuple(r) for r in self.rows.values()], NODES_SCHEMA)

@@ -18,9 +18,6 @@ from benchhub_sim.store.history import History
 from benchhub_sim.store.jobs import JobStore
 from benchhub_sim.store.nodes import NodeStore
 
-#: how many calls between two checks of History.flush_seconds
-_FLUSH_CHECK_EVERY = 1024
-
 
 class Store:
     """Node store + job store + history, kept in step.
@@ -53,7 +50,6 @@ class Store:
         self.nodes = NodeStore()
         self.jobs = JobStore(check=check)
         self.check = check
-        self._calls = 0
 
     # -- nodes --------------------------------------------------------------------------
 
@@ -62,7 +58,6 @@ class Store:
         state = self.nodes.check(node.node_id, "register", "idle", new_info=True)
         self.nodes.apply(time, node.node_id, "register", state, None, info=node)
         self.history.node(time, node.node_id, "register", state)
-        self._tick()
 
     def node(
         self,
@@ -91,11 +86,11 @@ class Store:
         detail : str, optional
             Free text (why it failed, ...).
         """
-        if self.check or state is None:
-            state = self.nodes.check(node_id, event, state, new_info=False)
-        self.nodes.apply(time, node_id, event, state, job_id)
+        if event != "state" or not self.nodes.set_state(node_id, state, job_id):
+            if self.check or state is None:
+                state = self.nodes.check(node_id, event, state, new_info=False)
+            self.nodes.apply(time, node_id, event, state, job_id)
         self.history.node(time, node_id, event, state, job_id, detail)
-        self._tick()
 
     # -- jobs ---------------------------------------------------------------------------
 
@@ -114,7 +109,6 @@ class Store:
         self.jobs.check_submit(job_id)
         self.jobs.submit(time, job_id, name, n_nodes, walltime, priority, raw_spec)
         self.history.job(time, job_id, "submit", "queued")
-        self._tick()
 
     def job(
         self,
@@ -154,12 +148,6 @@ class Store:
             for planned in self.jobs.plan(list(ev), self.nodes):
                 apply(planned)
                 log(planned)
-        self._tick()
-
-    def _tick(self) -> None:
-        self._calls += 1
-        if self._calls % _FLUSH_CHECK_EVERY == 0:
-            self.history.maybe_flush()
 
     # -- output -------------------------------------------------------------------------
 
