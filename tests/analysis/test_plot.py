@@ -43,8 +43,8 @@ def test_gantt_merges_adjacent_nodes_of_one_job(run):
         for v in (p.vertices for p in coll.get_paths())
     )
     # J1 on row 0 [0,10), J2 on row 1 [1,5), J3 on rows 0-1 [10,30) as one rectangle
-    assert boxes == pytest.approx(
-        [(0.0, 10.0, -0.4, 0.4), (1.0, 5.0, 0.6, 1.4), (10.0, 30.0, -0.4, 1.4)]
+    np.testing.assert_allclose(
+        boxes, [(0.0, 10.0, -0.4, 0.4), (1.0, 5.0, 0.6, 1.4), (10.0, 30.0, -0.4, 1.4)]
     )
     assert [t.get_text() for t in ax.get_yticklabels()] == ["n0", "n1"]
     assert ax.get_title() == "Jobs by node"
@@ -95,9 +95,9 @@ def test_job_timeline(run):
     bars = {c.get_label(): c for c in ax.containers}
     stage = [(p.get_x(), p.get_width(), p.get_y() + p.get_height() / 2) for p in bars["stage"]]
     # rows: setup@n0, setup@n1, db@n1 (foreground until ready at 15), run@n0
-    assert stage == pytest.approx([(10, 3, 0), (10, 2, 1), (13, 2, 2), (15, 15, 3)])
+    np.testing.assert_allclose(stage, [(10, 3, 0), (10, 2, 1), (13, 2, 2), (15, 15, 3)])
     bg = [(p.get_x(), p.get_width(), p.get_y() + p.get_height() / 2) for p in bars["background"]]
-    assert bg == pytest.approx([(15, 15, 2)])
+    np.testing.assert_allclose(bg, [(15, 15, 2)])
     lines = {line.get_label(): line for line in ax.lines}
     assert lines["ready"].get_xydata().tolist() == [[15.0, 2.0]]
     assert lines["failed"].get_xydata().tolist() == [[30.0, 3.0]]
