@@ -34,9 +34,9 @@ def _where(table: pa.Table, **equal: Any) -> pa.Table:
 
 
 def _sorted(table: pa.Table, keys: Iterable[str]) -> pd.DataFrame:
-    sort_keys = [(k, "ascending") for k in keys]
+    sort_keys = [(k, "ascending", "at_end") for k in keys]  # nulls last, per key (pyarrow >= 25)
     return (
-        table.take(pc.sort_indices(table, sort_keys=sort_keys, null_placement="at_end")).to_pandas()
+        table.take(pc.sort_indices(table, sort_keys=sort_keys)).to_pandas()
         if table.num_rows
         else table.to_pandas()
     )
