@@ -153,6 +153,9 @@ def _timed(fn: Any, *args: Any, **kwargs: Any) -> tuple[Any, float]:
 
 
 def _rows(run: Any) -> int:
+    count = getattr(run.tables, "num_rows", None)  # a loaded run answers from Parquet metadata
+    if count is not None:
+        return count("job_events") + count("node_events")
     return run.tables["job_events"].num_rows + run.tables["node_events"].num_rows
 
 
