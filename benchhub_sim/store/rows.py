@@ -109,8 +109,12 @@ SORT_KEYS: dict[str, list[str]] = {
 }
 
 
-def tables_of(obj: object) -> dict[str, pa.Table]:
-    """The tables of a Run (``.tables``), a Store (``.tables()``) or a mapping of tables."""
+def tables_of(obj: object) -> Mapping[str, pa.Table]:
+    """The tables of a Run (``.tables``), a Store (``.tables()``) or a mapping of tables.
+
+    The mapping itself is returned, not a copy: a loaded run reads only the tables a
+    caller looks up.
+    """
     tables = getattr(obj, "tables", None)
     if callable(tables):
         tables = tables()
@@ -118,4 +122,4 @@ def tables_of(obj: object) -> dict[str, pa.Table]:
         tables = obj
     if not isinstance(tables, Mapping):
         raise TypeError(f"expected a Run, a Store or a dict of tables, got {type(obj).__name__}")
-    return dict(tables)
+    return tables
