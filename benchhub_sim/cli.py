@@ -128,6 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="start from the recorded run's state at time T (s)",
     )
     p.add_argument(
+        "--faults",
+        choices=("recorded", "none"),
+        default="auto",
+        help="the recording's node failures: recorded (default on the recorded cluster) "
+        "or none (default with --nodes/--cluster)",
+    )
+    p.add_argument(
         "--seed", type=int, default=None, help="default: the recorded run's seed, else 0"
     )
     p.add_argument(
@@ -485,15 +492,21 @@ def cmd_replay(args: argparse.Namespace) -> int:
             nodes=args.nodes,
             speedup=args.speedup,
             warm_start=args.warm_start,
+            faults=args.faults,
             seed=args.seed,
             out=args.out,
             overwrite=args.overwrite,
             progress=progress,
         )
-    skipped = (run.meta.get("inputs") or {}).get("replay", {}).get("skipped")
+    opts = (run.meta.get("inputs") or {}).get("replay", {})
     print(_summary_line(run))
-    if skipped:
-        print(f"  skipped {skipped} job(s) of the source (no run time, or too many nodes)")
+    if opts.get("skipped"):
+        print(f"  skipped {opts['skipped']} job(s) of the source (no run time, or too many nodes)")
+    if opts.get("faults_dropped"):
+        print(
+            f"  dropped {opts['faults_dropped']} recorded node failure(s) of nodes not in the "
+            "replay cluster"
+        )
     _print_abort_reasons(run)
     print(f"run directory: {args.out}")
     return EXIT_OK

@@ -14,16 +14,27 @@ What is replayed, and what is not:
 - *Durations are work, not seconds on one node*: an observed time is multiplied by the
   recorded node's ``speed`` (the executor divides by the new node's speed), so a replay
   on the same nodes keeps every duration, and a slow node stays slow.
-- *Tasks that never finished* (the job aborted first, the attempt failed or was stopped,
-  or the job never started) have no observation: they fall back to the spec's durations,
-  drawn with the replay's seed. An aborted job therefore runs again under the spec's model
-  and may finish; a job aborted as unschedulable is submitted again and runs if the new
-  cluster can hold it.
-- *Failures* come from the spec's ``fail_prob``, drawn with the replay's seed. By default
-  the seed is the recorded run's, which for a simulated run draws the same failures (a job's
-  draws depend on the seed, its spec and its rank among that spec's jobs). The key has no
-  attempt number: every attempt of a retried task takes the finished attempt's duration.
-- *Node failures* of the recording are not replayed (the node store keeps no ``mtbf``).
+- *Tasks that never finished* (the job aborted first, the attempt was stopped or cut
+  short by its node's failure, or the job never started) have no observation: they fall
+  back to the spec's durations, drawn with the replay's seed. An aborted job therefore
+  runs again under the spec's model and may finish; a job aborted as unschedulable is
+  submitted again and runs if the new cluster can hold it.
+- *Task failures* come from the spec's ``fail_prob``, drawn with the replay's seed. By
+  default the seed is the recorded run's, which for a simulated run draws the same
+  failures (a job's draws depend on the seed, its spec and its rank among that spec's
+  jobs). A failed attempt replays its own duration (key with the attempt number).
+- *Node failures* of the recording (its ``fail`` and ``recover`` node events, see
+  :func:`recorded_faults`) are replayed as injected faults at the same times on the nodes
+  of the same id, by default when the replay runs on the recorded cluster (no ``cluster``,
+  no ``nodes``) and not otherwise: ``faults="recorded"`` replays them on any cluster
+  (failures of nodes it lacks are dropped and counted in ``meta["inputs"]["replay"]
+  ["faults_dropped"]``), ``faults=None`` replays none, so the jobs they aborted run on.
+  A warm start at ``T`` replays the failures from ``T`` on (one down at ``T`` for what was
+  left of it). A replayed failure is logged with the detail ``injected fault`` whatever
+  the recorded reason (an ``mtbf`` failure, too: the node store keeps no ``mtbf``, so the
+  replay draws no failures of its own). A failure never recovered in the recording ends
+  at the recording's last event, where the replay logs a ``recover`` the recording does
+  not have.
 - ``speedup`` divides the observed durations, the readiness delays and the requested
   walltimes (the estimate of a faster machine); durations drawn from a spec are not
   divided.
@@ -37,7 +48,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -139,8 +150,10 @@ def observed_times(
     durations, ready_delays : dict of job_id to dict of (stage_name, node_name, task_name) to float
         Durations of the finished attempt of every foreground task (times the recorded
         node's speed, divided by ``speedup``), and of every finished or failed attempt
-        under ``(stage_name, node_name, task_name, attempt)``; readiness delays of
-        background tasks that became ready, likewise.
+        under ``(stage_name, node_name, task_name, attempt)``, except attempts that
+        failed because their node failed (stopped when a ``fail`` node event of their
+        node was logged): those were cut short, and fall back to the spec; readiness
+        delays of background tasks that became ready, likewise.
     """
     tasks = run.tasks
     durations: Observed = {}
@@ -169,6 +182,9 @@ def observed_times(
         run_time = np.maximum(stop - lo, 0.0) * speed / speedup
         delay = np.maximum(ready_time - lo, 0.0) * speed / speedup
     failed = tasks["status"].astype(object).to_numpy() == "failed"
+    # an attempt cut short by its node's failure is no observation of the task: the
+    # failure is the node's (replayed with ``faults``), not the task's
+    failed &= ~_killed_by_node_failure(run, tasks["node_id"], stop, failed)
     attempt = tasks["attempt"].fillna(0).to_numpy(int)
     fg = finished & ~background & np.isfinite(run_time)
     bg = background & np.isfinite(delay)
@@ -182,6 +198,23 @@ def observed_times(
     for i in np.flatnonzero(bg):
         ready.setdefault(int(job[i]), {})[keys[i]] = float(delay[i])
     return durations, ready
+
+
+def _killed_by_node_failure(
+    run: Any, node_ids: pd.Series, stop: np.ndarray, failed: np.ndarray
+) -> np.ndarray:
+    """True for the failed attempts that ended when their node failed (same node, same time)."""
+    out = np.zeros(len(stop), dtype=bool)
+    ev = getattr(run, "node_events", None)
+    if ev is None or ev.empty or not failed.any():
+        return out
+    ev = ev[ev["event"].astype(object) == "fail"]
+    fails = set(zip(ev["node_id"].astype(object), ev["time"].to_numpy(float), strict=True))
+    if fails:
+        ids = node_ids.astype(object).to_numpy()
+        for i in np.flatnonzero(failed):
+            out[i] = (ids[i], float(stop[i])) in fails
+    return out
 
 
 def _requests(
@@ -230,7 +263,9 @@ def _requests(
             job_id=job_id,
             priority=None if math.isnan(priority) else float(priority),
             walltime=None if math.isnan(walltime) else float(walltime) / speedup,
-            durations=durations.get(job_id) if raw is not None else {("run", ALL_NODES, "run"): float(runtime) / speedup},
+            durations=durations.get(job_id)
+            if raw is not None
+            else {("run", ALL_NODES, "run"): float(runtime) / speedup},
             ready_delays=ready.get(job_id) if raw is not None else None,
         )
     return out, skipped
@@ -349,6 +384,94 @@ def _bindings(run: Any) -> dict[int, dict[str, str]]:
     return out
 
 
+#: (time, node_id, down_seconds), as ``simulate(..., faults=...)`` takes them
+Fault = tuple[float, str, float]
+
+
+def recorded_faults(run: Any) -> list[Fault]:
+    """The node failures of a recorded run, as injected faults ``(time, node_id, down)``.
+
+    Each ``fail`` node event is paired with the same node's next ``recover`` event:
+    ``down`` is the recover time minus the fail time. A failure never recovered in the
+    recording (a real run that ended with the node offline) stays down until the
+    recording's last event, the latest time in ``node_events`` and ``job_events``. Not
+    ``math.inf``: the engine would log the recovery at time ``inf`` and end the run
+    there. ``deregister`` events are not failures and are left out.
+
+    Parameters
+    ----------
+    run : Run-like
+        Needs the ``node_events`` DataFrame (and ``job_events`` for the last event time).
+
+    Returns
+    -------
+    list of (float, str, float)
+        In the order of the fail events (by ``seq``, hence by time).
+
+    Examples
+    --------
+    >>> import pandas as pd, types
+    >>> ev = pd.DataFrame({"seq": [3, 5, 8], "time": [2.0, 6.0, 9.0], "node_id": ["a", "a", "b"],
+    ...                    "event": ["fail", "recover", "fail"]})
+    >>> run = types.SimpleNamespace(node_events=ev, job_events=pd.DataFrame({"time": [12.0]}))
+    >>> recorded_faults(run)
+    [(2.0, 'a', 4.0), (9.0, 'b', 3.0)]
+    """
+    ev = run.node_events
+    if ev.empty:
+        return []
+    kind = ev["event"].astype(object)
+    ev = ev[(kind == "fail") | (kind == "recover")]
+    if ev.empty:
+        return []
+    if "seq" in ev:
+        ev = ev.sort_values("seq", kind="stable")
+    times = [run.node_events["time"]]
+    job_events = getattr(run, "job_events", None)
+    if job_events is not None and len(job_events):
+        times.append(job_events["time"])
+    ends = [float(t.astype(float).max()) for t in times]
+    last = max((e for e in ends if math.isfinite(e)), default=0.0)
+    down_since: dict[str, int] = {}
+    out: list[list[Any]] = []
+    for t, node_id, event in zip(
+        ev["time"].to_numpy(float),
+        ev["node_id"].astype(object),
+        ev["event"].astype(object),
+        strict=True,
+    ):
+        node_id = str(node_id)
+        if event == "fail":
+            if node_id not in down_since:  # a second fail of a node down already changes nothing
+                down_since[node_id] = len(out)
+                out.append([float(t), node_id, None])
+        elif node_id in down_since:
+            i = down_since.pop(node_id)
+            out[i][2] = float(t) - out[i][0]
+    return [(t, node_id, max(last - t, 0.0) if down is None else down) for t, node_id, down in out]
+
+
+def faults_since(faults: Sequence[Fault], t: float) -> list[Fault]:
+    """The faults that matter from time ``t`` on (a warm start at ``t``).
+
+    Failures at or after ``t`` are kept; one still down at ``t`` (it failed before and
+    recovers after ``t``) becomes a failure at ``t`` for what was left of it; the others
+    ended by ``t`` and are left out.
+
+    Examples
+    --------
+    >>> faults_since([(2.0, "a", 3.0), (4.0, "b", 4.0), (7.0, "a", 1.0)], 6.0)
+    [(6.0, 'b', 2.0), (7.0, 'a', 1.0)]
+    """
+    out: list[Fault] = []
+    for start, node_id, down in faults:
+        if start >= t:
+            out.append((start, node_id, down))
+        elif start + down > t:
+            out.append((t, node_id, start + down - t))
+    return out
+
+
 def replay_cluster(run: Any, *, nodes: int | None = None) -> Cluster:
     """The cluster to replay a run on: its own nodes, or ``nodes`` median nodes.
 
@@ -431,6 +554,7 @@ def replay(
     nodes: int | None = None,
     speedup: float = 1.0,
     warm_start: float | None = None,
+    faults: str | Sequence[Fault] | None = "auto",
     seed: Seed = None,
     out: str | os.PathLike[str] | None = None,
     progress: Callable[[int, float], None] | None = None,
@@ -455,6 +579,18 @@ def replay(
     warm_start : float, optional
         Start from the state of the recorded run at this time (see
         :func:`warm_start_workload`); needs a recorded run and a cluster holding its nodes.
+    faults : "auto", "recorded", "none", None, or sequence of (time, node_id, down_seconds)
+        Node failures of the replay. ``"recorded"``: the recording's (see
+        :func:`recorded_faults`), on the nodes of the same id in the replay cluster;
+        failures of other nodes are dropped and counted. ``None`` or ``"none"``: no node
+        failures. A sequence: these faults (every node must be in the cluster).
+        ``"auto"`` (default): ``"recorded"`` when a run is replayed on its own recorded
+        cluster (no ``cluster``, no ``nodes``), so that such a replay reproduces the
+        recording as closely as possible, and none otherwise: another cluster's nodes are
+        other machines, whose ids only happen to match (``--nodes N`` names them
+        ``node-0`` ... like a recording made on ``N`` uniform nodes). With a warm start at
+        ``T``, only failures at or after ``T`` apply, and one still down at ``T`` is
+        replayed from ``T`` for what was left of it (:func:`faults_since`).
     seed : int, numpy Generator or None
         Seeds what the replay draws (durations not observed, failures). None: the
         recorded run's seed (0 for a trace or a run without one).
@@ -468,13 +604,21 @@ def replay(
     Returns
     -------
     Run
-        Its ``meta["inputs"]["replay"]`` records the source and the options.
+        Its ``meta["inputs"]["replay"]`` records the source and the options; for node
+        failures ``faults`` (``"recorded"``, ``"none"`` or ``"explicit"``),
+        ``faults_applied`` (how many were handed to the engine), ``faults_dropped``
+        (recorded failures of nodes not in the replay cluster) and, for a run replayed
+        with ``"auto"`` or ``"recorded"``, ``faults_recorded`` (how many the recording
+        holds).
 
     Raises
     ------
     WorkloadError
         Bad options (both ``cluster`` and ``nodes``, a warm start of a trace, a speedup
-        <= 0), or a warm start whose running jobs' nodes are not in the cluster.
+        <= 0, ``faults="recorded"`` for a trace, a malformed ``faults``), or a warm start
+        whose running jobs' nodes are not in the cluster.
+    ScheduleError
+        An explicit fault names a node that is not in the cluster.
 
     Examples
     --------
@@ -533,6 +677,14 @@ def replay(
             recorded_policy=recorded.get("policy"),
             recorded_clock=recorded.get("clock"),
         )
+    injected = _replay_faults(
+        faults,
+        src,
+        cl,
+        own_cluster=cluster is None and nodes is None,
+        warm_start=warm_start,
+        options=options,
+    )
     if seed is None:
         seed = recorded.get("seed") if isinstance(recorded.get("seed"), int) else 0
     return simulate(
@@ -546,7 +698,89 @@ def replay(
         overwrite=overwrite,
         default_duration=float(recorded.get("default_duration") or 1.0),
         max_loader_pack=int(recorded.get("max_loader_pack") or 1),
+        faults=injected,
     )
+
+
+def _replay_faults(
+    faults: Any,
+    src: Any,
+    cluster: Cluster,
+    *,
+    own_cluster: bool,
+    warm_start: float | None,
+    options: dict[str, Any],
+) -> list[Fault]:
+    """The faults a replay injects (see :func:`replay`); counts go to ``options``."""
+    is_run = not isinstance(src, SwfTrace)
+    if isinstance(faults, str):
+        if faults not in ("auto", "recorded", "none"):
+            raise WorkloadError(
+                [
+                    f"faults must be 'recorded', 'none' or a list of (time, node_id, down_seconds), got {faults!r}"
+                ]
+            )
+        if faults == "recorded" and not is_run:
+            raise WorkloadError(
+                [
+                    f"{src.path or 'trace'}: --faults recorded needs a recorded run (a trace records no node failures)"
+                ]
+            )
+        mode = (
+            "recorded"
+            if faults == "recorded" or (faults == "auto" and is_run and own_cluster)
+            else "none"
+        )
+        wanted: list[Fault] = []
+        if is_run and faults != "none":
+            wanted = recorded_faults(src)
+            options["faults_recorded"] = len(wanted)
+        if mode == "none":
+            wanted = []
+    elif faults is None:
+        mode, wanted = "none", []
+    else:
+        mode, wanted = "explicit", _check_faults(faults)
+    if warm_start is not None:
+        wanted = faults_since(wanted, float(warm_start))
+    dropped = 0
+    if mode == "recorded":
+        have = {n.node_id for n in cluster.nodes}
+        kept = [f for f in wanted if f[1] in have]
+        dropped = len(wanted) - len(kept)
+        wanted = kept
+    options.update(faults=mode, faults_applied=len(wanted), faults_dropped=dropped)
+    return wanted
+
+
+def _check_faults(faults: Any) -> list[Fault]:
+    """An explicit fault list as (float, str, float) tuples; every malformed entry reported."""
+    problems: list[str] = []
+    out: list[Fault] = []
+    try:
+        entries = list(faults)
+    except TypeError:
+        raise WorkloadError(
+            [
+                f"faults must be 'recorded', 'none' or a list of (time, node_id, down_seconds), got {faults!r}"
+            ]
+        ) from None
+    for i, entry in enumerate(entries):
+        try:
+            t, node_id, down = entry
+            t, down = float(t), float(down)
+        except (TypeError, ValueError):
+            problems.append(f"faults[{i}]: expected (time, node_id, down_seconds), got {entry!r}")
+            continue
+        if not (math.isfinite(t) and t >= 0 and math.isfinite(down) and down >= 0):
+            problems.append(
+                f"faults[{i}]: time and down_seconds must be finite numbers >= 0, got {entry!r}"
+            )
+            continue
+        out.append((t, str(node_id), down))
+    if problems:
+        raise WorkloadError(problems)
+    return out
 
 
 def _label(source: Any, src: Any) -> str:
