@@ -73,6 +73,7 @@ def simulate(
     progress: Any = None,
     inputs: dict[str, Any] | None = None,
     overwrite: bool = False,
+    one_step: bool = True,
 ) -> Any:
     """Run ``workload`` on ``cluster`` in virtual time.
 
@@ -99,6 +100,9 @@ def simulate(
         Check every transition against the store's state machine (slower, safer).
     overwrite : bool
         Replace a run already saved in ``out``.
+    one_step : bool
+        Start and end simple jobs in one step each (see :class:`~benchhub_sim.engine.engine.Engine`);
+        ``False`` gives the same tables, slower.
     progress : callable, optional
         Called as ``progress(jobs_ended, now)`` once per ended job.
 
@@ -146,6 +150,7 @@ def simulate(
         default_duration=default_duration,
         max_loader_pack=max_loader_pack,
         faults=faults,
+        one_step=one_step,
     )
     if progress is not None:
         engine.central.on_job_end = progress

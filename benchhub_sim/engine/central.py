@@ -247,41 +247,29 @@ class Central:
         self.version += 1
         job.bindings = bindings
         job.start = now
-        seen: dict[str, None] = {}
-        for b in bindings:
-            store.job(
-                now,
-                job.job_id,
-                "assign",
-                "queued",
-                node_id=b.node.node_id,
-                node_name=b.slot.name,
-                detail=b.match,
-            )
-            seen[b.node.node_id] = None
-        job.node_ids = tuple(seen)
+        store.bind(now, job.job_id, [(b.node.node_id, b.slot.name, b.match) for b in bindings])
+        job.node_ids = tuple(dict.fromkeys(b.node.node_id for b in bindings))
+        job.n_nodes = len(job.node_ids)
         for node_id in job.node_ids:
             self._free.remove(self._index[node_id])
-            self._free_nodes = None
             self.node_job[node_id] = job
-            store.node(now, node_id, "state", "running_job", job.job_id)
+        self._free_nodes = None
         self._running[job.job_id] = job
 
     def release(self, job: JobRun, failed_node: str | None) -> None:
         """Dispatcher callback: the job ended; its nodes clean up and become idle."""
         now = self.loop.now
-        store = self.store
         self.version += 1
         self._running.pop(job.job_id, None)
         self._ended()
+        back = []
         for node_id in job.node_ids:
             del self.node_job[node_id]
-            if node_id == failed_node or node_id in self.offline:
-                continue
-            store.node(now, node_id, "state", "cleanup", job.job_id)
-            store.node(now, node_id, "state", "idle")
-            insort(self._free, self._index[node_id])
-            self._free_nodes = None
+            if node_id != failed_node and node_id not in self.offline:
+                back.append(node_id)
+                insort(self._free, self._index[node_id])
+        self.store.release(now, job.job_id, back)
+        self._free_nodes = None
         self.request_pass()
 
     # -- node failures ----------------------------------------------------------------

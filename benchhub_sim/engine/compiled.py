@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from benchhub_sim.cluster import Node
 from benchhub_sim.sched.assign import Binding, Slot, job_slots, select_bindings
 from benchhub_sim.spec.model import (
+    Driver,
     Duration,
     JobSpec,
     Stage,
     Task,
     effective_task_pipelines,
 )
+from benchhub_sim.store.simple import SimpleShape
 
 
 @dataclass(frozen=True)
@@ -49,15 +51,27 @@ class CompiledSpec:
         self.priority = spec.priority
         names = [p.stages for p in spec.effective_pipelines()]
         index = {s.name: i for i, s in enumerate(spec.stages)}
-        self.pipelines: tuple[tuple[int, ...], ...] = tuple(tuple(index[n] for n in p) for p in names)
+        self.pipelines: tuple[tuple[int, ...], ...] = tuple(
+            tuple(index[n] for n in p) for p in names
+        )
         pipeline_of = {s: p for p, ss in enumerate(self.pipelines) for s in ss}
         self.stages: tuple[CompiledStage, ...] = tuple(
-            _compile_stage(spec, i, st, pipeline_of.get(i, -1), self.slots) for i, st in enumerate(spec.stages)
+            _compile_stage(spec, i, st, pipeline_of.get(i, -1), self.slots)
+            for i, st in enumerate(spec.stages)
         )
         self.stage_index = index
         self.positions: dict[PosKey, int] = {}
         self.dists: list[Duration | None] = []
         self._locate_draws()
+        #: the one stage of a simple job (see :func:`simple_stage`), else None
+        self.simple_stage = simple_stage(self)
+        self.simple: SimpleShape | None = None
+        if self.simple_stage is not None:
+            st = self.simple_stage
+            task = st.tasks[0]
+            self.simple = SimpleShape(
+                st.pipeline, st.index, st.name, 0, task.name, task.driver.value
+            )
 
     def _locate_draws(self) -> None:
         for st in self.stages:
@@ -84,7 +98,9 @@ class CompiledSpec:
         return select_bindings(self.spec, stage.stage, bindings)
 
 
-def _compile_stage(spec: JobSpec, i: int, stage: Stage, pipeline: int, slots: tuple[Slot, ...]) -> CompiledStage:
+def _compile_stage(
+    spec: JobSpec, i: int, stage: Stage, pipeline: int, slots: tuple[Slot, ...]
+) -> CompiledStage:
     task_index = {t.name: k for k, t in enumerate(stage.tasks)}
     tps = tuple(tuple(task_index[n] for n in tp.tasks) for tp in effective_task_pipelines(stage))
     static = None
@@ -93,3 +109,30 @@ def _compile_stage(spec: JobSpec, i: int, stage: Stage, pipeline: int, slots: tu
         dummies = tuple(Binding(s, Node(f"_{s.index}"), "exact") for s in slots)
         static = tuple(b.slot.index for b in select_bindings(spec, stage, dummies))
     return CompiledStage(i, stage.name, pipeline, stage.background, stage, stage.tasks, tps, static)
+
+
+def simple_stage(c: CompiledSpec) -> CompiledStage | None:
+    """The stage of a job whose whole run is one step, or None.
+
+    A job is *simple* when it has one pipeline of one foreground stage that runs on fixed
+    slots, and that stage has one task: foreground, not a stopper, without readiness
+    checks, failure probability or timeout. Once durations are drawn such a job's run is
+    settled when it starts: every task starts then, and (when their durations are equal)
+    all end together. The engine starts and ends it in one step each
+    (:meth:`~benchhub_sim.engine.dispatch.Dispatcher.start_job`).
+    """
+    if len(c.pipelines) != 1 or len(c.pipelines[0]) != 1:
+        return None
+    st = c.stages[c.pipelines[0][0]]
+    if st.background or not st.static_slots or len(st.tasks) != 1 or st.task_pipelines != ((0,),):
+        return None
+    task = st.tasks[0]
+    if (
+        task.background
+        or task.driver is Driver.STOPPER
+        or task.ready
+        or task.fail_prob > 0
+        or task.timeout is not None
+    ):
+        return None
+    return st

@@ -12,19 +12,37 @@ from collections.abc import Callable
 from typing import Any
 
 from benchhub_sim.engine.state import BACKGROUND, DONE, RUNNING, JobRun, TaskRun, Unit
+from benchhub_sim.sched.assign import Binding
 from benchhub_sim.spec.model import Driver
 
 
 class Dispatcher:
-    def __init__(self, loop: Any, store: Any, executor: Any, on_release: Callable[[JobRun, str | None], None]) -> None:
+    def __init__(
+        self,
+        loop: Any,
+        store: Any,
+        executor: Any,
+        on_release: Callable[[JobRun, str | None], None],
+        *,
+        one_step: bool = True,
+    ) -> None:
         self.loop = loop
         self.store = store
         self.executor = executor
         self.on_release = on_release  # (job, failed node id or None)
+        #: how long a simple job's tasks all take, when the executor knows at start
+        self._simple_time = getattr(executor, "simple_time", None) if one_step else None
 
     # -- recording --------------------------------------------------------------------
 
-    def _task_event(self, tr: TaskRun, event: str, status: str, exit_code: int | None = None, detail: str | None = None) -> None:
+    def _task_event(
+        self,
+        tr: TaskRun,
+        event: str,
+        status: str,
+        exit_code: int | None = None,
+        detail: str | None = None,
+    ) -> None:
         u = tr.unit
         st = u.stage
         b = u.binding
@@ -44,8 +62,49 @@ class Dispatcher:
     # -- forward path -----------------------------------------------------------------
 
     def start_job(self, job: JobRun) -> None:
+        c = job.c
+        if c.simple_stage is not None and self._simple_time is not None:
+            bindings = c.select(c.simple_stage, job.bindings)
+            d = self._simple_time(job, c.simple_stage, bindings)
+            if d is not None:
+                self._start_simple(job, bindings, d)
+                return
         self.store.job(self.loop.now, job.job_id, "start", "running")
         self.start_pipeline(job, 0)
+
+    # -- simple jobs: one step to start, one to end -------------------------------------
+
+    def _start_simple(self, job: JobRun, bindings: tuple[Binding, ...], duration: float) -> None:
+        """Start a simple job whose tasks all run ``duration`` seconds: its start and its
+        end are each one store call and one loop event, with the rows and the order the
+        step-by-step path gives (which :meth:`_expand` falls back to when a node fails)."""
+        units = [(b.node.node_id, b.slot.name) for b in bindings]
+        self.store.start_simple(self.loop.now, job.job_id, job.c.simple, units)
+        job.pipeline = 0
+        job.simple = bindings
+        self.loop.after(duration, self._finish_simple, job)
+
+    def _finish_simple(self, job: JobRun) -> None:
+        if job.simple is None or not job.alive:  # expanded and aborted meanwhile
+            return
+        job.simple = None
+        job.alive = False
+        self.store.finish_simple(self.loop.now, job.job_id)
+        self.on_release(job, None)
+
+    def _expand(self, job: JobRun) -> None:
+        """Give a running simple job the units and task runs the step-by-step path keeps."""
+        bindings, job.simple = job.simple, None
+        if bindings is None:
+            return
+        stage = job.c.simple_stage
+        assert stage is not None
+        for b in bindings:
+            u = Unit(job, stage, b)
+            u.tp, u.pending = 0, 1
+            u.live.append(TaskRun(u, 0, stage.tasks[0], 0))
+            job.units.append(u)
+        job.pending = len(bindings)
 
     def start_pipeline(self, job: JobRun, p: int) -> None:
         job.pipeline = p
@@ -102,7 +161,9 @@ class Dispatcher:
                 if victim.background and (target.task is None or victim.task.name == target.task):
                     was_ready = victim.state is BACKGROUND
                     self._stop_task(victim, why)
-                    if not was_ready:  # stopped before it was ready: it no longer holds its stage back
+                    if (
+                        not was_ready
+                    ):  # stopped before it was ready: it no longer holds its stage back
                         self._task_complete(u)
             if u.status == "ready" and not u.live:
                 u.status = "stopped"
@@ -117,7 +178,9 @@ class Dispatcher:
         self._task_event(tr, "task_ready", "background")
         self._task_complete(tr.unit)
 
-    def task_exit(self, tr: TaskRun, exit_code: int, reason: str | None = None, *, node_failed: bool = False) -> None:
+    def task_exit(
+        self, tr: TaskRun, exit_code: int, reason: str | None = None, *, node_failed: bool = False
+    ) -> None:
         """Executor callback: a task attempt ended with ``exit_code`` (0: success)."""
         u = tr.unit
         job = u.job
@@ -141,7 +204,14 @@ class Dispatcher:
         where = f"{u.stage.name}.{tr.task.name} on {u.binding.slot.name} ({u.binding.node.node_id})"
         self.abort_job(job, f"task {where} failed: {reason}")
 
-    def _end_task(self, tr: TaskRun, event: str, status: str, exit_code: int | None = None, detail: str | None = None) -> None:
+    def _end_task(
+        self,
+        tr: TaskRun,
+        event: str,
+        status: str,
+        exit_code: int | None = None,
+        detail: str | None = None,
+    ) -> None:
         tr.state = DONE
         tr.unit.live.remove(tr)
         self._task_event(tr, event, status, exit_code, detail)
@@ -167,7 +237,9 @@ class Dispatcher:
         c = job.c
         p = job.pipeline
         live_bg = any(u.live for u in job.units if u.stage.pipeline == p and u.stage.background)
-        self.store.job(self.loop.now, job.job_id, "pipeline_finish", "background" if live_bg else "finished", p)
+        self.store.job(
+            self.loop.now, job.job_id, "pipeline_finish", "background" if live_bg else "finished", p
+        )
         if p + 1 < len(c.pipelines):
             self.start_pipeline(job, p + 1)
         else:
@@ -201,6 +273,7 @@ class Dispatcher:
         """Stop whatever still runs, log the reason, release the nodes."""
         if not job.alive:
             return
+        self._expand(job)
         job.alive = False
         self._stop_all(job, "job aborted")
         self.store.job(self.loop.now, job.job_id, "abort", "aborted", detail=reason)
@@ -208,6 +281,7 @@ class Dispatcher:
 
     def fail_node(self, job: JobRun, node_id: str, reason: str) -> None:
         """A node of a running job failed: its tasks fail, the job aborts."""
+        self._expand(job)
         for u in job.units:
             if u.binding.node.node_id != node_id:
                 continue

@@ -48,6 +48,11 @@ class Engine:
         Explicit node failures, besides the nodes' own ``mtbf``/``mttr``.
     on_job_end : callable, optional
         Called with the number of jobs ended so far (progress bars).
+    one_step : bool
+        Start and end a simple job (one stage of one task per node, see
+        :func:`~benchhub_sim.engine.compiled.simple_stage`) in one loop step each when
+        its tasks take equal times. ``False`` runs every job step by step: same tables,
+        slower (the reference the tests compare with).
     """
 
     def __init__(
@@ -62,6 +67,7 @@ class Engine:
         max_loader_pack: int = 1,
         faults: Sequence[tuple[float, str, float]] = (),
         walltime_of: Callable[[JobSpec], float] | None = None,
+        one_step: bool = True,
     ) -> None:
         self.loop = EventLoop()
         self.store = store
@@ -76,7 +82,9 @@ class Engine:
         self.central = Central(
             self.loop, store, cluster, get_policy(policy), max_loader_pack=max_loader_pack
         )
-        self.dispatcher = Dispatcher(self.loop, store, self.executor, self.central.release)
+        self.dispatcher = Dispatcher(
+            self.loop, store, self.executor, self.central.release, one_step=one_step
+        )
         self.central.dispatcher = self.dispatcher
         self.executor.dispatcher = self.dispatcher
         self.default_duration = default_duration

@@ -9,10 +9,13 @@ node's ``speed`` divides them. A background task becomes ready after its own dur
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from benchhub_sim.engine.state import RUNNING, TaskRun
-from benchhub_sim.spec.model import Driver
+from benchhub_sim.engine.compiled import CompiledStage
+from benchhub_sim.engine.state import RUNNING, JobRun, TaskRun
+from benchhub_sim.sched.assign import Binding
+from benchhub_sim.spec.model import Driver, Task
 from benchhub_sim.workload.base import ALL_NODES
 
 
@@ -27,26 +30,27 @@ class SimulatedExecutor:
     def _draw(self, tr: TaskRun, check: int) -> float:
         """Duration of the task (check -1) or of its readiness check ``check``."""
         u = tr.unit
-        pos = u.job.c.positions.get((u.stage.index, u.binding.slot.index, tr.t, check, tr.attempt, "d"))
+        return self._draw_at(
+            u.job, u.stage.index, u.binding.slot.index, tr.t, tr.task, check, tr.attempt
+        )
+
+    def _draw_at(
+        self, job: JobRun, stage: int, slot: int, t: int, task: Task, check: int, attempt: int
+    ) -> float:
+        pos = job.c.positions.get((stage, slot, t, check, attempt, "d"))
         if pos is not None:
-            return u.job.draws[pos]
-        d = tr.task.duration if check < 0 else tr.task.ready[check].duration
+            return job.draws[pos]
+        d = task.duration if check < 0 else task.ready[check].duration
         if d is not None:
             return d.param("value")  # a constant: random ones have a position
-        return 0.0 if tr.task.driver is Driver.STOPPER else self.default_duration
+        return 0.0 if task.driver is Driver.STOPPER else self.default_duration
 
     @staticmethod
     def _observed(table: Any, tr: TaskRun) -> float | None:
         if not table:
             return None
         u = tr.unit
-        key = (u.stage.name, u.binding.slot.name, tr.task.name)
-        value = table.get((*key, tr.attempt))  # this very attempt, when recorded
-        if value is None:
-            value = table.get(key)
-        if value is None:  # one duration for every node (traces record one per job)
-            value = table.get((u.stage.name, ALL_NODES, tr.task.name))
-        return value
+        return _observed_at(table, u.stage.name, u.binding.slot.name, tr.task.name, tr.attempt)
 
     def ready_delay(self, tr: TaskRun) -> float:
         """Seconds from a background task's start to its readiness, before node speed."""
@@ -61,6 +65,25 @@ class SimulatedExecutor:
         observed = self._observed(tr.unit.job.req.durations, tr)
         return observed if observed is not None else self._draw(tr, -1)
 
+    def simple_time(
+        self, job: JobRun, stage: CompiledStage, bindings: Sequence[Binding]
+    ) -> float | None:
+        """Seconds every task of a simple job's stage runs (node speed included), or None
+        when they differ from node to node (the job then runs step by step)."""
+        task = stage.tasks[0]
+        observed = job.req.durations
+        first = None
+        for b in bindings:
+            d = _observed_at(observed, stage.name, b.slot.name, task.name, 0) if observed else None
+            if d is None:
+                d = self._draw_at(job, stage.index, b.slot.index, 0, task, -1, 0)
+            d /= b.node.speed
+            if first is None:
+                first = d
+            elif d != first:
+                return None
+        return first
+
     def start(self, tr: TaskRun) -> None:
         speed = tr.unit.binding.node.speed
         if tr.background:
@@ -70,7 +93,9 @@ class SimulatedExecutor:
         fail = False
         if tr.task.fail_prob > 0:
             u = tr.unit
-            pos = u.job.c.positions[(u.stage.index, u.binding.slot.index, tr.t, -1, tr.attempt, "f")]
+            pos = u.job.c.positions[
+                (u.stage.index, u.binding.slot.index, tr.t, -1, tr.attempt, "f")
+            ]
             fail = u.job.draws[pos] < tr.task.fail_prob
         if tr.task.timeout is not None and d > tr.task.timeout:
             self.loop.after(tr.task.timeout, self._timeout, tr)
@@ -95,3 +120,14 @@ class SimulatedExecutor:
     def _ready(self, tr: TaskRun) -> None:
         if tr.state is RUNNING:
             self.dispatcher.task_ready(tr)
+
+
+def _observed_at(table: Any, stage: str, slot: str, task: str, attempt: int) -> float | None:
+    """A recorded duration: of this attempt, else of the task on this node, else on every node."""
+    key = (stage, slot, task)
+    value = table.get((*key, attempt))  # this very attempt, when recorded
+    if value is None:
+        value = table.get(key)
+    if value is None:  # one duration for every node (traces record one per job)
+        value = table.get((stage, ALL_NODES, task))
+    return value

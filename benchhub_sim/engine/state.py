@@ -36,6 +36,8 @@ class JobRun:
         "units",
         "alive",
         "qseq",
+        "simple",
+        "n_nodes",
     )
 
     def __init__(self, job_id: int, req: JobRequest, c: CompiledSpec, draws: list[float]) -> None:
@@ -49,17 +51,16 @@ class JobRun:
         self.queued = True
         self.bindings: tuple[Binding, ...] = ()
         self.node_ids: tuple[str, ...] = ()
+        #: distinct nodes the job holds once bound, before that its slots (no loader packing)
+        self.n_nodes = len(c.slots)
         self.start = 0.0
         self.pipeline = -1
         self.pending = 0
         self.units: list[Unit] = []
         self.alive = True
         self.qseq = -1  # rank in the queue's append order (JobQueue)
-
-    @property
-    def n_nodes(self) -> int:
-        """Distinct nodes the job holds (or would hold without loader packing)."""
-        return len(self.node_ids) if self.node_ids else len(self.c.slots)
+        #: bindings of a simple job started in one step (Dispatcher.start_job), else None
+        self.simple: tuple[Binding, ...] | None = None
 
     @property
     def expected_end(self) -> float:

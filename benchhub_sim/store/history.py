@@ -9,7 +9,7 @@ them to disk); without one, batches are kept in memory.
 from __future__ import annotations
 
 import time as _time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import pyarrow as pa
 
@@ -117,6 +117,23 @@ class History:
             self.maybe_flush()
         return seq
 
+    def job_rows(self, evs: list[tuple]) -> None:
+        """Append job events (tuples as :meth:`job_row` takes them) with consecutive ``seq``."""
+        seq = self.seq
+        n = len(evs)
+        self.seq = seq + n
+        self._job_seqs.extend(range(seq, seq + n))
+        rows = self._job_rows
+        rows.extend(evs)
+        self._appended(len(rows), n)
+
+    def _appended(self, buffered: int, n: int) -> None:
+        """Flush after ``n`` rows were appended to a buffer now holding ``buffered``."""
+        if buffered >= self.flush_rows:
+            self.flush()
+        elif buffered // _CLOCK_EVERY != (buffered - n) // _CLOCK_EVERY:
+            self.maybe_flush()
+
     def node(
         self,
         time: float,
@@ -137,6 +154,19 @@ class History:
         elif not n % _CLOCK_EVERY:
             self.maybe_flush()
         return seq
+
+    def node_states(
+        self, time: float, node_ids: Sequence[str], steps: Sequence[tuple[str, int | None]]
+    ) -> None:
+        """Append, node after node, one ``state`` event per ``(state, job_id)`` step."""
+        first = seq = self.seq
+        rows = self._node_rows
+        for node_id in node_ids:
+            for state, job_id in steps:
+                rows.append((seq, time, node_id, "state", state, job_id, None))
+                seq += 1
+        self.seq = seq
+        self._appended(len(rows), seq - first)
 
     def maybe_flush(self) -> None:
         """Flush if ``flush_seconds`` of wall time passed since the last flush."""

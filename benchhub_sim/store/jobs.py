@@ -70,7 +70,7 @@ class LiveJob:
     """One job that has not ended: its jobs row and the rows of its stages and tasks."""
 
     __slots__ = ("row", "nodes", "stages", "tasks", "last_attempt", "pipelines", "fg", "bg", "fin",
-                 "stage_counts")  # fmt: skip
+                 "stage_counts", "simple")  # fmt: skip
 
     def __init__(self, row: list) -> None:
         self.row = row
@@ -84,6 +84,8 @@ class LiveJob:
         self.fin: set[int] = set()
         #: stage -> status -> number of its node rows in that status (see JobStore._place)
         self.stage_counts: dict[int, dict[str, int]] = {}
+        #: (shape, units) of a job started in bulk (see :mod:`benchhub_sim.store.simple`)
+        self.simple: tuple | None = None
 
     @property
     def status(self) -> str:
@@ -500,7 +502,7 @@ class JobStore:
             job.row[J_STATUS], job.row[J_STOP] = status, time
             if event == "abort":
                 job.row[J_REASON] = detail
-            self._retire(job)
+            self.retire(job)
 
     @staticmethod
     def _place(job: LiveJob, stage: int, old: str | None, new: str) -> None:
@@ -525,7 +527,8 @@ class JobStore:
         elif counts.get("finished", 0) + counts.get("stopped", 0) == len(job.stages[stage]):
             job.fin.add(stage)
 
-    def _retire(self, job: LiveJob) -> None:
+    def retire(self, job: LiveJob) -> None:
+        """Move an ended job's rows from the live dicts to the row buffers."""
         job_id = job.row[0]
         del self.live[job_id]
         for node_id in job.nodes:

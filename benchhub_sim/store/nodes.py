@@ -9,6 +9,8 @@ leaves the node free.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pyarrow as pa
 
 from benchhub_sim.cluster import Node
@@ -152,6 +154,22 @@ class NodeStore:
             return False
         row[_STATE] = state
         row[_JOB] = job_id
+        return True
+
+    def set_states(self, node_ids: Sequence[str], state: str, job_id: int | None) -> bool:
+        """:meth:`set_state` for several nodes, all or none: False (changing nothing)
+        unless the event is plainly legal for every one of them."""
+        rows = self.rows
+        if state not in _LIVE_STATES or self.deregistered.intersection(node_ids):
+            return False
+        for node_id in node_ids:
+            row = rows.get(node_id)
+            if row is None or row[_STATE] == "offline":
+                return False
+        for node_id in node_ids:
+            row = rows[node_id]
+            row[_STATE] = state
+            row[_JOB] = job_id
         return True
 
     def table(self) -> pa.Table:

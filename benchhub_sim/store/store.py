@@ -9,14 +9,29 @@ legal), then updates the snapshot and appends the event(s) to the history.
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 
 import pyarrow as pa
 
 from benchhub_sim.cluster import Node
+from benchhub_sim.errors import StoreError
 from benchhub_sim.store.fastplan import plan_fast
 from benchhub_sim.store.history import History
 from benchhub_sim.store.jobs import JobStore
 from benchhub_sim.store.nodes import NodeStore
+from benchhub_sim.store.simple import (
+    BindingRow,
+    SimpleShape,
+    UnitRow,
+    apply_bind,
+    apply_finish,
+    apply_start,
+    bind_rows,
+    finish_rows,
+    start_rows,
+)
+
+_RUNNING, _CLEANUP, _IDLE = "running_job", "cleanup", "idle"
 
 
 class Store:
@@ -30,6 +45,11 @@ class Store:
     check : bool
         Check each transition before applying it. ``False`` trusts the caller (faster);
         an illegal transition may then corrupt the snapshot.
+    bulk : bool
+        Apply the bulk transitions (:meth:`bind`, :meth:`start_simple`,
+        :meth:`finish_simple`) in one step when they are plainly legal. ``False`` makes
+        them the equivalent single-event calls (same tables, slower: the reference the
+        tests compare with).
 
     Examples
     --------
@@ -45,11 +65,14 @@ class Store:
     benchhub_sim.errors.StoreError: job 1: cannot start: status is running
     """
 
-    def __init__(self, history: History | None = None, *, check: bool = True) -> None:
+    def __init__(
+        self, history: History | None = None, *, check: bool = True, bulk: bool = True
+    ) -> None:
         self.history = history if history is not None else History()
         self.nodes = NodeStore()
         self.jobs = JobStore(check=check)
         self.check = check
+        self.bulk = bulk
 
     # -- nodes --------------------------------------------------------------------------
 
@@ -148,6 +171,112 @@ class Store:
             for planned in self.jobs.plan(list(ev), self.nodes):
                 apply(planned)
                 log(planned)
+
+    # -- bulk transitions (see benchhub_sim.store.simple) ------------------------------
+
+    def bind(self, time: float, job_id: int, bindings: Sequence[BindingRow]) -> None:
+        """Bind nodes to queued job ``job_id``: one ``assign`` per binding, then one node
+        ``state running_job`` per distinct node.
+
+        The same as those :meth:`job` and :meth:`node` calls in that order.
+
+        Parameters
+        ----------
+        bindings : sequence of (node_id, slot name, match)
+            ``match`` (how the node met the slot) goes to the assign event's ``detail``.
+        """
+        rows = bind_rows(self.jobs, self.nodes, time, job_id, bindings) if self.bulk else None
+        if rows is None:
+            for node_id, slot, match in bindings:
+                self.job(time, job_id, "assign", "queued", node_id=node_id, node_name=slot,
+                         detail=match)  # fmt: skip
+        else:
+            apply_bind(self.jobs, job_id, bindings)
+            self.history.job_rows(rows)
+        self._node_states(time, list(dict.fromkeys(b[0] for b in bindings)), ((_RUNNING, job_id),))
+
+    def release(self, time: float, job_id: int, node_ids: Sequence[str]) -> None:
+        """Nodes of ended job ``job_id`` clean up and become idle (two state events each)."""
+        self._node_states(time, node_ids, ((_CLEANUP, job_id), (_IDLE, None)))
+
+    def _node_states(
+        self, time: float, node_ids: Sequence[str], steps: tuple[tuple[str, int | None], ...]
+    ) -> None:
+        """Per node, one ``state`` event per ``(state, job_id)`` step, like :meth:`node` calls.
+
+        Whether a ``state`` event is legal does not depend on which live state it sets,
+        so checking the last step checks them all.
+        """
+        if self.bulk and self.nodes.set_states(node_ids, *steps[-1]):
+            self.history.node_states(time, node_ids, steps)
+            return
+        for node_id in node_ids:
+            for state, job_id in steps:
+                self.node(time, node_id, "state", state, job_id)
+
+    def start_simple(
+        self,
+        time: float,
+        job_id: int,
+        shape: SimpleShape,
+        units: Sequence[UnitRow],
+        log_paths: Sequence[str | None] | None = None,
+    ) -> None:
+        """Start a simple job (one stage, one foreground task per node) on ``units``.
+
+        The same as these :meth:`job` calls in order: ``start``, ``pipeline_start``,
+        ``stage_start`` per unit, ``task_start`` per unit (attempt 0, ``detail`` the
+        log path). See :mod:`benchhub_sim.store.simple`.
+
+        Parameters
+        ----------
+        shape : SimpleShape
+            The pipeline, stage and task the job runs.
+        units : sequence of (node_id, slot name)
+            The assigned nodes the stage runs on, in order.
+        log_paths : sequence of str or None, optional
+            Each unit's task log path.
+        """
+        rows = start_rows(self.jobs, time, job_id, shape, units, log_paths) if self.bulk else None
+        if rows is not None:
+            apply_start(self.jobs, time, job_id, shape, units, log_paths)
+            self.history.job_rows(rows)
+            return
+        p, s, name = shape.pipeline, shape.stage, shape.stage_name
+        self.job(time, job_id, "start", "running")
+        self.job(time, job_id, "pipeline_start", "running", p)
+        for node_id, slot in units:
+            self.job(time, job_id, "stage_start", "running", p, s, name, node_id, slot,
+                     background=False)  # fmt: skip
+        logs = log_paths if log_paths is not None else [None] * len(units)
+        for (node_id, slot), log in zip(units, logs, strict=True):
+            self.job(time, job_id, "task_start", "running", p, s, name, node_id, slot,
+                     shape.task, shape.task_name, shape.driver, False, 0, detail=log)  # fmt: skip
+
+    def finish_simple(self, time: float, job_id: int) -> None:
+        """End a job started by :meth:`start_simple` whose tasks all succeed now.
+
+        The same as these :meth:`job` calls in order: per unit ``task_finish`` (exit
+        code 0) and ``stage_finish``, then ``pipeline_finish`` and ``finish``.
+        """
+        rows = finish_rows(self.jobs, time, job_id) if self.bulk else None
+        if rows is not None:
+            apply_finish(self.jobs, time, job_id)
+            self.history.job_rows(rows)
+            return
+        live = self.jobs.live.get(job_id)
+        if live is None or live.simple is None:
+            self.job(time, job_id, "finish", "finished")  # raises: not a running simple job
+            raise StoreError(f"job {job_id}: cannot finish in bulk: not started by start_simple")
+        shape, units = live.simple
+        p, s = shape.pipeline, shape.stage
+        for node_id, slot in units:
+            self.job(time, job_id, "task_finish", "finished", p, s, shape.stage_name, node_id,
+                     slot, shape.task, attempt=0, exit_code=0)  # fmt: skip
+            self.job(time, job_id, "stage_finish", "finished", p, s, shape.stage_name, node_id,
+                     slot)  # fmt: skip
+        self.job(time, job_id, "pipeline_finish", "finished", p)
+        self.job(time, job_id, "finish", "finished")
 
     # -- output -------------------------------------------------------------------------
 

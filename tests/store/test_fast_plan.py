@@ -33,7 +33,8 @@ class ComparingStore(Store):
     """A store that, before each job event, plans it both ways and compares."""
 
     def __init__(self, check: bool) -> None:
-        super().__init__(History(flush_rows=50), check=check)
+        # bulk=False: bindings go event by event, through job(), so they are compared too
+        super().__init__(History(flush_rows=50), check=check, bulk=False)
         self.fast = Counter()
         self.general = Counter()
 
