@@ -13,22 +13,14 @@ from collections.abc import Callable, Sequence
 
 import pyarrow as pa
 
+from benchhub_sim.store.blocks import Blocks, Template, merge_by_seq
+from benchhub_sim.store.rows import rows_to_batch
 from benchhub_sim.store.schema import JOB_EVENTS_SCHEMA, NODE_EVENTS_SCHEMA
 
 #: buffered rows (per table) between two looks at the wall clock (flush_seconds)
 _CLOCK_EVERY = 1024
 #: ``sink(table_name, batch)`` with table_name ``"job_events"`` or ``"node_events"``
 Sink = Callable[[str, pa.RecordBatch], None]
-
-
-def rows_to_batch(rows: list[tuple], schema: pa.Schema) -> pa.RecordBatch:
-    """Transpose row tuples into one record batch of ``schema``."""
-    if not rows:
-        return pa.RecordBatch.from_pylist([], schema=schema)
-    # one list per column: ~3x faster than zip(*rows) on buffers of 65k rows, and
-    # building dictionary arrays directly is ~15x faster than encoding string arrays
-    arrays = [pa.array([r[i] for r in rows], field.type) for i, field in enumerate(schema)]
-    return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
 def _events_batch(seqs: list[int], rows: list[tuple], schema: pa.Schema) -> pa.RecordBatch:
@@ -67,6 +59,8 @@ class History:
         self._job_seqs: list[int] = []
         self._job_rows: list[tuple] = []  # job_events columns after seq
         self._node_rows: list[tuple] = []
+        self._blocks: dict[int, Blocks] = {}  # id(template) -> its blocks since the last flush
+        self._block_rows = 0
         self._job_batches: list[pa.RecordBatch] = []
         self._node_batches: list[pa.RecordBatch] = []
         self._last_flush = _time.monotonic()
@@ -117,21 +111,41 @@ class History:
             self.maybe_flush()
         return seq
 
-    def job_rows(self, evs: list[tuple]) -> None:
-        """Append job events (tuples as :meth:`job_row` takes them) with consecutive ``seq``."""
-        seq = self.seq
-        n = len(evs)
-        self.seq = seq + n
-        self._job_seqs.extend(range(seq, seq + n))
-        rows = self._job_rows
-        rows.extend(evs)
-        self._appended(len(rows), n)
+    def block(
+        self,
+        template: Template,
+        width: int,
+        time: float,
+        job_id: int,
+        nodes: Sequence[str],
+        details: Sequence[str | None] | None = None,
+    ) -> None:
+        """Append the rows of one use of ``template`` (see :mod:`~benchhub_sim.store.blocks`).
 
-    def _appended(self, buffered: int, n: int) -> None:
-        """Flush after ``n`` rows were appended to a buffer now holding ``buffered``."""
-        if buffered >= self.flush_rows:
+        They take the next ``template.size`` values of ``seq``, like that many single
+        appends, and are expanded to Arrow when the history is flushed.
+
+        Parameters
+        ----------
+        template : Template
+        width : int
+            Nodes per use of the template (``len(nodes)``).
+        time, job_id : float, int
+        nodes : sequence of str
+            The node of each unit the template's rows refer to.
+        details : sequence of str or None, optional
+            Each unit's detail, where the template takes one per unit.
+        """
+        blocks = self._blocks.get(id(template))
+        if blocks is None:
+            blocks = self._blocks[id(template)] = Blocks(template, width)
+        blocks.append(self.seq, time, job_id, nodes, details)
+        size = template.size
+        self.seq += size
+        self._block_rows += size
+        if self._block_rows + len(self._job_rows) + len(self._node_rows) >= self.flush_rows:
             self.flush()
-        elif buffered // _CLOCK_EVERY != (buffered - n) // _CLOCK_EVERY:
+        elif self._block_rows // _CLOCK_EVERY != (self._block_rows - size) // _CLOCK_EVERY:
             self.maybe_flush()
 
     def node(
@@ -155,22 +169,9 @@ class History:
             self.maybe_flush()
         return seq
 
-    def node_states(
-        self, time: float, node_ids: Sequence[str], steps: Sequence[tuple[str, int | None]]
-    ) -> None:
-        """Append, node after node, one ``state`` event per ``(state, job_id)`` step."""
-        first = seq = self.seq
-        rows = self._node_rows
-        for node_id in node_ids:
-            for state, job_id in steps:
-                rows.append((seq, time, node_id, "state", state, job_id, None))
-                seq += 1
-        self.seq = seq
-        self._appended(len(rows), seq - first)
-
     def maybe_flush(self) -> None:
         """Flush if ``flush_seconds`` of wall time passed since the last flush."""
-        if (self._job_rows or self._node_rows) and (
+        if (self._job_rows or self._node_rows or self._blocks) and (
             _time.monotonic() - self._last_flush >= self.flush_seconds
         ):
             self.flush()
@@ -179,17 +180,33 @@ class History:
 
     def flush(self) -> None:
         """Turn buffered rows into record batches and hand them to the sink."""
-        if self._job_rows:
-            batch = _events_batch(self._job_seqs, self._job_rows, JOB_EVENTS_SCHEMA)
-            self.n_job_events += len(self._job_rows)
-            self._job_seqs = []
-            self._job_rows = []
-            self._hand("job_events", batch, self._job_batches)
-        if self._node_rows:
-            batch = rows_to_batch(self._node_rows, NODE_EVENTS_SCHEMA)
-            self.n_node_events += len(self._node_rows)
-            self._node_rows = []
-            self._hand("node_events", batch, self._node_batches)
+        blocks = list(self._blocks.values())
+        self._blocks = {}
+        self._block_rows = 0
+        job = (
+            [_events_batch(self._job_seqs, self._job_rows, JOB_EVENTS_SCHEMA)]
+            if self._job_rows
+            else []
+        )
+        node = [rows_to_batch(self._node_rows, NODE_EVENTS_SCHEMA)] if self._node_rows else []
+        self._job_seqs = []
+        self._job_rows = []
+        self._node_rows = []
+        for b in blocks:
+            job.append(b.batch("job"))
+            node.append(b.batch("node"))
+        for name, batches, schema, kept in (
+            ("job_events", job, JOB_EVENTS_SCHEMA, self._job_batches),
+            ("node_events", node, NODE_EVENTS_SCHEMA, self._node_batches),
+        ):
+            batches = [b for b in batches if b is not None and b.num_rows]
+            if batches:
+                batch = merge_by_seq(batches, schema)
+                if name == "job_events":
+                    self.n_job_events += batch.num_rows
+                else:
+                    self.n_node_events += batch.num_rows
+                self._hand(name, batch, kept)
         self._last_flush = _time.monotonic()
 
     def _hand(self, name: str, batch: pa.RecordBatch, kept: list[pa.RecordBatch]) -> None:

@@ -15,8 +15,7 @@ import pyarrow as pa
 
 from benchhub_sim.cluster import Node
 from benchhub_sim.errors import StoreError
-from benchhub_sim.store.history import rows_to_batch
-from benchhub_sim.store.rows import canonical
+from benchhub_sim.store.rows import canonical, rows_to_batch
 from benchhub_sim.store.schema import NODE_STATES, NODES_SCHEMA
 
 _STATE, _REGISTERED, _JOB = 10, 11, 12

@@ -5,14 +5,16 @@ task on each of its nodes (every job of an SWF trace, the jobs of an M/M/c model
 start of such a job is a fixed sequence of events at one instant (``start``,
 ``pipeline_start``, a ``stage_start`` per node, a ``task_start`` per node), and so is
 its end. Logging them one by one costs a check, a planning step and an apply per event;
-the functions here check the whole sequence at once against the snapshot, then return
-the rows so the store applies and logs them together.
+here each ``can_*`` function checks the whole sequence at once against the snapshot,
+each ``apply_*`` function applies it, and each ``*_template`` function spells out the
+rows it logs, as a :class:`~benchhub_sim.store.blocks.Template` the history expands at
+flush time.
 
-Each ``*_rows`` function returns exactly the rows the general path
-(:meth:`Store.job <benchhub_sim.store.store.Store.job>` once per event) would log, or
-None when the sequence is not plainly legal; the store then makes those calls one by
-one, which raise with the general path's message. The two paths cannot disagree on what
-is legal, and the tests compare them table for table.
+The rows are exactly those the general path (:meth:`Store.job
+<benchhub_sim.store.store.Store.job>` once per event) logs. When a ``can_*`` function
+says no, the store makes those calls one by one, which raise with the general path's
+message: the two paths cannot disagree on what is legal, and the tests compare them
+table for table.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from benchhub_sim.store.blocks import UNIT_DETAIL, Template
 from benchhub_sim.store.jobs import (
     J_NNODES,
     J_PIPE,
@@ -55,22 +58,20 @@ BindingRow = tuple[str, str, str]
 UnitRow = tuple[str, str]
 
 
-def bind_rows(
-    jobs: JobStore, nodes: NodeStore, time: float, job_id: int, bindings: Sequence[BindingRow]
-) -> list[tuple] | None:
-    """The ``assign`` events binding ``bindings`` to queued job ``job_id``, or None.
+def can_bind(jobs: JobStore, nodes: NodeStore, job_id: int, bindings: Sequence[BindingRow]) -> bool:
+    """True when binding ``bindings`` to queued job ``job_id`` is plainly legal.
 
-    None when a check fails, or when a node is bound twice (loader packing): the general
-    path decides those.
+    False when a check fails, or when a node is bound twice (loader packing): the
+    general path decides those.
     """
     job = jobs.live.get(job_id)
     if job is None:
-        return None
+        return False
     if jobs.check:
         taken = job.nodes
         slots = set(taken.values())
         if job.row[J_STATUS] != "queued" or len(taken) + len(bindings) > job.row[J_NNODES]:
-            return None
+            return False
         for node_id, slot, _ in bindings:
             if (
                 node_id in taken
@@ -78,15 +79,27 @@ def bind_rows(
                 or slot in slots
                 or not nodes.is_live(node_id)
             ):
-                return None
+                return False
             slots.add(slot)
-    if len({b[0] for b in bindings}) != len(bindings):
-        return None
-    return [
-        (time, job_id, "assign", "queued", None, None, None, node_id, slot, None, None, None,
-         None, None, None, match)
-        for node_id, slot, match in bindings
-    ]  # fmt: skip
+    return len({b[0] for b in bindings}) == len(bindings)
+
+
+def assign_template(slots: Sequence[str]) -> Template:
+    """One ``assign`` per binding (detail: how the node matched the slot)."""
+    return Template(tuple(
+        ("job", u, ("assign", "queued", None, None, None, None, slot, None, None, None, None,
+                    None, None, UNIT_DETAIL))
+        for u, slot in enumerate(slots)
+    ))  # fmt: skip
+
+
+def states_template(width: int, steps: Sequence[tuple[str, bool]]) -> Template:
+    """Node after node, one ``state`` event per ``(state, names the job)`` step."""
+    return Template(tuple(
+        ("node", u, (None, "state", state, True if with_job else None, None))
+        for u in range(width)
+        for state, with_job in steps
+    ))  # fmt: skip
 
 
 def apply_bind(jobs: JobStore, job_id: int, bindings: Sequence[BindingRow]) -> None:
@@ -98,40 +111,37 @@ def apply_bind(jobs: JobStore, job_id: int, bindings: Sequence[BindingRow]) -> N
         owner[node_id] = job_id
 
 
-def start_rows(
-    jobs: JobStore, time: float, job_id: int, shape: SimpleShape, units: Sequence[UnitRow],
-    log_paths: Sequence[str | None] | None = None,
-) -> list[tuple] | None:  # fmt: skip
-    """The events starting simple job ``job_id`` on ``units``, or None.
-
-    In order: ``start``, ``pipeline_start``, one ``stage_start`` per unit, then one
-    ``task_start`` per unit (attempt 0, ``detail`` its log path), as the dispatcher logs
-    them. The job must be queued with all its nodes assigned, and have started nothing.
-    """
+def can_start(jobs: JobStore, job_id: int, units: Sequence[UnitRow]) -> bool:
+    """True when starting simple job ``job_id`` on ``units`` is plainly legal: the job is
+    queued with all its nodes assigned, has started nothing, and each unit is one of its
+    nodes under its own slot."""
     job = jobs.live.get(job_id)
     if job is None or not units or job.stages or job.pipelines:
-        return None
+        return False
     if jobs.check:
         if job.row[J_STATUS] != "queued" or len(job.nodes) != job.row[J_NNODES]:
-            return None
+            return False
         slots = job.nodes
         if any(slots.get(node_id) != slot for node_id, slot in units):
-            return None
-        if len({u[0] for u in units}) != len(units):
-            return None
+            return False
+    return len({u[0] for u in units}) == len(units)
+
+
+def start_template(shape: SimpleShape, slots: Sequence[str]) -> Template:
+    """``start``, ``pipeline_start``, a ``stage_start`` per unit, then a ``task_start``
+    per unit (attempt 0, detail its log path), as the dispatcher logs them."""
     p, s, name = shape.pipeline, shape.stage, shape.stage_name
     t, tname, driver = shape.task, shape.task_name, shape.driver
-    logs = log_paths if log_paths is not None else [None] * len(units)
-    return [
-        (time, job_id, "start", "running", None, None, None, None, None, None, None, None,
-         None, None, None, None),
-        (time, job_id, "pipeline_start", "running", p, None, None, None, None, None, None,
-         None, None, None, None, None),
-        *[(time, job_id, "stage_start", "running", p, s, name, node_id, slot, None, None, None,
-           False, None, None, None) for node_id, slot in units],
-        *[(time, job_id, "task_start", "running", p, s, name, node_id, slot, t, tname, driver,
-           False, 0, None, log) for (node_id, slot), log in zip(units, logs, strict=True)],
-    ]  # fmt: skip
+    return Template((
+        ("job", -1, ("start", "running", None, None, None, None, None, None, None, None, None,
+                     None, None, None)),
+        ("job", -1, ("pipeline_start", "running", p, None, None, None, None, None, None, None,
+                     None, None, None, None)),
+        *[("job", u, ("stage_start", "running", p, s, name, None, slot, None, None, None,
+                      False, None, None, None)) for u, slot in enumerate(slots)],
+        *[("job", u, ("task_start", "running", p, s, name, None, slot, t, tname, driver,
+                      False, 0, None, UNIT_DETAIL)) for u, slot in enumerate(slots)],
+    ))  # fmt: skip
 
 
 def apply_start(
@@ -160,30 +170,35 @@ def apply_start(
     job.simple = (shape, tuple(units))
 
 
-def finish_rows(jobs: JobStore, time: float, job_id: int) -> list[tuple] | None:
-    """The events ending simple job ``job_id`` whose tasks all succeed now, or None.
-
-    In order: per unit its ``task_finish`` (exit code 0) and ``stage_finish``, then
-    ``pipeline_finish`` and ``finish``. The job must have been started by
-    :func:`start_rows` and nothing of it may have ended since.
-    """
+def can_finish(jobs: JobStore, job_id: int) -> bool:
+    """True when simple job ``job_id`` can end now with all its tasks succeeding: it was
+    started by :func:`apply_start` and nothing of it ended since."""
     job = jobs.live.get(job_id)
-    if job is None or job.simple is None or not _untouched(job):
-        return None
-    shape, units = job.simple
+    return job is not None and job.simple is not None and _untouched(job)
+
+
+def finish_template(shape: SimpleShape, slots: Sequence[str]) -> Template:
+    """Per unit its ``task_finish`` (exit code 0) and ``stage_finish``, then
+    ``pipeline_finish`` and ``finish``."""
     p, s, name = shape.pipeline, shape.stage, shape.stage_name
     t, tname, driver = shape.task, shape.task_name, shape.driver
-    rows: list[tuple] = []
-    for node_id, slot in units:
-        rows.append((time, job_id, "task_finish", "finished", p, s, name, node_id, slot, t,
-                     tname, driver, False, 0, 0, None))  # fmt: skip
-        rows.append((time, job_id, "stage_finish", "finished", p, s, name, node_id, slot,
-                     None, None, None, False, None, None, None))  # fmt: skip
-    rows.append((time, job_id, "pipeline_finish", "finished", p, None, None, None, None, None,
-                 None, None, None, None, None, None))  # fmt: skip
-    rows.append((time, job_id, "finish", "finished", None, None, None, None, None, None, None,
-                 None, None, None, None, None))  # fmt: skip
-    return rows
+    per_unit = [
+        row
+        for u, slot in enumerate(slots)
+        for row in (
+            ("job", u, ("task_finish", "finished", p, s, name, None, slot, t, tname, driver,
+                        False, 0, 0, None)),
+            ("job", u, ("stage_finish", "finished", p, s, name, None, slot, None, None, None,
+                        False, None, None, None)),
+        )
+    ]  # fmt: skip
+    return Template((
+        *per_unit,
+        ("job", -1, ("pipeline_finish", "finished", p, None, None, None, None, None, None,
+                     None, None, None, None, None)),
+        ("job", -1, ("finish", "finished", None, None, None, None, None, None, None, None,
+                     None, None, None, None)),
+    ))  # fmt: skip
 
 
 def _untouched(job: LiveJob) -> bool:

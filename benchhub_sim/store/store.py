@@ -9,12 +9,14 @@ legal), then updates the snapshot and appends the event(s) to the history.
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import pyarrow as pa
 
 from benchhub_sim.cluster import Node
 from benchhub_sim.errors import StoreError
+from benchhub_sim.store.blocks import Template
 from benchhub_sim.store.fastplan import plan_fast
 from benchhub_sim.store.history import History
 from benchhub_sim.store.jobs import JobStore
@@ -26,12 +28,19 @@ from benchhub_sim.store.simple import (
     apply_bind,
     apply_finish,
     apply_start,
-    bind_rows,
-    finish_rows,
-    start_rows,
+    assign_template,
+    can_bind,
+    can_finish,
+    can_start,
+    finish_template,
+    start_template,
+    states_template,
 )
 
-_RUNNING, _CLEANUP, _IDLE = "running_job", "cleanup", "idle"
+#: node state steps (state, names the job) of a binding and of a release
+_BOUND = (("running_job", True),)
+_RELEASED = (("cleanup", True), ("idle", False))
+_SUBMIT = Template((("job", -1, ("submit", "queued", *[None] * 12)),))
 
 
 class Store:
@@ -73,6 +82,7 @@ class Store:
         self.jobs = JobStore(check=check)
         self.check = check
         self.bulk = bulk
+        self._templates: dict[tuple, Template] = {}
 
     # -- nodes --------------------------------------------------------------------------
 
@@ -131,7 +141,10 @@ class Store:
         """Submit a job (its info, status ``queued``) and log a ``submit`` event."""
         self.jobs.check_submit(job_id)
         self.jobs.submit(time, job_id, name, n_nodes, walltime, priority, raw_spec)
-        self.history.job(time, job_id, "submit", "queued")
+        if self.bulk:
+            self.history.block(_SUBMIT, 0, time, job_id, ())
+        else:
+            self.history.job(time, job_id, "submit", "queued")
 
     def job(
         self,
@@ -185,34 +198,47 @@ class Store:
         bindings : sequence of (node_id, slot name, match)
             ``match`` (how the node met the slot) goes to the assign event's ``detail``.
         """
-        rows = bind_rows(self.jobs, self.nodes, time, job_id, bindings) if self.bulk else None
-        if rows is None:
+        if self.bulk and can_bind(self.jobs, self.nodes, job_id, bindings):
+            apply_bind(self.jobs, job_id, bindings)
+            slots = tuple(b[1] for b in bindings)
+            template = self._template(("assign", slots), assign_template, slots)
+            nodes = [b[0] for b in bindings]
+            self.history.block(template, len(slots), time, job_id, nodes, [b[2] for b in bindings])
+        else:
             for node_id, slot, match in bindings:
                 self.job(time, job_id, "assign", "queued", node_id=node_id, node_name=slot,
                          detail=match)  # fmt: skip
-        else:
-            apply_bind(self.jobs, job_id, bindings)
-            self.history.job_rows(rows)
-        self._node_states(time, list(dict.fromkeys(b[0] for b in bindings)), ((_RUNNING, job_id),))
+        self._node_states(time, job_id, list(dict.fromkeys(b[0] for b in bindings)), _BOUND)
 
     def release(self, time: float, job_id: int, node_ids: Sequence[str]) -> None:
         """Nodes of ended job ``job_id`` clean up and become idle (two state events each)."""
-        self._node_states(time, node_ids, ((_CLEANUP, job_id), (_IDLE, None)))
+        self._node_states(time, job_id, node_ids, _RELEASED)
 
     def _node_states(
-        self, time: float, node_ids: Sequence[str], steps: tuple[tuple[str, int | None], ...]
+        self, time: float, job_id: int, node_ids: Sequence[str], steps: tuple[tuple[str, bool], ...]
     ) -> None:
-        """Per node, one ``state`` event per ``(state, job_id)`` step, like :meth:`node` calls.
+        """Per node, one ``state`` event per ``(state, names the job)`` step, like
+        :meth:`node` calls.
 
         Whether a ``state`` event is legal does not depend on which live state it sets,
         so checking the last step checks them all.
         """
-        if self.bulk and self.nodes.set_states(node_ids, *steps[-1]):
-            self.history.node_states(time, node_ids, steps)
+        state, with_job = steps[-1]
+        if self.bulk and self.nodes.set_states(node_ids, state, job_id if with_job else None):
+            width = len(node_ids)
+            template = self._template(("states", width, steps), states_template, width, steps)
+            self.history.block(template, width, time, job_id, node_ids)
             return
         for node_id in node_ids:
-            for state, job_id in steps:
-                self.node(time, node_id, "state", state, job_id)
+            for state, with_job in steps:
+                self.node(time, node_id, "state", state, job_id if with_job else None)
+
+    def _template(self, key: tuple, build: Callable[..., Template], *args: Any) -> Template:
+        """The template of ``key``, built once by ``build(*args)``."""
+        template = self._templates.get(key)
+        if template is None:
+            template = self._templates[key] = build(*args)
+        return template
 
     def start_simple(
         self,
@@ -237,10 +263,12 @@ class Store:
         log_paths : sequence of str or None, optional
             Each unit's task log path.
         """
-        rows = start_rows(self.jobs, time, job_id, shape, units, log_paths) if self.bulk else None
-        if rows is not None:
+        if self.bulk and can_start(self.jobs, job_id, units):
             apply_start(self.jobs, time, job_id, shape, units, log_paths)
-            self.history.job_rows(rows)
+            slots = tuple(u[1] for u in units)
+            template = self._template(("start", shape, slots), start_template, shape, slots)
+            nodes = [u[0] for u in units]
+            self.history.block(template, len(slots), time, job_id, nodes, log_paths)
             return
         p, s, name = shape.pipeline, shape.stage, shape.stage_name
         self.job(time, job_id, "start", "running")
@@ -252,6 +280,7 @@ class Store:
         for (node_id, slot), log in zip(units, logs, strict=True):
             self.job(time, job_id, "task_start", "running", p, s, name, node_id, slot,
                      shape.task, shape.task_name, shape.driver, False, 0, detail=log)  # fmt: skip
+        self.jobs.live[job_id].simple = (shape, tuple(units))  # for finish_simple
 
     def finish_simple(self, time: float, job_id: int) -> None:
         """End a job started by :meth:`start_simple` whose tasks all succeed now.
@@ -259,14 +288,18 @@ class Store:
         The same as these :meth:`job` calls in order: per unit ``task_finish`` (exit
         code 0) and ``stage_finish``, then ``pipeline_finish`` and ``finish``.
         """
-        rows = finish_rows(self.jobs, time, job_id) if self.bulk else None
-        if rows is not None:
-            apply_finish(self.jobs, time, job_id)
-            self.history.job_rows(rows)
-            return
         live = self.jobs.live.get(job_id)
+        simple = live.simple if live is not None else None
+        if self.bulk and simple is not None and can_finish(self.jobs, job_id):
+            shape, units = simple
+            apply_finish(self.jobs, time, job_id)
+            slots = tuple(u[1] for u in units)
+            template = self._template(("finish", shape, slots), finish_template, shape, slots)
+            self.history.block(template, len(slots), time, job_id, [u[0] for u in units])
+            return
         if live is None or live.simple is None:
-            self.job(time, job_id, "finish", "finished")  # raises: not a running simple job
+            if live is None:
+                self.job(time, job_id, "finish", "finished")  # raises: ended or never submitted
             raise StoreError(f"job {job_id}: cannot finish in bulk: not started by start_simple")
         shape, units = live.simple
         p, s = shape.pipeline, shape.stage

@@ -18,7 +18,15 @@ from benchhub_sim.cluster import Cluster, Node
 from benchhub_sim.engine.compiled import CompiledSpec, simple_stage
 from benchhub_sim.engine.engine import Engine
 from benchhub_sim.simulate import simulate
-from benchhub_sim.spec.model import Duration, JobSpec, NodeAssignment, Selector, ShellPayload, Stage, Task
+from benchhub_sim.spec.model import (
+    Duration,
+    JobSpec,
+    NodeAssignment,
+    Selector,
+    ShellPayload,
+    Stage,
+    Task,
+)
 from benchhub_sim.store import History, Store
 from benchhub_sim.store.rows import canonical
 from benchhub_sim.store.schema import TABLES
@@ -27,7 +35,9 @@ from benchhub_sim.workload.base import JobRequest
 from .builders import one_task
 
 
-def run_tables(cluster, requests, *, one_step, policy="fcfs", seed=0, faults=(), check=True, pack=1):
+def run_tables(
+    cluster, requests, *, one_step, policy="fcfs", seed=0, faults=(), check=True, pack=1
+):
     store = Store(History(flush_rows=64), check=check, bulk=one_step)
     engine = Engine(cluster, store, policy=policy, seed=seed, faults=faults, one_step=one_step,
                     max_loader_pack=pack)  # fmt: skip
@@ -45,7 +55,9 @@ def two_stage(n: int) -> JobSpec:
     """Not simple: two pipelines."""
     task = Task("t", shell=ShellPayload("true"), duration=Duration.constant(1.0))
     stages = tuple(Stage(s, selectors=(Selector(all=True),), tasks=(task,)) for s in ("a", "b"))
-    return JobSpec(f"two{n}", node_assignments=(NodeAssignment("w", count=n),), stages=stages, walltime=2.0)
+    return JobSpec(
+        f"two{n}", node_assignments=(NodeAssignment("w", count=n),), stages=stages, walltime=2.0
+    )
 
 
 def test_which_specs_are_simple():
@@ -115,7 +127,9 @@ def scenarios(draw):
     kinds = [
         one_task(1, Duration.of("exponential", mean=2.0), walltime=3.0, name="exp1"),
         one_task(2, 1.0, name="const2"),
-        one_task(min(3, n_nodes), Duration.of("uniform", low=1.0, high=3.0), walltime=3.0, name="unif3"),
+        one_task(
+            min(3, n_nodes), Duration.of("uniform", low=1.0, high=3.0), walltime=3.0, name="unif3"
+        ),
         one_task(2, 1.0, name="failing", fail_prob=0.3, retries=1),
         two_stage(min(2, n_nodes)),
     ]
@@ -125,18 +139,31 @@ def scenarios(draw):
         t += draw(st.sampled_from([0.0, 0.5, 1.0]))
         reqs.append(JobRequest(kinds[draw(st.integers(0, len(kinds) - 1))], t))
     faults = [
-        (float(draw(st.integers(0, 20))), f"n{draw(st.integers(0, n_nodes - 1))}", float(draw(st.integers(0, 5))))
+        (
+            float(draw(st.integers(0, 20))),
+            f"n{draw(st.integers(0, n_nodes - 1))}",
+            float(draw(st.integers(0, 5))),
+        )
         for _ in range(draw(st.integers(0, 2)))
     ]
     return cluster, reqs, faults
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(scenarios(), st.sampled_from(["fcfs", "easy", "conservative", "sjf"]), st.integers(0, 3), st.booleans())
+@given(
+    scenarios(),
+    st.sampled_from(["fcfs", "easy", "conservative", "sjf"]),
+    st.integers(0, 3),
+    st.booleans(),
+)
 def test_one_step_and_step_by_step_give_the_same_tables(scenario, policy, seed, check):
     cluster, reqs, faults = scenario
-    fast, _ = run_tables(cluster, reqs, one_step=True, policy=policy, seed=seed, faults=faults, check=check)
-    ref, _ = run_tables(cluster, reqs, one_step=False, policy=policy, seed=seed, faults=faults, check=check)
+    fast, _ = run_tables(
+        cluster, reqs, one_step=True, policy=policy, seed=seed, faults=faults, check=check
+    )
+    ref, _ = run_tables(
+        cluster, reqs, one_step=False, policy=policy, seed=seed, faults=faults, check=check
+    )
     assert_same_tables(fast, ref)
 
 
