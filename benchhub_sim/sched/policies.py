@@ -33,6 +33,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any, Protocol, cast
 
 
@@ -139,10 +140,12 @@ def _shadow(view: SchedulerView, need: int, free: int) -> tuple[float, int, floa
     """When ``need`` nodes will be free by the walltimes of running jobs, how many spare
     then, and the earliest walltime end of a running job (inf when none runs)."""
     now = view.now
-    running = [(j.expected_end, j.n_nodes) for j in view.running()]
-    first_end = min((end for end, _ in running), default=float("inf"))
+    releases = sorted((j.expected_end, j.n_nodes) for j in view.running())
+    first_end = releases[0][0] if releases else float("inf")
+    if first_end < now:  # overdue jobs release now; ties at now then go by node count
+        releases = sorted((max(end, now), n) for end, n in releases)
     avail = free
-    for end, n in sorted((max(end, now), n) for end, n in running):
+    for end, n in releases:
         avail += n
         if avail >= need:
             return end, avail - need, first_end
@@ -194,16 +197,32 @@ def _remember(view: SchedulerView, key: str, state: _Unchanged, *, started: bool
 
 
 class _Profile:
-    """Free nodes over future time as a step function (breakpoint times, counts)."""
+    """Free nodes over future time as a step function.
+
+    ``free[k]`` nodes are free from ``times[k]`` until ``times[k + 1]`` (the last step
+    lasts for ever). ``times`` is strictly increasing and starts at the present.
+
+    Parameters
+    ----------
+    now : float
+        The present: the first breakpoint.
+    free : int
+        Nodes free now.
+    releases : iterable of (float, int)
+        ``(end, n)``: ``n`` more nodes are free from ``end`` on (an end before ``now``
+        counts as ``now``).
+    """
 
     def __init__(self, now: float, free: int, releases: Iterable[tuple[float, int]]) -> None:
-        self.times = [now]
-        self.free = [free]
+        times, counts = [now], [free]
         for end, n in sorted(releases):
-            end = max(end, now)
-            i = self._split(end)
-            for k in range(i, len(self.free)):
-                self.free[k] += n
+            if end > times[-1]:
+                times.append(end)
+                counts.append(counts[-1] + n)
+            else:  # at the last breakpoint (or, while that is ``now``, before it)
+                counts[-1] += n
+        self.times = times
+        self.free = counts
 
     def _split(self, t: float) -> int:
         """Index of the step starting at ``t``, inserting a breakpoint if needed."""
@@ -215,20 +234,47 @@ class _Profile:
         return i + 1
 
     def earliest(self, n: int, duration: float, *, after: float | None = None) -> float:
-        """Earliest breakpoint (later than ``after``) from which ``n`` nodes stay free for ``duration``."""
-        times, free = self.times, self.free
-        for i, t in enumerate(times):
-            if free[i] < n or (after is not None and t <= after):
-                continue
-            end = t + duration
-            j = i
-            while j + 1 < len(times) and times[j + 1] < end and free[j + 1] >= n:
-                j += 1
-            if j + 1 >= len(times) or times[j + 1] >= end:
-                return t
-        return float("inf")
+        """Earliest breakpoint (later than ``after``) from which ``n`` nodes stay free for ``duration``.
+
+        Parameters
+        ----------
+        n : int
+            Nodes needed.
+        duration : float
+            How long they are needed (0 needs only the starting step).
+        after : float, optional
+            Only breakpoints strictly later than this are candidates.
+
+        Returns
+        -------
+        float
+            The breakpoint, or ``inf`` when no breakpoint qualifies.
+
+        Notes
+        -----
+        One pass over the steps. Within a run of consecutive steps with at least ``n``
+        free, the first candidate is the best one: a later start needs the run to last
+        longer. So it suffices to remember where the current run started and return that
+        start as soon as a breakpoint at or past ``start + duration`` is reached while
+        the run lasts (or the steps end, the last lasting for ever).
+        """
+        steps: Iterator[tuple[float, int]] = zip(self.times, self.free, strict=True)
+        if after is not None:
+            steps = islice(steps, bisect_right(self.times, after), None)
+        start = None  # where the current run of steps with n free began (None: no run)
+        end = 0.0  # when that run would have lasted ``duration``
+        for t, free in steps:
+            if start is None:
+                if free >= n:
+                    start, end = t, t + duration
+            elif t >= end:
+                return start
+            elif free < n:
+                start = None
+        return float("inf") if start is None else start
 
     def reserve(self, start: float, n: int, duration: float) -> None:
+        """Take ``n`` nodes from ``start`` (a breakpoint or not) for ``duration``."""
         i = self._split(start)
         j = self._split(start + duration) if duration > 0 else i
         for k in range(i, j):
