@@ -40,10 +40,32 @@ def _table(run: Any, name: str) -> pd.DataFrame | None:
     return df if isinstance(df, pd.DataFrame) else None
 
 
+def _event_rows(
+    run: Any, name: str, columns: list[str], events: set[str] | None = None
+) -> pd.DataFrame | None:
+    """``columns`` of event table ``name`` (rows of ``events`` only), None if the run has
+    no such table. A :class:`~benchhub_sim.store.run.Run` reads only those columns."""
+    rows = getattr(run, "rows", None)
+    if callable(rows):
+        return rows(name, columns, events=events)
+    df = _table(run, name)
+    if df is None or not len(df):
+        return None
+    if events is not None:
+        df = df.loc[df["event"].astype(object).isin(events).to_numpy()]
+    return df[columns]
+
+
 def run_end(run: Any) -> float:
     """Last time anything happened in a run: the latest job stop or event time."""
     candidates = [_jobs(run)["stop_time"].max(), _jobs(run)["submit_time"].max()]
+    span = getattr(run, "time_span", None)
     for name in ("job_events", "node_events"):
+        if callable(span):  # a Run: from the Parquet footers when still on disk
+            last = span(name)[1]
+            if last is not None:
+                candidates.append(last)
+            continue
         df = _table(run, name)
         if df is not None and len(df):
             candidates.append(df["time"].max())
@@ -222,9 +244,8 @@ def node_intervals(run: Any) -> pd.DataFrame:
     jobs = run.jobs
     end = run_end(run)
     parts = []
-    je = _table(run, "job_events")
-    if je is not None and len(je):
-        a = je.loc[je["event"].astype(object).to_numpy() == "assign", ["job_id", "node_id", "time"]]
+    a = _event_rows(run, "job_events", ["job_id", "node_id", "time"], {"assign"})
+    if a is not None and len(a):
         a = a.sort_values("time", kind="stable").drop_duplicates(["job_id", "node_id"])
         parts.append(a.rename(columns={"time": "start"}))
     seen = set(parts[0]["job_id"]) if parts else set()

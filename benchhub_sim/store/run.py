@@ -16,12 +16,13 @@ import json
 import os
 import shutil
 import warnings
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Collection, Iterator, Mapping, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from benchhub_sim.errors import RunFormatError
@@ -599,6 +600,53 @@ class Run:
 
         return to_batsim_csv(self, path)
 
+    def rows(
+        self, name: str, columns: Sequence[str], *, events: Collection[str] | None = None
+    ) -> pd.DataFrame:
+        """Some columns of table ``name``, optionally only rows of some ``event`` kinds.
+
+        A table still on disk is not loaded: only these columns (and ``event``) are read,
+        so a metric that needs the ``assign`` rows of 13M job events reads four columns
+        instead of building a DataFrame of the whole history.
+
+        Parameters
+        ----------
+        name : str
+            A table of :data:`~benchhub_sim.store.schema.TABLES`.
+        columns : sequence of str
+            Columns to return, in this order.
+        events : collection of str, optional
+            Keep only rows whose ``event`` is one of these.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Dictionary columns come back as categoricals.
+        """
+        want = list(columns)
+        need = want + (["event"] if events is not None and "event" not in want else [])
+        tables = self.tables
+        if isinstance(tables, LazyTables) and tables.on_disk(name):
+            table = _read_parquet(tables.file(name), name, columns=need)
+        else:
+            table = tables[name].select(need)
+        if events is not None:
+            kinds = table["event"].cast(pa.string())
+            table = table.filter(pc.is_in(kinds, value_set=pa.array(sorted(events), pa.string())))
+        return table.select(want).to_pandas()
+
+    def time_span(self, name: str) -> tuple[float | None, float | None]:
+        """First and last ``time`` of an event table (None, None when it is empty).
+
+        From the Parquet footers when the table is still on disk.
+        """
+        tables = self.tables
+        if not _num_rows(tables, name):
+            return None, None
+        if isinstance(tables, LazyTables):
+            return tables.min_max(name, "time")
+        return _min_max(tables[name]["time"])
+
     def summary(self) -> dict[str, Any]:
         """Jobs by status, nodes by state, number of events and time span.
 
@@ -606,13 +654,7 @@ class Run:
         Parquet footers) and only the ``status`` / ``state`` columns of jobs and nodes.
         """
         tables = self.tables
-        ranges = [
-            tables.min_max(name, "time")
-            if isinstance(tables, LazyTables)
-            else _min_max(tables[name]["time"])
-            for name in EVENT_TABLES
-            if _num_rows(tables, name)
-        ]
+        ranges = [self.time_span(name) for name in EVENT_TABLES]
         ranges = [r for r in ranges if r[0] is not None]
         span = (
             (min(lo for lo, _ in ranges), max(hi for _, hi in ranges)) if ranges else (None, None)

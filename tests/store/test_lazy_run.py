@@ -310,3 +310,16 @@ def test_each_table_read_at_most_once(shared_run, order):
         run_module._read_parquet = real
     assert sorted(calls) == sorted(set(order))
     assert run.tables.loaded() == set(order)
+
+
+def test_rows_reads_some_columns_of_some_events(run_dir, reads):
+    """Run.rows on a table still on disk reads those columns only, and equals filtering."""
+    lazy = load_run(run_dir)
+    got = lazy.rows("job_events", ["job_id", "node_id", "time"], events={"assign", "finish"})
+    assert reads == [("job_events.parquet", ("job_id", "node_id", "time", "event"))]
+    assert lazy.time_span("job_events")[1] == max(got["time"])  # the last event is a finish
+    full = load_run(run_dir).job_events
+    keep = full["event"].astype(str).isin(["assign", "finish"]).to_numpy()
+    want = full.loc[keep, ["job_id", "node_id", "time"]]
+    assert got.astype(object).values.tolist() == want.astype(object).values.tolist()
+    assert set(full.loc[keep, "event"].astype(str)) == {"assign", "finish"} and len(got) > 2
