@@ -654,8 +654,11 @@ class Run:
         Parquet footers) and only the ``status`` / ``state`` columns of jobs and nodes.
         """
         tables = self.tables
-        ranges = [self.time_span(name) for name in EVENT_TABLES]
-        ranges = [r for r in ranges if r[0] is not None]
+        ranges = [
+            (lo, hi)
+            for lo, hi in (self.time_span(name) for name in EVENT_TABLES)
+            if lo is not None and hi is not None
+        ]
         span = (
             (min(lo for lo, _ in ranges), max(hi for _, hi in ranges)) if ranges else (None, None)
         )
