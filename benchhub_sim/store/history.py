@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 import pyarrow as pa
 
-from benchhub_sim.store.blocks import Blocks, Template, merge_by_seq
+from benchhub_sim.store.blocks import BlockLog, Template, merge_by_seq
 from benchhub_sim.store.rows import rows_to_batch
 from benchhub_sim.store.schema import JOB_EVENTS_SCHEMA, NODE_EVENTS_SCHEMA
 
@@ -59,8 +59,9 @@ class History:
         self._job_seqs: list[int] = []
         self._job_rows: list[tuple] = []  # job_events columns after seq
         self._node_rows: list[tuple] = []
-        self._blocks: dict[int, Blocks] = {}  # id(template) -> its blocks since the last flush
-        self._block_rows = 0
+        self._job_blocks = BlockLog("job")
+        self._node_blocks = BlockLog("node")
+        self._block_rows = 0  # rows in blocks (both tables) since the last flush
         self._job_batches: list[pa.RecordBatch] = []
         self._node_batches: list[pa.RecordBatch] = []
         self._last_flush = _time.monotonic()
@@ -114,10 +115,9 @@ class History:
     def block(
         self,
         template: Template,
-        width: int,
         time: float,
         job_id: int,
-        nodes: Sequence[str],
+        nodes: Sequence[str] = (),
         details: Sequence[str | None] | None = None,
     ) -> None:
         """Append the rows of one use of ``template`` (see :mod:`~benchhub_sim.store.blocks`).
@@ -128,20 +128,17 @@ class History:
         Parameters
         ----------
         template : Template
-        width : int
-            Nodes per use of the template (``len(nodes)``).
         time, job_id : float, int
         nodes : sequence of str
             The node of each unit the template's rows refer to.
         details : sequence of str or None, optional
             Each unit's detail, where the template takes one per unit.
         """
-        blocks = self._blocks.get(id(template))
-        if blocks is None:
-            blocks = self._blocks[id(template)] = Blocks(template, width)
-        blocks.append(self.seq, time, job_id, nodes, details)
+        first = self.seq
+        self._job_blocks.append(template, first, time, job_id, nodes, details)
+        self._node_blocks.append(template, first, time, job_id, nodes, details)
         size = template.size
-        self.seq += size
+        self.seq = first + size
         self._block_rows += size
         if self._block_rows + len(self._job_rows) + len(self._node_rows) >= self.flush_rows:
             self.flush()
@@ -171,7 +168,7 @@ class History:
 
     def maybe_flush(self) -> None:
         """Flush if ``flush_seconds`` of wall time passed since the last flush."""
-        if (self._job_rows or self._node_rows or self._blocks) and (
+        if (self._job_rows or self._node_rows or self._block_rows) and (
             _time.monotonic() - self._last_flush >= self.flush_seconds
         ):
             self.flush()
@@ -180,36 +177,23 @@ class History:
 
     def flush(self) -> None:
         """Turn buffered rows into record batches and hand them to the sink."""
-        blocks = list(self._blocks.values())
-        self._blocks = {}
+        if self._job_rows or self._job_blocks.rows:
+            batch = _events_batch(self._job_seqs, self._job_rows, JOB_EVENTS_SCHEMA)
+            self._job_seqs = []
+            self._job_rows = []
+            self._hand("job_events", _with_blocks(batch, self._job_blocks), self._job_batches)
+        if self._node_rows or self._node_blocks.rows:
+            batch = rows_to_batch(self._node_rows, NODE_EVENTS_SCHEMA)
+            self._node_rows = []
+            self._hand("node_events", _with_blocks(batch, self._node_blocks), self._node_batches)
         self._block_rows = 0
-        job = (
-            [_events_batch(self._job_seqs, self._job_rows, JOB_EVENTS_SCHEMA)]
-            if self._job_rows
-            else []
-        )
-        node = [rows_to_batch(self._node_rows, NODE_EVENTS_SCHEMA)] if self._node_rows else []
-        self._job_seqs = []
-        self._job_rows = []
-        self._node_rows = []
-        for b in blocks:
-            job.append(b.batch("job"))
-            node.append(b.batch("node"))
-        for name, batches, schema, kept in (
-            ("job_events", job, JOB_EVENTS_SCHEMA, self._job_batches),
-            ("node_events", node, NODE_EVENTS_SCHEMA, self._node_batches),
-        ):
-            batches = [b for b in batches if b is not None and b.num_rows]
-            if batches:
-                batch = merge_by_seq(batches, schema)
-                if name == "job_events":
-                    self.n_job_events += batch.num_rows
-                else:
-                    self.n_node_events += batch.num_rows
-                self._hand(name, batch, kept)
         self._last_flush = _time.monotonic()
 
     def _hand(self, name: str, batch: pa.RecordBatch, kept: list[pa.RecordBatch]) -> None:
+        if name == "job_events":
+            self.n_job_events += batch.num_rows
+        else:
+            self.n_node_events += batch.num_rows
         if self.sink is not None:
             self.sink(name, batch)
         else:
@@ -224,6 +208,14 @@ class History:
         """Every node event not handed to a sink, as one table (flushes first)."""
         self.flush()
         return _concat(self._node_batches, NODE_EVENTS_SCHEMA)
+
+
+def _with_blocks(rows: pa.RecordBatch, blocks: BlockLog) -> pa.RecordBatch:
+    """The single-append rows of a flush merged with the rows of its blocks, by seq."""
+    expanded = blocks.batch()
+    if expanded is None:
+        return rows
+    return merge_by_seq([rows, expanded], rows.schema)
 
 
 def _concat(batches: list[pa.RecordBatch], schema: pa.Schema) -> pa.Table:

@@ -142,7 +142,7 @@ class Store:
         self.jobs.check_submit(job_id)
         self.jobs.submit(time, job_id, name, n_nodes, walltime, priority, raw_spec)
         if self.bulk:
-            self.history.block(_SUBMIT, 0, time, job_id, ())
+            self.history.block(_SUBMIT, time, job_id)
         else:
             self.history.job(time, job_id, "submit", "queued")
 
@@ -203,7 +203,7 @@ class Store:
             slots = tuple(b[1] for b in bindings)
             template = self._template(("assign", slots), assign_template, slots)
             nodes = [b[0] for b in bindings]
-            self.history.block(template, len(slots), time, job_id, nodes, [b[2] for b in bindings])
+            self.history.block(template, time, job_id, nodes, [b[2] for b in bindings])
         else:
             for node_id, slot, match in bindings:
                 self.job(time, job_id, "assign", "queued", node_id=node_id, node_name=slot,
@@ -227,7 +227,7 @@ class Store:
         if self.bulk and self.nodes.set_states(node_ids, state, job_id if with_job else None):
             width = len(node_ids)
             template = self._template(("states", width, steps), states_template, width, steps)
-            self.history.block(template, width, time, job_id, node_ids)
+            self.history.block(template, time, job_id, node_ids)
             return
         for node_id in node_ids:
             for state, with_job in steps:
@@ -268,7 +268,7 @@ class Store:
             slots = tuple(u[1] for u in units)
             template = self._template(("start", shape, slots), start_template, shape, slots)
             nodes = [u[0] for u in units]
-            self.history.block(template, len(slots), time, job_id, nodes, log_paths)
+            self.history.block(template, time, job_id, nodes, log_paths)
             return
         p, s, name = shape.pipeline, shape.stage, shape.stage_name
         self.job(time, job_id, "start", "running")
@@ -295,7 +295,7 @@ class Store:
             apply_finish(self.jobs, time, job_id)
             slots = tuple(u[1] for u in units)
             template = self._template(("finish", shape, slots), finish_template, shape, slots)
-            self.history.block(template, len(slots), time, job_id, [u[0] for u in units])
+            self.history.block(template, time, job_id, [u[0] for u in units])
             return
         if live is None or live.simple is None:
             if live is None:

@@ -12,8 +12,8 @@ from benchhub_sim.store.simple import SimpleShape, assign_template, start_templa
 def test_a_block_of_two_units_by_hand():
     h = History()
     h.job(0.0, 7, "submit", "queued")  # seq 0
-    h.block(assign_template(("w-0", "w-1")), 2, 1.5, 7, ["a", "b"], ["exact", "any"])  # 1, 2
-    h.block(states_template(2, (("cleanup", True), ("idle", False))), 2, 2.5, 7, ["a", "b"])  # 3-6
+    h.block(assign_template(("w-0", "w-1")), 1.5, 7, ["a", "b"], ["exact", "any"])  # 1, 2
+    h.block(states_template(2, (("cleanup", True), ("idle", False))), 2.5, 7, ["a", "b"])  # 3-6
     h.node(3.0, "c", "state", "idle")  # seq 7
     jobs = h.job_events().to_pylist()
     assert [
@@ -43,7 +43,7 @@ def test_blocks_interleave_with_single_rows_across_flushes():
     for job in range(20):
         h.job(float(job), job, "submit", "queued")
         expected.append((job, "submit"))
-        h.block(start, 1, float(job), job, [f"n{job}"], [f"log{job}"])
+        h.block(start, float(job), job, [f"n{job}"], [f"log{job}"])
         expected += [(job, e) for e in ("start", "pipeline_start", "stage_start", "task_start")]
     rows = h.job_events().to_pylist()
     assert [r["seq"] for r in rows] == list(range(len(expected)))
