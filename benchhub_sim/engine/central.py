@@ -13,7 +13,13 @@ from benchhub_sim.cluster import Cluster, Node
 from benchhub_sim.engine.loop import LATE
 from benchhub_sim.engine.state import JobRun
 from benchhub_sim.errors import WorkloadError
-from benchhub_sim.sched.assign import Binding, node_matches, try_assign, unschedulable_reason
+from benchhub_sim.sched.assign import (
+    Binding,
+    min_nodes,
+    node_matches,
+    try_assign,
+    unschedulable_reason,
+)
 
 
 class JobQueue:
@@ -100,6 +106,7 @@ class Central:
         #: progress hook: ``on_job_end(jobs_ended, now)``
         self.on_job_end: Any = None
         self._unschedulable: dict[int, str | None] = {}  # id(compiled spec) -> reason
+        self._need: dict[int, int] = {}  # id(compiled spec) -> fewest nodes it runs on
         #: bumped whenever free nodes, running jobs or queued jobs change other than by
         #: a submission; policies compare it to skip work that would give the same answer
         self.version = 0
@@ -162,6 +169,10 @@ class Central:
                 if fits
                 else unschedulable_reason(c.spec, self.nodes, max_loader_pack=self.max_loader_pack)
             )
+            # with loader packing a job may run on fewer nodes than it has slots: policies
+            # count nodes, so a queued job's n_nodes is the fewest it can start on
+            self._need[key] = min_nodes(c.slots, self.max_loader_pack)
+        job.n_nodes = self._need[key]
         reason = self._unschedulable[key]
         if reason is not None:
             job.queued = False

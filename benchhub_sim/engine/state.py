@@ -51,7 +51,8 @@ class JobRun:
         self.queued = True
         self.bindings: tuple[Binding, ...] = ()
         self.node_ids: tuple[str, ...] = ()
-        #: distinct nodes the job holds once bound, before that its slots (no loader packing)
+        #: distinct nodes the job holds once bound; while queued, the fewest it can run on
+        #: (its slots, fewer with loader packing: set by Central.submit)
         self.n_nodes = len(c.slots)
         self.start = 0.0
         self.pipeline = -1

@@ -105,7 +105,7 @@ def try_assign(
     result is deterministic.
     """
     n = len(slots)
-    if len(free) < n and len(free) < _min_nodes(slots, max_loader_pack):
+    if len(free) < n and len(free) < min_nodes(slots, max_loader_pack):
         return None  # fast refusal: the common case when the cluster is busy
     if all(s.role is Role.ANY and not s.constrained for s in slots):
         return _assign_any(slots, free)
@@ -173,8 +173,9 @@ def _assign_any(slots: Sequence[Slot], free: Sequence[Node]) -> tuple[Binding, .
     )
 
 
-def _min_nodes(slots: Sequence[Slot], max_loader_pack: int) -> int:
-    """Fewest distinct nodes that can hold ``slots`` when loaders may share nodes."""
+def min_nodes(slots: Sequence[Slot], max_loader_pack: int) -> int:
+    """Fewest distinct nodes that can hold ``slots`` when up to ``max_loader_pack``
+    loader slots may share a node (what queue policies count for a queued job)."""
     if max_loader_pack <= 1:
         return len(slots)
     loaders = sum(1 for s in slots if s.role is Role.LOADER)

@@ -10,6 +10,9 @@ It returns the one planned event — the tuple :meth:`JobStore.plan` returns for
 None for everything else: a missing field, a retry, a stop, a job end, and any event
 that fails a check. The general planner then plans it, or raises with its message, so
 the two paths cannot disagree on what is legal.
+
+Rows are keyed by slot (``node_name``) as in :mod:`benchhub_sim.store.jobs`; an event
+that names no slot is planned here only when its node holds exactly one slot of the job.
 """
 
 from __future__ import annotations
@@ -70,24 +73,43 @@ def plan_fast(store: JobStore, nodes: NodeStore, ev: tuple) -> tuple | None:
     return None if job is None else planner(store, nodes, job, ev, chk)
 
 
+def _slot(job: LiveJob, node_id: str | None, node_name: str | None, chk: bool) -> str | None:
+    """The slot an event on ``node_id`` names, as the general planner resolves it, or None.
+
+    None when the general planner must decide (and may raise): no node id, a slot that is
+    not bound (or, checked, bound to another node), or no slot named while the node holds
+    several slots of the job.
+    """
+    if node_id is None:
+        return None
+    if node_name is None:
+        names = job.slots_on.get(node_id)
+        return names[0] if names is not None and len(names) == 1 else None
+    bound = job.slots.get(node_name)
+    if bound is None or (chk and bound != node_id):
+        return None
+    return node_name
+
+
 def _assign(store: JobStore, nodes: NodeStore, job: LiveJob, ev: tuple, chk: bool) -> tuple | None:
     node_id, node_name = ev[7], ev[8]
     if node_id is None or node_name is None:
         return None
-    if chk and (
-        job.row[J_STATUS] != "queued"
-        or not nodes.is_live(node_id)
-        or node_id in job.nodes
-        or node_id in store.owner
-        or len(job.nodes) >= job.row[J_NNODES]
-        or node_name in job.nodes.values()
-    ):
-        return None
+    if chk:
+        owner = store.owner.get(node_id)
+        if (
+            job.row[J_STATUS] != "queued"
+            or not nodes.is_live(node_id)
+            or (owner is not None and owner != job.row[0])
+            or node_name in job.slots
+            or len(job.slots) >= job.row[J_NNODES]
+        ):
+            return None
     return ev
 
 
 def _start(store: JobStore, nodes: NodeStore, job: LiveJob, ev: tuple, chk: bool) -> tuple | None:
-    if chk and (job.row[J_STATUS] != "queued" or len(job.nodes) != job.row[J_NNODES]):
+    if chk and (job.row[J_STATUS] != "queued" or len(job.slots) != job.row[J_NNODES]):
         return None
     return ev
 
@@ -128,16 +150,13 @@ def _stage_start(
     (_, _, _, _, pipeline, stage, stage_name, node_id, node_name, _, _, _, background) = ev[:13]
     if None in (pipeline, stage, stage_name, node_id, node_name, background):
         return None
-    slot = job.nodes.get(node_id)
-    if slot is None:
+    if _slot(job, node_id, node_name, chk) is None:
         return None
-    same = job.stages.get(stage)
-    if same is not None and node_id in same:
+    same = job.srows.get(stage)
+    if same is not None and node_name in same:
         return None  # started twice
     if chk and (
-        node_name != slot
-        or job.row[J_STATUS] != "running"
-        or job.pipelines.get(pipeline, "queued") != "running"
+        job.row[J_STATUS] != "running" or job.pipelines.get(pipeline, "queued") != "running"
     ):
         return None
     return ev
@@ -148,19 +167,14 @@ def _stage_end(
 ) -> tuple | None:
     """stage_ready / stage_finish: pipeline, name and background come from the stage row."""
     event, stage, node_id, node_name = ev[2], ev[5], ev[7], ev[8]
-    if stage is None or node_id is None or node_name is None:
+    if stage is None or node_name is None or _slot(job, node_id, node_name, chk) is None:
         return None
-    slot = job.nodes.get(node_id)
-    if slot is None:
-        return None
-    same = job.stages.get(stage)
-    row = same.get(node_id) if same else None
+    same = job.srows.get(stage)
+    row = same.get(node_name) if same else None
     if row is None or row[S_STATUS] not in _LIVE_STAGE:
         return None
     if chk:
-        if node_name != slot:
-            return None
-        tasks = job.tasks.get((stage, node_id), {}).values()
+        tasks = job.trows.get((stage, node_name), {}).values()
         if event == "stage_ready":
             if not row[S_BG] or row[S_STATUS] != "running":
                 return None
@@ -175,18 +189,18 @@ def _task_start(
     store: JobStore, nodes: NodeStore, job: LiveJob, ev: tuple, chk: bool
 ) -> tuple | None:
     """A first attempt: the row is new; pipeline and stage name come from the stage row."""
-    (time, job_id, event, status, pipeline, stage, stage_name, node_id, _, task, task_name,
-     driver, background, attempt, exit_code, detail) = ev  # fmt: skip
+    (time, job_id, event, status, pipeline, stage, stage_name, node_id, node_name, task,
+     task_name, driver, background, attempt, exit_code, detail) = ev  # fmt: skip
     if attempt != 0 or None in (stage, node_id, task, task_name, driver, background):
         return None
-    slot = job.nodes.get(node_id)
+    slot = _slot(job, node_id, node_name, chk)
     if slot is None:
         return None
-    by_task = job.tasks.get((stage, node_id))
+    by_task = job.trows.get((stage, slot))
     if by_task and (task, 0) in by_task:
         return None
-    same = job.stages.get(stage)
-    srow = same.get(node_id) if same else None
+    same = job.srows.get(stage)
+    srow = same.get(slot) if same else None
     if srow is not None:
         pipeline, stage_name = srow[S_PIPE], srow[S_SNAME]
     elif chk:
@@ -201,21 +215,21 @@ def _task_end(
     store: JobStore, nodes: NodeStore, job: LiveJob, ev: tuple, chk: bool
 ) -> tuple | None:
     """task_ready / finish / fail / stop of an attempt whose row is in a legal status."""
-    (time, job_id, event, status, pipeline, stage, stage_name, node_id, _, task, _, _, _,
-     attempt, exit_code, detail) = ev  # fmt: skip
-    if None in (stage, node_id, task, attempt):
+    (time, job_id, event, status, pipeline, stage, stage_name, node_id, node_name, task, _, _,
+     _, attempt, exit_code, detail) = ev  # fmt: skip
+    if None in (stage, task, attempt):
         return None
-    slot = job.nodes.get(node_id)
+    slot = _slot(job, node_id, node_name, chk)
     if slot is None:
         return None
-    by_task = job.tasks.get((stage, node_id))
+    by_task = job.trows.get((stage, slot))
     row = by_task.get((task, attempt)) if by_task else None
     if row is None or row[T_STATUS] not in _TASK_FROM[event]:
         return None
     if (event == "task_ready" and not row[T_BG]) or (event == "task_finish" and row[T_BG]):
         return None  # illegal for this kind of task (unchecked, the general planner allows it)
-    same = job.stages.get(stage)
-    srow = same.get(node_id) if same else None
+    same = job.srows.get(stage)
+    srow = same.get(slot) if same else None
     if srow is not None:
         pipeline, stage_name = srow[S_PIPE], srow[S_SNAME]
     return (time, job_id, event, status, pipeline, stage, stage_name, node_id, slot, task,

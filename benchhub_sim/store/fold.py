@@ -40,8 +40,10 @@ NODE_INFO_COLUMNS = (
     "speed",
 )
 
-_STAGE_KEY = ["job_id", "stage", "node_id"]
-_TASK_KEY = ["job_id", "stage", "node_id", "task", "attempt"]
+# a stage row per slot (node_name): with loader packing a node holds several slots of a
+# job; without it, node and slot are one-to-one and node_name changes nothing
+_STAGE_KEY = ["job_id", "stage", "node_id", "node_name"]
+_TASK_KEY = ["job_id", "stage", "node_id", "node_name", "task", "attempt"]
 
 Info: TypeAlias = pa.Table | pd.DataFrame | None
 
@@ -173,7 +175,7 @@ def _fold_jobs(je: pd.DataFrame, stages: pd.DataFrame, info: Info) -> pd.DataFra
 def _fold_stages(je: pd.DataFrame) -> pd.DataFrame:
     se = je[je["event"].str.startswith("stage_")]
     first = se[se["event"] == "stage_start"].drop_duplicates(_STAGE_KEY)
-    df = first[[*_STAGE_KEY, "pipeline", "stage_name", "node_name", "background", "time"]]
+    df = first[[*_STAGE_KEY, "pipeline", "stage_name", "background", "time"]]
     df = df.rename(columns={"time": "start_time"})
     df = _merge_last(df, se, _STAGE_KEY, None, {"status": "status"})
     df = _merge_last(df, se, _STAGE_KEY, ["stage_ready"], {"time": "ready_time"})
@@ -183,7 +185,7 @@ def _fold_stages(je: pd.DataFrame) -> pd.DataFrame:
 
 def _fold_tasks(je: pd.DataFrame) -> pd.DataFrame:
     te = je[je["event"].str.startswith("task_")]
-    cols = ["pipeline", "stage_name", "node_name", "task_name", "driver", "background"]
+    cols = ["pipeline", "stage_name", "task_name", "driver", "background"]
     df = te.drop_duplicates(_TASK_KEY)[[*_TASK_KEY, *cols]]
     df = _merge_last(df, te, _TASK_KEY, None, {"status": "status"})
     df = _merge_last(

@@ -1,4 +1,4 @@
-"""The job store: live state of every job, its stages per node and its task attempts.
+"""The job store: live state of every job, its stages per slot and its task attempts.
 
 A job event is first *planned* (:meth:`JobStore.plan`: checked against the snapshot,
 missing ids and names filled in from it, and expanded with the events that ending a
@@ -17,6 +17,20 @@ Rules kept here (DESIGN.md, "Execution semantics"):
 - a stage stop/abort first stops its live tasks; ``finish`` stops whatever still runs in
   the background; ``abort`` stops live tasks, aborts running stage rows and stops
   background ones. Each of those is an explicit event, written before the ending event.
+
+Rows are keyed by *slot* (``node_name``, unique within a job), with ``node_id`` as a
+column: a stage has one row per slot it runs on, a task attempt one row per slot.
+Without loader packing a job holds one slot per node, so that is one row per node. With
+it (``max_loader_pack`` > 1) a node may hold several slots of one job, never slots of two
+jobs:
+
+- ``assign`` refuses a slot name already bound, a node held by another job, a node that
+  is not live, and more slots than the job's ``n_nodes`` (which counts slots); a second
+  slot of the same job on the same node is legal;
+- stage and task events name their slot with ``node_name``; one that gives only
+  ``node_id`` gets the node's slot filled in when the job holds exactly one slot there,
+  and is refused when it holds several (the caller must say which). One that gives only
+  ``node_name`` gets the slot's ``node_id``.
 
 When a job ends, its rows move out of the live dicts into completed-row buffers.
 """
@@ -67,22 +81,27 @@ _DENSE_IDS = 1 << 27
 
 
 class LiveJob:
-    """One job that has not ended: its jobs row and the rows of its stages and tasks."""
+    """One job that has not ended: its jobs row and the rows of its stages and tasks.
 
-    __slots__ = ("row", "nodes", "stages", "tasks", "last_attempt", "pipelines", "fg", "bg", "fin",
-                 "stage_counts", "simple")  # fmt: skip
+    Stage and task rows are keyed by slot name (``node_name``); see the module docstring.
+    """
+
+    __slots__ = ("row", "slots", "slots_on", "srows", "trows", "attempts", "pipelines", "fg",
+                 "bg", "fin", "stage_counts", "simple")  # fmt: skip
 
     def __init__(self, row: list) -> None:
         self.row = row
-        self.nodes: dict[str, str] = {}  # node_id -> slot name
-        self.stages: dict[int, dict[str, list]] = {}  # stage -> node_id -> stages row
-        self.tasks: dict[tuple[int, str], dict[tuple[int, int], list]] = {}
-        self.last_attempt: dict[tuple[int, str, int], int] = {}
+        self.slots: dict[str, str] = {}  # slot name -> node_id, in assign order
+        self.slots_on: dict[str, list[str]] = {}  # node_id -> its slot names, in assign order
+        self.srows: dict[int, dict[str, list]] = {}  # stage -> slot -> stages row
+        #: (stage, slot) -> (task, attempt) -> tasks row
+        self.trows: dict[tuple[int, str], dict[tuple[int, int], list]] = {}
+        self.attempts: dict[tuple[int, str, int], int] = {}  # (stage, slot, task) -> last
         self.pipelines: dict[int, str] = {}
         self.fg: set[int] = set()
         self.bg: set[int] = set()
         self.fin: set[int] = set()
-        #: stage -> status -> number of its node rows in that status (see JobStore._place)
+        #: stage -> status -> number of its slot rows in that status (see JobStore._place)
         self.stage_counts: dict[int, dict[str, int]] = {}
         #: (shape, units) of a job started in bulk (see :mod:`benchhub_sim.store.simple`)
         self.simple: tuple | None = None
@@ -97,17 +116,61 @@ class LiveJob:
         return tuple(row)
 
     def stage_rows(self):
-        for by_node in self.stages.values():
-            yield from by_node.values()
+        for by_slot in self.srows.values():
+            yield from by_slot.values()
 
     def task_rows(self):
-        for by_task in self.tasks.values():
+        for by_task in self.trows.values():
             yield from by_task.values()
 
+    # -- read-only views by node id (one slot per node: no packing) ---------------------
 
-def _stage_who(job_id: int, stage: object, stage_name: object, node_id: object) -> str:
+    def _node_key(self) -> dict[str, str]:
+        """slot -> node_id, refusing a job that holds several slots on one node."""
+        for node_id, names in self.slots_on.items():
+            if len(names) > 1:
+                raise StoreError(
+                    f"job {self.row[0]}: node {node_id} holds several slots of the job "
+                    f"({', '.join(map(repr, names))}): read its rows by slot (srows, trows)"
+                )
+        return self.slots
+
+    @property
+    def nodes(self) -> dict[str, str]:
+        """node_id -> slot name (a node's first slot; :attr:`slots_on` lists them all)."""
+        return {node_id: names[0] for node_id, names in self.slots_on.items()}
+
+    @property
+    def stages(self) -> dict[int, dict[str, list]]:
+        """stage -> node_id -> stages row; :class:`StoreError` when a node holds two slots."""
+        key = self._node_key()
+        return {s: {key[slot]: r for slot, r in rows.items()} for s, rows in self.srows.items()}
+
+    @property
+    def tasks(self) -> dict[tuple[int, str], dict[tuple[int, int], list]]:
+        """(stage, node_id) -> (task, attempt) -> tasks row; like :attr:`stages`."""
+        key = self._node_key()
+        return {(s, key[slot]): rows for (s, slot), rows in self.trows.items()}
+
+    @property
+    def last_attempt(self) -> dict[tuple[int, str, int], int]:
+        """(stage, node_id, task) -> last attempt; like :attr:`stages`."""
+        key = self._node_key()
+        return {(s, key[slot], t): a for (s, slot, t), a in self.attempts.items()}
+
+
+def _stage_who(
+    job_id: int, stage: object, stage_name: object, node_id: object, slot: object = None
+) -> str:
     name = f" ({stage_name})" if stage_name is not None else ""
-    return f"stage job {job_id} stage {stage}{name} node {node_id}"
+    where = f" slot {slot}" if slot is not None else ""
+    return f"stage job {job_id} stage {stage}{name} node {node_id}{where}"
+
+
+def _packed_slot(job: LiveJob, node_id: str, slot: str) -> str | None:
+    """``slot`` when its node holds several slots of the job (messages name it), else None."""
+    names = job.slots_on.get(node_id)
+    return slot if names is not None and len(names) > 1 else None
 
 
 class JobStore:
@@ -207,9 +270,9 @@ class JobStore:
         elif event == "start":
             if chk and jstatus != "queued":
                 raise StoreError(f"job {job_id}: cannot start: status is {jstatus}")
-            if chk and len(job.nodes) != job.row[J_NNODES]:
+            if chk and len(job.slots) != job.row[J_NNODES]:
                 raise StoreError(
-                    f"job {job_id}: cannot start: {len(job.nodes)} of {job.row[J_NNODES]} nodes assigned"
+                    f"job {job_id}: cannot start: {len(job.slots)} of {job.row[J_NNODES]} nodes assigned"
                 )
         elif event == "pipeline_start":
             if chk:
@@ -240,15 +303,54 @@ class JobStore:
             raise StoreError(f"{who}: node is not registered")
         if not nodes.is_live(node_id):
             raise StoreError(f"{who}: node state is {nodes.state(node_id)}")
-        if node_id in job.nodes:
-            raise StoreError(f"{who}: node is already assigned to the job")
         owner = self.owner.get(node_id)
-        if owner is not None:
+        if owner is not None and owner != job.row[0]:
             raise StoreError(f"{who}: node is assigned to job {owner}")
-        if len(job.nodes) >= job.row[J_NNODES]:
-            raise StoreError(f"{who}: all {job.row[J_NNODES]} nodes are already assigned")
-        if node_name in job.nodes.values():
-            raise StoreError(f"{who}: slot {node_name!r} is already bound")
+        bound = job.slots.get(node_name)
+        if bound is not None:
+            raise StoreError(f"{who}: slot {node_name!r} is already bound (to node {bound})")
+        if len(job.slots) >= job.row[J_NNODES]:
+            raise StoreError(f"{who}: all {job.row[J_NNODES]} slots are already assigned")
+
+    @staticmethod
+    def _slot(ev: list, job: LiveJob, chk: bool, what: str) -> str:
+        """The slot a stage or task event is about; fills ``node_id`` / ``node_name``.
+
+        ``what`` names the event in messages (``"stage_start"``, ``"task started"``).
+        """
+        job_id, node_id, node_name = ev[1], ev[7], ev[8]
+        if node_name is not None:
+            bound = job.slots.get(node_name)
+            if bound is None:
+                names = job.slots_on.get(node_id) if node_id is not None else None
+                if names is not None and len(names) == 1:
+                    raise StoreError(
+                        f"job {job_id}: node {node_id} is bound to slot {names[0]!r}, "
+                        f"not {node_name!r}"
+                    )
+                raise StoreError(
+                    f"job {job_id}: {what}: slot {node_name!r} is not bound to the job"
+                )
+            if node_id is None:
+                ev[7] = bound
+            elif chk and node_id != bound:
+                raise StoreError(
+                    f"job {job_id}: {what}: slot {node_name!r} is bound to node {bound}, "
+                    f"not {node_id}"
+                )
+            return node_name
+        names = job.slots_on.get(node_id)  # type: ignore[arg-type]
+        if names is None:
+            raise StoreError(
+                f"job {job_id}: {what} on node {node_id} which is not assigned to the job"
+            )
+        if len(names) > 1:
+            raise StoreError(
+                f"job {job_id}: {what} on node {node_id}: the node holds several slots of the "
+                f"job ({', '.join(map(repr, names))}): give node_name"
+            )
+        ev[8] = names[0]
+        return names[0]
 
     def _check_pipeline_start(self, job: LiveJob, pipeline: int | None) -> None:
         who = f"job {job.row[0]}: cannot start pipeline {pipeline}"
@@ -277,31 +379,23 @@ class JobStore:
 
     def _plan_stage(self, ev: list, job: LiveJob, chk: bool) -> list[tuple]:
         time, job_id, event, status, pipeline, stage, stage_name, node_id, node_name = ev[:9]
-        if stage is None or node_id is None:
-            raise StoreError(f"job {job_id}: {event} needs a stage and a node_id")
-        slot = job.nodes.get(node_id)
-        if slot is None:
-            raise StoreError(
-                f"job {job_id}: {event} on node {node_id} which is not assigned to the job"
-            )
-        if node_name is None:
-            ev[8] = slot
-        elif chk and node_name != slot:
-            raise StoreError(
-                f"job {job_id}: node {node_id} is bound to slot {slot!r}, not {node_name!r}"
-            )
-        same = job.stages.get(stage)
-        row = same.get(node_id) if same else None
+        if stage is None or (node_id is None and node_name is None):
+            raise StoreError(f"job {job_id}: {event} needs a stage and a node_id or node_name")
+        slot = self._slot(ev, job, chk, event)
+        node_id = ev[7]
+        packed = _packed_slot(job, node_id, slot)
+        same = job.srows.get(stage)
+        row = same.get(slot) if same else None
         if event == "stage_start":
             if row is not None:
-                who = _stage_who(job_id, stage, row[S_SNAME], node_id)
+                who = _stage_who(job_id, stage, row[S_SNAME], node_id, packed)
                 raise StoreError(f"{who}: cannot start: status is {row[S_STATUS]}")
             if pipeline is None:
                 ev[4] = pipeline = job.row[J_PIPE]
             if chk:
                 pstatus = job.pipelines.get(pipeline, "queued")
                 if job.row[J_STATUS] != "running" or pstatus != "running":
-                    who = _stage_who(job_id, stage, stage_name, node_id)
+                    who = _stage_who(job_id, stage, stage_name, node_id, packed)
                     raise StoreError(
                         f"{who}: cannot start: job status is {job.row[J_STATUS]}, "
                         f"pipeline {pipeline} status is {pstatus}"
@@ -316,14 +410,14 @@ class JobStore:
                 ev[12] = False
             return [tuple(ev)]
         current = "queued" if row is None else row[S_STATUS]
-        who = _stage_who(job_id, stage, row[S_SNAME] if row else stage_name, node_id)
+        who = _stage_who(job_id, stage, row[S_SNAME] if row else stage_name, node_id, packed)
         verb = {"stage_ready": "become ready", "stage_finish": "finish", "stage_stop": "stop"}.get(
             event, "abort"
         )
         if row is None or current not in _LIVE_STAGE:
             raise StoreError(f"{who}: cannot {verb}: status is {current}")
         ev[4], ev[6], ev[12] = row[S_PIPE], row[S_SNAME], row[S_BG]
-        tasks = job.tasks.get((stage, node_id), {})
+        tasks = job.trows.get((stage, slot), {})
         if event == "stage_ready":
             if chk and not row[S_BG]:
                 raise StoreError(f"{who}: cannot become ready: not a background stage")
@@ -354,20 +448,20 @@ class JobStore:
     def _plan_task(self, ev: list, job: LiveJob, chk: bool) -> list[tuple]:
         (time, job_id, event, status, pipeline, stage, stage_name, node_id, node_name,
          task, task_name, driver, background, attempt, exit_code, detail) = ev  # fmt: skip
-        if stage is None or node_id is None or task is None:
-            raise StoreError(f"job {job_id}: {event} needs a stage, a node_id and a task")
-        slot = job.nodes.get(node_id)
-        if slot is None:
-            verb = "started" if event == "task_start" else f"event {event}"
+        if stage is None or (node_id is None and node_name is None) or task is None:
             raise StoreError(
-                f"job {job_id}: task {verb} on node {node_id} which is not assigned to the job"
+                f"job {job_id}: {event} needs a stage, a node_id or node_name, and a task"
             )
-        same = job.stages.get(stage)
-        srow = same.get(node_id) if same else None
+        verb = "started" if event == "task_start" else f"event {event}"
+        slot = self._slot(ev, job, chk, f"task {verb}")
+        node_id = ev[7]
+        packed = _packed_slot(job, node_id, slot)
+        same = job.srows.get(stage)
+        srow = same.get(slot) if same else None
         if srow is not None:
             stage_name = srow[S_SNAME]
-        by_task = job.tasks.get((stage, node_id))
-        last = job.last_attempt.get((stage, node_id, task))
+        by_task = job.trows.get((stage, slot))
+        last = job.attempts.get((stage, slot, task))
         if attempt is None:
             if event == "task_retry":
                 attempt = 0 if last is None else last + 1
@@ -379,7 +473,8 @@ class JobStore:
         row = by_task.get((task, attempt)) if by_task else None
 
         def who() -> str:
-            return f"task {_stage_who(job_id, stage, stage_name, node_id)[6:]} task {task} attempt {attempt}"
+            where = _stage_who(job_id, stage, stage_name, node_id, packed)[6:]
+            return f"task {where} task {task} attempt {attempt}"
 
         current = "queued" if row is None else row[T_STATUS]
         if event in ("task_start", "task_retry"):
@@ -428,17 +523,17 @@ class JobStore:
         """Events that stop or abort what still runs when a job ends."""
         out: list[tuple] = []
         job_id = job.row[0]
-        for by_node in job.stages.values():
-            for node_id, srow in by_node.items():
+        for by_slot in job.srows.values():
+            for slot, srow in by_slot.items():
                 if srow[S_STATUS] not in _LIVE_STAGE:
                     continue
-                for trow in job.tasks.get((srow[2], node_id), {}).values():
+                for trow in job.trows.get((srow[2], slot), {}).values():
                     if trow[T_STATUS] in _LIVE_TASK:
                         out.append(_stop_task(job_id, time, trow, why))
                 event = "stage_abort" if abort and srow[S_STATUS] == "running" else "stage_stop"
                 status = "aborted" if event == "stage_abort" else "stopped"
                 out.append((time, job_id, event, status, srow[S_PIPE], srow[2], srow[S_SNAME],
-                            node_id, srow[S_NNAME], None, None, None, srow[S_BG], None, None, why))  # fmt: skip
+                            srow[4], slot, None, None, None, srow[S_BG], None, None, why))  # fmt: skip
         return out
 
     # -- applying -----------------------------------------------------------------------
@@ -449,16 +544,16 @@ class JobStore:
          task, task_name, driver, background, attempt, exit_code, detail) = ev  # fmt: skip
         job = self.live[job_id]
         if event in _TASK_EVENTS:
-            key = (stage, node_id)
-            by_task = job.tasks.get(key)
+            key = (stage, node_name)
+            by_task = job.trows.get(key)
             if by_task is None:
-                by_task = job.tasks[key] = {}
+                by_task = job.trows[key] = {}
             row = by_task.get((task, attempt))
             if row is None:
                 row = [job_id, pipeline, stage, stage_name, node_id, node_name, task, task_name,
                        driver, attempt, None, background, status, None, None, None, None, None]  # fmt: skip
                 by_task[(task, attempt)] = row
-                job.last_attempt[(stage, node_id, task)] = attempt
+                job.attempts[(stage, node_name, task)] = attempt
             row[T_STATUS] = status
             if exit_code is not None:
                 row[T_EXIT] = exit_code
@@ -474,13 +569,13 @@ class JobStore:
             if event == "stage_start":
                 row = [job_id, pipeline, stage, stage_name, node_id, node_name, background,
                        status, time, None, None]  # fmt: skip
-                by_node = job.stages.get(stage)
-                if by_node is None:
-                    by_node = job.stages[stage] = {}
-                by_node[node_id] = row
+                by_slot = job.srows.get(stage)
+                if by_slot is None:
+                    by_slot = job.srows[stage] = {}
+                by_slot[node_name] = row
                 old = None
             else:
-                row = job.stages[stage][node_id]
+                row = job.srows[stage][node_name]
                 old = row[S_STATUS]
                 row[S_STATUS] = status
                 if event == "stage_ready":
@@ -489,7 +584,12 @@ class JobStore:
                     row[S_STOP] = time
             self._place(job, stage, old, status)
         elif event == "assign":
-            job.nodes[node_id] = node_name
+            job.slots[node_name] = node_id
+            on = job.slots_on.get(node_id)
+            if on is None:
+                job.slots_on[node_id] = [node_name]
+            else:
+                on.append(node_name)
             self.owner[node_id] = job_id
         elif event == "start":
             job.row[J_STATUS], job.row[J_START] = status, time
@@ -508,7 +608,7 @@ class JobStore:
     def _place(job: LiveJob, stage: int, old: str | None, new: str) -> None:
         """Move ``stage`` between fg/bg/fin after one of its rows went ``old`` -> ``new``.
 
-        Counts of rows per status are kept per stage, so a stage on 256 nodes costs O(1)
+        Counts of rows per status are kept per stage, so a stage on 256 slots costs O(1)
         per event instead of a scan of its rows.
         """
         counts = job.stage_counts.get(stage)
@@ -524,14 +624,14 @@ class JobStore:
             job.fg.add(stage)
         elif counts.get("background"):
             job.bg.add(stage)
-        elif counts.get("finished", 0) + counts.get("stopped", 0) == len(job.stages[stage]):
+        elif counts.get("finished", 0) + counts.get("stopped", 0) == len(job.srows[stage]):
             job.fin.add(stage)
 
     def retire(self, job: LiveJob) -> None:
         """Move an ended job's rows from the live dicts to the row buffers."""
         job_id = job.row[0]
         del self.live[job_id]
-        for node_id in job.nodes:
+        for node_id in job.slots_on:
             if self.owner.get(node_id) == job_id:
                 del self.owner[node_id]
         self.done_jobs.append(job.job_row())

@@ -34,31 +34,42 @@ def _where(table: pa.Table, **equal: Any) -> pa.Table:
 
 
 def _sorted(table: pa.Table, keys: Iterable[str]) -> pd.DataFrame:
-    sort_keys = [(k, "ascending", "at_end") for k in keys]  # nulls last, per key (pyarrow >= 25)
-    return (
-        table.take(pc.sort_indices(table, sort_keys=sort_keys)).to_pandas()
-        if table.num_rows
-        else table.to_pandas()
+    keys = list(keys)
+    if not table.num_rows:
+        return table.to_pandas()
+    # sort on plain columns: Arrow does not sort dictionary ones (node_name)
+    plain = pa.table(
+        {
+            k: table[k].cast(table[k].type.value_type)
+            if pa.types.is_dictionary(table[k].type)
+            else table[k]
+            for k in keys
+        }
     )
+    sort_keys = [(k, "ascending", "at_end") for k in keys]  # nulls last, per key (pyarrow >= 25)
+    return table.take(pc.sort_indices(plain, sort_keys=sort_keys)).to_pandas()
 
 
 def stages_on_node(run: Any, node_id: str) -> pd.DataFrame:
     """Every stage (of every job) that ran on ``node_id``, by start time."""
-    return _sorted(
-        _where(tables_of(run)["stages"], node_id=node_id), ["start_time", "job_id", "stage"]
-    )
+    keys = ["start_time", "job_id", "stage", "node_name"]  # a node may hold 2 slots of a job
+    return _sorted(_where(tables_of(run)["stages"], node_id=node_id), keys)
 
 
 def tasks_on_node(run: Any, node_id: str) -> pd.DataFrame:
     """Every task attempt that ran on ``node_id``, by start time."""
-    keys = ["start_time", "job_id", "stage", "task", "attempt"]
+    keys = ["start_time", "job_id", "stage", "node_name", "task", "attempt"]
     return _sorted(_where(tables_of(run)["tasks"], node_id=node_id), keys)
 
 
 def nodes_in_stage(run: Any, job_id: int, stage: int) -> pd.DataFrame:
-    """Status of every node of one stage of one job (its stage rows, with node role and host)."""
+    """Status of every node of one stage of one job (its stage rows, with node role and host).
+
+    One row per slot: with loader packing a node holding several slots of the job has a
+    row for each (``node_name`` tells them apart).
+    """
     tables = tables_of(run)
-    rows = _sorted(_where(tables["stages"], job_id=job_id, stage=stage), ["node_id"])
+    rows = _sorted(_where(tables["stages"], job_id=job_id, stage=stage), ["node_id", "node_name"])
     nodes = tables["nodes"].select(["node_id", "role", "host", "state"]).to_pandas()
     nodes["role"] = nodes["role"].astype(object)
     nodes = nodes.rename(columns={"state": "node_state"})
@@ -94,8 +105,10 @@ def job_detail(run: Any, job_id: int) -> dict[str, Any]:
         The jobs row (plain Python values), plus ``nodes`` (the assignments: node_id,
         node_name, how it was matched) and ``pipelines``: a list of
         ``{pipeline, status, stages: [{stage, stage_name, background, nodes: [{node_id,
-        node_name, status, times, tasks: [...]}]}]}``. A pipeline still ``running`` when
-        the job ended gets the job's final status.
+        node_name, status, times, tasks: [...]}]}]}``, one entry of ``nodes`` per slot (with
+        loader packing, a node holding two slots of the job appears twice, once per
+        ``node_name``). A pipeline still ``running`` when the job ended gets the job's final
+        status.
 
     Raises
     ------
@@ -121,9 +134,9 @@ def job_detail(run: Any, job_id: int) -> dict[str, Any]:
     ended = detail["status"] in ("finished", "aborted")
     stages = _where(tables["stages"], job_id=job_id).to_pylist()
     tasks = _where(tables["tasks"], job_id=job_id).to_pylist()
-    by_stage_node: dict[tuple[int, str], list[dict]] = {}
+    by_stage_slot: dict[tuple[int, str, str], list[dict]] = {}
     for t in sorted(tasks, key=lambda t: (t["task"], t["attempt"])):
-        by_stage_node.setdefault((t["stage"], t["node_id"]), []).append(
+        by_stage_slot.setdefault((t["stage"], t["node_id"], t["node_name"]), []).append(
             {k: t[k] for k in _TASK_FIELDS}
         )
     pipelines: dict[int, dict[str, Any]] = {}
@@ -132,7 +145,7 @@ def job_detail(run: Any, job_id: int) -> dict[str, Any]:
         if ended and status == "running":
             status = detail["status"]
         pipelines[p] = {"pipeline": p, "status": status, "stages": {}}
-    for s in sorted(stages, key=lambda s: (s["stage"], s["node_id"])):
+    for s in sorted(stages, key=lambda s: (s["stage"], s["node_id"], s["node_name"] or "")):
         stage = pipelines[s["pipeline"]]["stages"].setdefault(
             s["stage"],
             {
@@ -143,7 +156,7 @@ def job_detail(run: Any, job_id: int) -> dict[str, Any]:
             },
         )
         node = {k: s[k] for k in _STAGE_FIELDS}
-        node["tasks"] = by_stage_node.get((s["stage"], s["node_id"]), [])
+        node["tasks"] = by_stage_slot.get((s["stage"], s["node_id"], s["node_name"]), [])
         stage["nodes"].append(node)
     detail["pipelines"] = [{**p, "stages": list(p["stages"].values())} for p in pipelines.values()]
     return detail

@@ -131,11 +131,13 @@ def _plain(typ: pa.DataType) -> pa.DataType:
     return typ.value_type if pa.types.is_dictionary(typ) else typ
 
 
-#: sort keys of each snapshot table (nodes keep their registration order instead)
+#: sort keys of each snapshot table (nodes keep their registration order instead);
+#: ``node_name`` orders the slots of one job on one node (loader packing), and changes
+#: nothing without packing, where a job holds one slot per node
 SORT_KEYS: dict[str, list[str]] = {
     "jobs": ["job_id"],
-    "stages": ["job_id", "stage", "node_id"],
-    "tasks": ["job_id", "stage", "node_id", "task", "attempt"],
+    "stages": ["job_id", "stage", "node_id", "node_name"],
+    "tasks": ["job_id", "stage", "node_id", "node_name", "task", "attempt"],
 }
 
 

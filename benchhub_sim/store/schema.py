@@ -4,6 +4,14 @@ Times are float64 seconds on the run's clock (t=0 at run start). Enumerations ar
 dictionary-encoded strings, so files read with plain pandas, pyarrow or DuckDB.
 ``seq`` is one counter shared by ``node_events`` and ``job_events``: merging the two
 tables on it gives the global order of every transition.
+
+Rows of ``stages`` and ``tasks``: ``stages`` has one row per (job, stage, slot) and
+``tasks`` one per (job, stage, slot, task, attempt), where the slot is ``node_name`` (the
+job's name for one node position, unique within the job) and ``node_id`` the node it is
+bound to. Without loader packing (the default) a job holds one slot per node, so this is
+DESIGN.md's one row per (job, stage, node). With ``max_loader_pack`` > 1 several loader
+slots of one job may share a node: that node then has one row per slot, told apart by
+``node_name``. The tables are sorted by ``node_id`` then ``node_name``.
 """
 
 from __future__ import annotations

@@ -15,6 +15,10 @@ The rows are exactly those the general path (:meth:`Store.job
 says no, the store makes those calls one by one, which raise with the general path's
 message: the two paths cannot disagree on what is legal, and the tests compare them
 table for table.
+
+Rows are keyed by slot, as in :mod:`benchhub_sim.store.jobs`, so a job whose loader
+slots share a node (loader packing) binds, starts and ends in bulk too: a unit is a
+slot, and several units may name one node.
 """
 
 from __future__ import annotations
@@ -54,34 +58,30 @@ class SimpleShape:
 
 #: (node_id, slot name, how the node matched the slot) of one binding
 BindingRow = tuple[str, str, str]
-#: (node_id, slot name) of one node a simple stage runs on
+#: (node_id, slot name) of one slot a simple stage runs on
 UnitRow = tuple[str, str]
 
 
 def can_bind(jobs: JobStore, nodes: NodeStore, job_id: int, bindings: Sequence[BindingRow]) -> bool:
     """True when binding ``bindings`` to queued job ``job_id`` is plainly legal.
 
-    False when a check fails, or when a node is bound twice (loader packing): the
-    general path decides those.
+    A node may take several slots of the job (loader packing). False when a check fails:
+    the general path then raises with its message.
     """
     job = jobs.live.get(job_id)
     if job is None:
         return False
     if jobs.check:
-        taken = job.nodes
-        slots = set(taken.values())
-        if job.row[J_STATUS] != "queued" or len(taken) + len(bindings) > job.row[J_NNODES]:
+        slots = set(job.slots)
+        if job.row[J_STATUS] != "queued" or len(slots) + len(bindings) > job.row[J_NNODES]:
             return False
+        owner = jobs.owner
         for node_id, slot, _ in bindings:
-            if (
-                node_id in taken
-                or node_id in jobs.owner
-                or slot in slots
-                or not nodes.is_live(node_id)
-            ):
+            held = owner.get(node_id)
+            if (held is not None and held != job_id) or slot in slots or not nodes.is_live(node_id):
                 return False
             slots.add(slot)
-    return len({b[0] for b in bindings}) == len(bindings)
+    return len({b[1] for b in bindings}) == len(bindings)
 
 
 def assign_template(slots: Sequence[str]) -> Template:
@@ -106,25 +106,33 @@ def apply_bind(jobs: JobStore, job_id: int, bindings: Sequence[BindingRow]) -> N
     """Apply what :func:`bind_rows` planned."""
     job = jobs.live[job_id]
     owner = jobs.owner
+    on = job.slots_on
     for node_id, slot, _ in bindings:
-        job.nodes[node_id] = slot
+        job.slots[slot] = node_id
+        names = on.get(node_id)
+        if names is None:
+            on[node_id] = [slot]
+        else:
+            names.append(slot)
         owner[node_id] = job_id
 
 
 def can_start(jobs: JobStore, job_id: int, units: Sequence[UnitRow]) -> bool:
     """True when starting simple job ``job_id`` on ``units`` is plainly legal: the job is
-    queued with all its nodes assigned, has started nothing, and each unit is one of its
-    nodes under its own slot."""
+    queued with all its slots assigned, has started nothing, and each unit is one of its
+    slots, on the node it is bound to."""
     job = jobs.live.get(job_id)
-    if job is None or not units or job.stages or job.pipelines:
+    if job is None or not units or job.srows or job.pipelines:
         return False
+    slots = job.slots
     if jobs.check:
-        if job.row[J_STATUS] != "queued" or len(job.nodes) != job.row[J_NNODES]:
+        if job.row[J_STATUS] != "queued" or len(slots) != job.row[J_NNODES]:
             return False
-        slots = job.nodes
-        if any(slots.get(node_id) != slot for node_id, slot in units):
+        if any(slots.get(slot) != node_id for node_id, slot in units):
             return False
-    return len({u[0] for u in units}) == len(units)
+    elif any(slot not in slots for _, slot in units):
+        return False
+    return len({u[1] for u in units}) == len(units)
 
 
 def start_template(shape: SimpleShape, slots: Sequence[str]) -> Template:
@@ -154,17 +162,17 @@ def apply_start(
     p, s, name, t = shape.pipeline, shape.stage, shape.stage_name, shape.task
     row[J_STATUS], row[J_START], row[J_PIPE] = "running", time, p
     job.pipelines[p] = "running"
-    by_node = job.stages[s] = {}
-    tasks = job.tasks
-    last = job.last_attempt
+    by_slot = job.srows[s] = {}
+    tasks = job.trows
+    last = job.attempts
     logs = log_paths if log_paths is not None else [None] * len(units)
     for (node_id, slot), log in zip(units, logs, strict=True):
-        by_node[node_id] = [job_id, p, s, name, node_id, slot, False, "running", time, None, None]
-        tasks[(s, node_id)] = {
+        by_slot[slot] = [job_id, p, s, name, node_id, slot, False, "running", time, None, None]
+        tasks[(s, slot)] = {
             (t, 0): [job_id, p, s, name, node_id, slot, t, shape.task_name, shape.driver, 0,
                      None, False, "running", time, None, None, None, log]
         }  # fmt: skip
-        last[(s, node_id, t)] = 0
+        last[(s, slot, t)] = 0
     job.stage_counts[s] = {"running": len(units)}
     job.fg.add(s)
     job.simple = (shape, tuple(units))
@@ -207,14 +215,14 @@ def _untouched(job: LiveJob) -> bool:
     s, t = shape.stage, shape.task
     if job.row[J_STATUS] != "running" or job.pipelines.get(shape.pipeline) != "running":
         return False
-    if len(job.pipelines) != 1 or len(job.stages) != 1 or len(job.tasks) != len(units):
+    if len(job.pipelines) != 1 or len(job.srows) != 1 or len(job.trows) != len(units):
         return False
-    by_node = job.stages[s]
-    for node_id, _ in units:
-        by_task = job.tasks.get((s, node_id))
+    by_slot = job.srows[s]
+    for _, slot in units:
+        by_task = job.trows.get((s, slot))
         if by_task is None or len(by_task) != 1 or by_task[(t, 0)][T_STATUS] != "running":
             return False
-        if by_node[node_id][S_STATUS] != "running":
+        if by_slot[slot][S_STATUS] != "running":
             return False
     return True
 
@@ -224,11 +232,11 @@ def apply_finish(jobs: JobStore, time: float, job_id: int) -> None:
     job = jobs.live[job_id]
     shape, units = job.simple  # type: ignore[misc]
     s, t = shape.stage, shape.task
-    by_node = job.stages[s]
-    for node_id, _ in units:
-        trow = job.tasks[(s, node_id)][(t, 0)]
+    by_slot = job.srows[s]
+    for _, slot in units:
+        trow = job.trows[(s, slot)][(t, 0)]
         trow[T_STATUS], trow[T_EXIT], trow[T_STOP] = "finished", 0, time
-        srow = by_node[node_id]
+        srow = by_slot[slot]
         srow[S_STATUS], srow[S_STOP] = "finished", time
     job.stage_counts[s] = {"running": 0, "finished": len(units)}
     job.fg.discard(s)
