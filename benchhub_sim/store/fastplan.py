@@ -70,7 +70,11 @@ def plan_fast(store: JobStore, nodes: NodeStore, ev: tuple) -> tuple | None:
     if chk and status not in EXPECTED[event]:
         return None
     job = store.live.get(ev[1])
-    return None if job is None else planner(store, nodes, job, ev, chk)
+    if job is None:
+        return None
+    if job.lazy is not None:
+        job.build()
+    return planner(store, nodes, job, ev, chk)
 
 
 def _slot(job: LiveJob, node_id: str | None, node_name: str | None, chk: bool) -> str | None:

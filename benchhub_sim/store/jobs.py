@@ -41,7 +41,7 @@ import pyarrow as pa
 
 from benchhub_sim.errors import StoreError
 from benchhub_sim.store.nodes import NodeStore
-from benchhub_sim.store.rows import SORT_KEYS, RowBuffer, sort_canonical
+from benchhub_sim.store.rows import SORT_KEYS, RowBuffer, SimpleRows, sort_canonical
 from benchhub_sim.store.schema import JOBS_SCHEMA, STAGES_SCHEMA, TASKS_SCHEMA
 
 # column positions of the row lists
@@ -87,7 +87,7 @@ class LiveJob:
     """
 
     __slots__ = ("row", "slots", "slots_on", "srows", "trows", "attempts", "pipelines", "fg",
-                 "bg", "fin", "stage_counts", "simple")  # fmt: skip
+                 "bg", "fin", "stage_counts", "simple", "lazy")  # fmt: skip
 
     def __init__(self, row: list) -> None:
         self.row = row
@@ -105,6 +105,9 @@ class LiveJob:
         self.stage_counts: dict[int, dict[str, int]] = {}
         #: (shape, units) of a job started in bulk (see :mod:`benchhub_sim.store.simple`)
         self.simple: tuple | None = None
+        #: (shape, units, start, log paths) of a job started in bulk whose stage and task
+        #: rows are not built yet (see :meth:`build`)
+        self.lazy: tuple | None = None
 
     @property
     def status(self) -> str:
@@ -115,11 +118,36 @@ class LiveJob:
         row[10], row[11], row[12] = sorted(self.fg), sorted(self.bg), sorted(self.fin)
         return tuple(row)
 
+    def build(self) -> None:
+        """Build the stage and task rows of a simple job started in bulk.
+
+        A simple job (:mod:`benchhub_sim.store.simple`) that starts and ends in bulk never
+        needs them as Python lists: its rows are kept as ``lazy`` and written compactly
+        when it ends. Anything else that reads or changes them (a general event, a
+        table of the live state) builds them first: the rows the single events build.
+        """
+        lazy, self.lazy = self.lazy, None
+        if lazy is None:
+            return
+        shape, units, start, logs = lazy
+        job_id = self.row[0]
+        p, s, name, t = shape.pipeline, shape.stage, shape.stage_name, shape.task
+        by_slot = self.srows[s] = {}
+        for (node_id, slot), log in zip(units, logs or [None] * len(units), strict=True):
+            by_slot[slot] = [job_id, p, s, name, node_id, slot, False, "running", start, None, None]
+            self.trows[(s, slot)] = {
+                (t, 0): [job_id, p, s, name, node_id, slot, t, shape.task_name, shape.driver, 0,
+                         None, False, "running", start, None, None, None, log]
+            }  # fmt: skip
+            self.attempts[(s, slot, t)] = 0
+
     def stage_rows(self):
+        self.build()
         for by_slot in self.srows.values():
             yield from by_slot.values()
 
     def task_rows(self):
+        self.build()
         for by_task in self.trows.values():
             yield from by_task.values()
 
@@ -127,6 +155,7 @@ class LiveJob:
 
     def _node_key(self) -> dict[str, str]:
         """slot -> node_id, refusing a job that holds several slots on one node."""
+        self.build()
         for node_id, names in self.slots_on.items():
             if len(names) > 1:
                 raise StoreError(
@@ -193,6 +222,7 @@ class JobStore:
         self.done_jobs = RowBuffer(JOBS_SCHEMA)
         self.done_stages = RowBuffer(STAGES_SCHEMA)
         self.done_tasks = RowBuffer(TASKS_SCHEMA)
+        self.done_simple = SimpleRows()  # stage and task rows of simple jobs ended in bulk
 
     def __len__(self) -> int:
         return len(self.live) + self.n_ended["finished"] + self.n_ended["aborted"]
@@ -255,6 +285,8 @@ class JobStore:
             final = self.final_status(job_id)
             what = f"status is {final}" if final else "no such job (never submitted)"
             raise StoreError(f"job {job_id}: cannot {event.replace('_', ' ')}: {what}")
+        if job.lazy is not None:
+            job.build()
         jstatus = job.row[J_STATUS]
         if event.startswith("task_"):
             return self._plan_task(ev, job, chk)
@@ -635,10 +667,15 @@ class JobStore:
             if self.owner.get(node_id) == job_id:
                 del self.owner[node_id]
         self.done_jobs.append(job.job_row())
-        for row in job.stage_rows():
-            self.done_stages.append(tuple(row))
-        for row in job.task_rows():
-            self.done_tasks.append(tuple(row))
+        if job.lazy is not None:  # a simple job that finished in bulk: rows stay compact
+            shape, units, start, logs = job.lazy
+            self.done_simple.append(shape, job_id, start, job.row[J_STOP], units, logs)
+            job.lazy = None
+        else:
+            for row in job.stage_rows():
+                self.done_stages.append(tuple(row))
+            for row in job.task_rows():
+                self.done_tasks.append(tuple(row))
         self._set_final(job_id, job.row[J_STATUS])
         self.n_ended[job.row[J_STATUS]] += 1
 
@@ -650,6 +687,9 @@ class JobStore:
         jobs = self.done_jobs.table([j.job_row() for j in live])
         stages = self.done_stages.table([tuple(r) for j in live for r in j.stage_rows()])
         tasks = self.done_tasks.table([tuple(r) for j in live for r in j.task_rows()])
+        simple_stages, simple_tasks = self.done_simple.tables()
+        stages = pa.concat_tables([stages, simple_stages])
+        tasks = pa.concat_tables([tasks, simple_tasks])
         return {
             "jobs": sort_canonical(jobs, JOBS_SCHEMA, SORT_KEYS["jobs"]),
             "stages": sort_canonical(stages, STAGES_SCHEMA, SORT_KEYS["stages"]),

@@ -13,10 +13,14 @@ so ``pyarrow.Table.equals`` compares contents.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from benchhub_sim.store.schema import STAGES_SCHEMA, TASKS_SCHEMA
 
 
 def rows_to_batch(rows: list[tuple], schema: pa.Schema) -> pa.RecordBatch:
@@ -61,6 +65,104 @@ class RowBuffer:
         if not batches:
             return self.schema.empty_table()
         return pa.Table.from_batches(batches, schema=self.schema)
+
+
+class SimpleRows:
+    """Stage and task rows of simple jobs that finished in bulk, kept compact.
+
+    A simple job (:mod:`benchhub_sim.store.simple`) that ended in bulk has one stage row
+    and one task row per slot, all ``finished`` at the job's stop time, the task with
+    exit code 0: a block ``(shape, job_id, start, stop, slots)`` says it all. Blocks are
+    expanded to record batches with numpy every ``flush_rows`` slots.
+    """
+
+    def __init__(self, flush_rows: int = 65_536) -> None:
+        self.flush_rows = flush_rows
+        self.shapes: list[Any] = []
+        self._index: dict[int, int] = {}  # id(shape) -> index in shapes
+        self.blocks: list[tuple[int, int, float, float, int]] = []
+        self.nodes: list[str] = []
+        self.slots: list[str] = []
+        self.logs: list[str | None] = []
+        self.stage_batches: list[pa.RecordBatch] = []
+        self.task_batches: list[pa.RecordBatch] = []
+
+    def append(
+        self,
+        shape: Any,
+        job_id: int,
+        start: float,
+        stop: float,
+        units: Sequence[tuple[str, str]],
+        logs: Sequence[str | None] | None,
+    ) -> None:
+        """One ended job of ``shape`` (a SimpleShape) on ``units`` ((node_id, slot) pairs)."""
+        i = self._index.get(id(shape))
+        if i is None:
+            i = self._index[id(shape)] = len(self.shapes)
+            self.shapes.append(shape)
+        self.blocks.append((i, job_id, start, stop, len(units)))
+        self.nodes.extend([u[0] for u in units])
+        self.slots.extend([u[1] for u in units])
+        self.logs.extend(logs if logs is not None else [None] * len(units))
+        if len(self.nodes) >= self.flush_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        """Expand the buffered blocks into a stages batch and a tasks batch."""
+        b = self.blocks
+        if not b:
+            return
+        count = np.fromiter((x[4] for x in b), np.int64, len(b))
+        shape = pa.array(np.repeat(np.fromiter((x[0] for x in b), np.int64, len(b)), count))
+        n = int(count.sum())
+
+        def per_block(k: int, dtype: Any, typ: pa.DataType) -> pa.Array:
+            return pa.array(np.repeat(np.fromiter((x[k] for x in b), dtype, len(b)), count), typ)
+
+        def per_shape(attr: str, typ: pa.DataType) -> pa.Array:
+            return pa.array([getattr(s, attr) for s in self.shapes], typ).take(shape)
+
+        def const(value: Any, typ: pa.DataType) -> pa.Array:
+            return pa.array([value], typ).take(pa.array(np.zeros(n, np.int64)))
+
+        c = {
+            "job_id": per_block(1, np.int64, pa.int64()),
+            "start_time": per_block(2, np.float64, pa.float64()),
+            "stop_time": per_block(3, np.float64, pa.float64()),
+            "ready_time": pa.nulls(n, pa.float64()),
+            "node_id": pa.array(self.nodes, pa.string()),
+            "background": const(False, pa.bool_()),
+            "reason": pa.nulls(n, pa.string()),
+            "log_path": pa.array(self.logs, pa.string()),
+            "attempt": const(0, pa.int32()),
+            "exit_code": const(0, pa.int32()),
+        }
+        for name, attr in (("pipeline", "pipeline"), ("stage", "stage"), ("task", "task")):
+            c[name] = per_shape(attr, pa.int32())
+        for name, attr in (
+            ("stage_name", "stage_name"),
+            ("task_name", "task_name"),
+            ("driver", "driver"),
+        ):
+            c[name] = per_shape(attr, pa.dictionary(pa.int32(), pa.string()))
+        c["node_name"] = pa.array(self.slots, pa.dictionary(pa.int32(), pa.string()))
+        c["status"] = const("finished", pa.dictionary(pa.int32(), pa.string()))
+        for schema, batches in (
+            (STAGES_SCHEMA, self.stage_batches),
+            (TASKS_SCHEMA, self.task_batches),
+        ):
+            arrays = [c[f.name].cast(f.type) for f in schema]
+            batches.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
+        self.blocks, self.nodes, self.slots, self.logs = [], [], [], []
+
+    def tables(self) -> tuple[pa.Table, pa.Table]:
+        """The stages and tasks rows of every job appended so far (not sorted)."""
+        self.flush()
+        return (
+            pa.Table.from_batches(self.stage_batches, schema=STAGES_SCHEMA),
+            pa.Table.from_batches(self.task_batches, schema=TASKS_SCHEMA),
+        )
 
 
 def canonical(table: pa.Table, schema: pa.Schema) -> pa.Table:

@@ -103,7 +103,7 @@ def states_template(width: int, steps: Sequence[tuple[str, bool]]) -> Template:
 
 
 def apply_bind(jobs: JobStore, job_id: int, bindings: Sequence[BindingRow]) -> None:
-    """Apply what :func:`bind_rows` planned."""
+    """Apply a binding :func:`can_bind` allowed."""
     job = jobs.live[job_id]
     owner = jobs.owner
     on = job.slots_on
@@ -156,26 +156,17 @@ def apply_start(
     jobs: JobStore, time: float, job_id: int, shape: SimpleShape, units: Sequence[UnitRow],
     log_paths: Sequence[str | None] | None = None,
 ) -> None:  # fmt: skip
-    """Apply what :func:`start_rows` planned: the same snapshot the single events build."""
+    """Apply a start :func:`can_start` allowed: the snapshot the single events build, its
+    stage and task rows left to :meth:`~benchhub_sim.store.jobs.LiveJob.build`."""
     job = jobs.live[job_id]
     row = job.row
-    p, s, name, t = shape.pipeline, shape.stage, shape.stage_name, shape.task
-    row[J_STATUS], row[J_START], row[J_PIPE] = "running", time, p
-    job.pipelines[p] = "running"
-    by_slot = job.srows[s] = {}
-    tasks = job.trows
-    last = job.attempts
-    logs = log_paths if log_paths is not None else [None] * len(units)
-    for (node_id, slot), log in zip(units, logs, strict=True):
-        by_slot[slot] = [job_id, p, s, name, node_id, slot, False, "running", time, None, None]
-        tasks[(s, slot)] = {
-            (t, 0): [job_id, p, s, name, node_id, slot, t, shape.task_name, shape.driver, 0,
-                     None, False, "running", time, None, None, None, log]
-        }  # fmt: skip
-        last[(s, slot, t)] = 0
-    job.stage_counts[s] = {"running": len(units)}
-    job.fg.add(s)
+    row[J_STATUS], row[J_START], row[J_PIPE] = "running", time, shape.pipeline
+    job.pipelines[shape.pipeline] = "running"
+    job.stage_counts[shape.stage] = {"running": len(units)}
+    job.fg.add(shape.stage)
     job.simple = (shape, tuple(units))
+    # the stage and task rows are built only if something needs them (LiveJob.build)
+    job.lazy = (shape, job.simple[1], time, None if log_paths is None else tuple(log_paths))
 
 
 def can_finish(jobs: JobStore, job_id: int) -> bool:
@@ -215,7 +206,11 @@ def _untouched(job: LiveJob) -> bool:
     s, t = shape.stage, shape.task
     if job.row[J_STATUS] != "running" or job.pipelines.get(shape.pipeline) != "running":
         return False
-    if len(job.pipelines) != 1 or len(job.srows) != 1 or len(job.trows) != len(units):
+    if len(job.pipelines) != 1:
+        return False
+    if job.lazy is not None:
+        return True  # its rows were never built, so nothing of its stage ended
+    if len(job.srows) != 1 or len(job.trows) != len(units):
         return False
     by_slot = job.srows[s]
     for _, slot in units:
@@ -228,16 +223,17 @@ def _untouched(job: LiveJob) -> bool:
 
 
 def apply_finish(jobs: JobStore, time: float, job_id: int) -> None:
-    """Apply what :func:`finish_rows` planned, and retire the job."""
+    """Apply an end :func:`can_finish` allowed, and retire the job."""
     job = jobs.live[job_id]
     shape, units = job.simple  # type: ignore[misc]
     s, t = shape.stage, shape.task
-    by_slot = job.srows[s]
-    for _, slot in units:
-        trow = job.trows[(s, slot)][(t, 0)]
-        trow[T_STATUS], trow[T_EXIT], trow[T_STOP] = "finished", 0, time
-        srow = by_slot[slot]
-        srow[S_STATUS], srow[S_STOP] = "finished", time
+    if job.lazy is None:  # built since it started (a query read them): finish them
+        by_slot = job.srows[s]
+        for _, slot in units:
+            trow = job.trows[(s, slot)][(t, 0)]
+            trow[T_STATUS], trow[T_EXIT], trow[T_STOP] = "finished", 0, time
+            srow = by_slot[slot]
+            srow[S_STATUS], srow[S_STOP] = "finished", time
     job.stage_counts[s] = {"running": 0, "finished": len(units)}
     job.fg.discard(s)
     job.fin.add(s)

@@ -86,3 +86,30 @@ def test_bulk_calls_refuse_what_single_events_refuse():
         with pytest.raises(StoreError, match="job 1: cannot finish: status is finished"):
             s.finish_simple(3.0, 1)
         assert s.jobs.status(1) == "finished" and s.history.seq == 1 + 2 + 1 + 4 + 4 + 1
+
+
+def test_a_simple_job_read_while_running_then_finished_in_bulk():
+    """Its rows are built when the live tables are read, and still finish in bulk."""
+    from benchhub_sim.cluster import Node
+    from benchhub_sim.store import Store
+
+    shape = SimpleShape(0, 0, "run", 0, "t", "shell")
+    tables = {}
+    for bulk in (True, False):
+        s = Store(bulk=bulk)
+        for n in ("a", "b"):
+            s.add_node(0.0, Node(n))
+        s.add_job(0.0, 1, "j", n_nodes=2, walltime=5.0)
+        s.bind(1.0, 1, [("a", "w-0", "any"), ("b", "w-1", "any")])
+        s.start_simple(1.0, 1, shape, [("a", "w-0"), ("b", "w-1")], ["la", "lb"])
+        live = s.tables()["tasks"].to_pylist()
+        assert [(r["node_id"], r["status"], r["start_time"], r["log_path"]) for r in live] == [
+            ("a", "running", 1.0, "la"),
+            ("b", "running", 1.0, "lb"),
+        ]
+        s.finish_simple(6.0, 1)
+        tables[bulk] = s.tables()
+        tasks = tables[bulk]["tasks"].to_pylist()
+        assert [(r["status"], r["exit_code"], r["stop_time"]) for r in tasks] == [("finished", 0, 6.0)] * 2
+    for name in ("jobs", "stages", "tasks", "job_events", "node_events"):
+        assert tables[True][name].equals(tables[False][name]), name
