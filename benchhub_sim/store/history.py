@@ -62,6 +62,8 @@ class History:
         self._job_blocks = BlockLog("job")
         self._node_blocks = BlockLog("node")
         self._block_rows = 0  # rows in blocks (both tables) since the last flush
+        self._logs_of: dict[int, tuple[BlockLog, ...]] = {}  # id(template) -> its logs
+        self._templates: list[Template] = []
         self._job_batches: list[pa.RecordBatch] = []
         self._node_batches: list[pa.RecordBatch] = []
         self._last_flush = _time.monotonic()
@@ -135,8 +137,14 @@ class History:
             Each unit's detail, where the template takes one per unit.
         """
         first = self.seq
-        self._job_blocks.append(template, first, time, job_id, nodes, details)
-        self._node_blocks.append(template, first, time, job_id, nodes, details)
+        logs = self._logs_of.get(id(template))
+        if logs is None:  # the tables the template has rows in
+            tables = {table for table, _, _ in template.rows}
+            both = (("job", self._job_blocks), ("node", self._node_blocks))
+            logs = self._logs_of[id(template)] = tuple(log for t, log in both if t in tables)
+            self._templates.append(template)  # keeps the id valid
+        for log in logs:
+            log.append(template, first, time, job_id, nodes, details)
         size = template.size
         self.seq = first + size
         self._block_rows += size
