@@ -157,13 +157,15 @@ def simulate(
     engine.run(requests)
     meta["end_time"] = engine.loop.now
     meta["events"] = engine.loop.events_run
-    tables = store.tables()
     if writer is not None:
+        from benchhub_sim.store.rows import SORT_KEYS
+
         writer.meta.update(end_time=meta["end_time"], events=meta["events"])
-        writer.finish(tables)
+        # one table at a time, each sorted as it is written and dropped after
+        writer.finish(store.final_tables(), sort=SORT_KEYS)
         # let the snapshot go before the run is read back (the engine's parts refer to
         # each other, so the collector frees them)
-        del tables, store, engine
+        del store, engine
         gc.collect()
         return load_run(writer.path)
-    return Run(tables, meta)
+    return Run(store.tables(), meta)

@@ -79,7 +79,10 @@ def _note(r: dict[str, Any]) -> str:
             f"summary() {r['summary_seconds']:.2f} s"
         )
     if r["case"].startswith("swf"):
-        return f"mean wait {r['mean_wait']:,.0f} s; utilization {r['utilization']:.1%}"
+        return (
+            f"mean wait {r['mean_wait']:,.0f} s; utilization {r['utilization']:.1%}; "
+            f"peak RSS before reading back {r['simulate_peak_rss_mb']:,.0f} MB"
+        )
     return f"{r['finished']:,} finished; mean wait {r['mean_wait']:,.1f} s"
 
 
@@ -142,9 +145,11 @@ def targets(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         ", ".join(f"{c}: {x:.2f}x" for c, x in flat) or "needs 100k and 1M",
         all(x <= 1.5 for _, x in flat) if flat else None,
     )
-    big = [r for (c, n), r in ok.items() if n == 1_000_000]
+    # runs that stream their history to a run directory (the others keep it in memory
+    # on purpose: mm8 compares with SimPy, mix returns an in-memory Run)
+    big = [r for (c, n), r in ok.items() if n == 1_000_000 and "simulate_peak_rss_mb" in r]
     add(
-        "1M jobs under 2 GB peak RSS",
+        "1M jobs under 2 GB peak RSS (history streamed to a run directory)",
         ", ".join(f"{r['case']}: {_sim_rss(r):,.0f} MB" for r in big) or "needs 1M",
         all(_sim_rss(r) < 2048 for r in big) if big else None,
     )

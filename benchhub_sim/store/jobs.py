@@ -683,18 +683,31 @@ class JobStore:
 
     def tables(self) -> dict[str, pa.Table]:
         """``jobs``, ``stages`` and ``tasks``: ended rows then live rows, sorted, canonical."""
-        live = self.live.values()
-        jobs = self.done_jobs.table([j.job_row() for j in live])
-        stages = self.done_stages.table([tuple(r) for j in live for r in j.stage_rows()])
-        tasks = self.done_tasks.table([tuple(r) for j in live for r in j.task_rows()])
-        simple_stages, simple_tasks = self.done_simple.tables()
-        stages = pa.concat_tables([stages, simple_stages])
-        tasks = pa.concat_tables([tasks, simple_tasks])
+        schemas = {"jobs": JOBS_SCHEMA, "stages": STAGES_SCHEMA, "tasks": TASKS_SCHEMA}
         return {
-            "jobs": sort_canonical(jobs, JOBS_SCHEMA, SORT_KEYS["jobs"]),
-            "stages": sort_canonical(stages, STAGES_SCHEMA, SORT_KEYS["stages"]),
-            "tasks": sort_canonical(tasks, TASKS_SCHEMA, SORT_KEYS["tasks"]),
+            name: sort_canonical(self.rows(name), schema, SORT_KEYS[name])
+            for name, schema in schemas.items()
         }
+
+    def rows(self, name: str, *, release: bool = False) -> pa.Table:
+        """Every row of table ``name`` (``jobs``, ``stages`` or ``tasks``): ended jobs' rows
+        then live ones, in no particular order and not canonical.
+
+        With ``release`` the buffers of ended rows are emptied (the end of a run: each
+        table can then be written and dropped before the next one is built).
+        """
+        live = self.live.values()
+        if name == "jobs":
+            return self.done_jobs.table([j.job_row() for j in live], release=release)
+        if name == "stages":
+            table = self.done_stages.table(
+                [tuple(r) for j in live for r in j.stage_rows()], release=release
+            )
+        else:
+            table = self.done_tasks.table(
+                [tuple(r) for j in live for r in j.task_rows()], release=release
+            )
+        return pa.concat_tables([table, self.done_simple.table(name, release=release)])
 
     def by_status(self) -> dict[str, int]:
         """Number of jobs in each status."""

@@ -56,10 +56,15 @@ class RowBuffer:
             self.batches.append(rows_to_batch(self.rows, self.schema))
             self.rows = []
 
-    def table(self, extra_rows: list[tuple] = ()) -> pa.Table:  # type: ignore[assignment]
-        """Every row appended so far, then ``extra_rows``, as one table."""
+    def table(self, extra_rows: list[tuple] = (), *, release: bool = False) -> pa.Table:  # type: ignore[assignment]
+        """Every row appended so far, then ``extra_rows``, as one table.
+
+        With ``release`` the buffer hands its batches over and is empty afterwards.
+        """
         self.flush()
         batches = list(self.batches)
+        if release:
+            self.batches = []
         if extra_rows:
             batches.append(rows_to_batch(list(extra_rows), self.schema))
         if not batches:
@@ -156,13 +161,19 @@ class SimpleRows:
             batches.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
         self.blocks, self.nodes, self.slots, self.logs = [], [], [], []
 
-    def tables(self) -> tuple[pa.Table, pa.Table]:
-        """The stages and tasks rows of every job appended so far (not sorted)."""
+    def table(self, name: str, *, release: bool = False) -> pa.Table:
+        """The ``stages`` or ``tasks`` rows of every job appended so far (not sorted).
+
+        With ``release`` the batches of that table are handed over and dropped here.
+        """
         self.flush()
-        return (
-            pa.Table.from_batches(self.stage_batches, schema=STAGES_SCHEMA),
-            pa.Table.from_batches(self.task_batches, schema=TASKS_SCHEMA),
+        batches = self.stage_batches if name == "stages" else self.task_batches
+        table = pa.Table.from_batches(
+            batches, schema=STAGES_SCHEMA if name == "stages" else TASKS_SCHEMA
         )
+        if release:
+            batches.clear()
+        return table
 
 
 def canonical(table: pa.Table, schema: pa.Schema) -> pa.Table:
@@ -219,14 +230,17 @@ def first_appearance(arr: pa.DictionaryArray) -> pa.DictionaryArray:
 def sort_canonical(table: pa.Table, schema: pa.Schema, keys: list[str]) -> pa.Table:
     """Sort ``table`` ascending by ``keys`` (nulls last, stable) and make it canonical."""
     if keys and table.num_rows:
-        idx = pc.sort_indices(
-            table.select(keys).cast(
-                pa.schema([pa.field(k, _plain(table.schema.field(k).type)) for k in keys])
-            ),
-            sort_keys=[(k, "ascending", "at_end") for k in keys],
-        )
-        table = table.take(idx)
+        table = table.take(sort_order(table, keys))
     return canonical(table, schema)
+
+
+def sort_order(table: pa.Table, keys: list[str]) -> pa.Array:
+    """Indices that sort ``table`` ascending by ``keys`` (nulls last, stable); reads only
+    the key columns."""
+    plain = pa.schema([pa.field(k, _plain(table.schema.field(k).type)) for k in keys])
+    return pc.sort_indices(
+        table.select(keys).cast(plain), sort_keys=[(k, "ascending", "at_end") for k in keys]
+    )
 
 
 def _plain(typ: pa.DataType) -> pa.DataType:

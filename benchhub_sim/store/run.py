@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from benchhub_sim.errors import RunFormatError
-from benchhub_sim.store.rows import canonical
+from benchhub_sim.store.rows import canonical, sort_order
 from benchhub_sim.store.schema import READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION, TABLES
 
 VERSION_KEY = b"benchhub_sim.schema_version"
@@ -78,20 +78,26 @@ def _compatible(found: pa.DataType, expected: pa.DataType) -> bool:
     return False
 
 
-def _write_parquet(path: Path, table: pa.Table, name: str) -> None:
+def _write_parquet(path: Path, table: pa.Table, name: str, sort: list[str] | None = None) -> None:
     """Validate ``table`` against table ``name`` and write it atomically.
 
     Written one row group at a time (each in canonical form), so writing a big table
-    needs memory for one row group beyond the table.
+    needs memory for one row group beyond the table. With ``sort`` (key columns) the rows
+    are written in that order, gathered row group by row group.
     """
     schema = TABLES[name]
     check_schema(path.name, table.schema, schema)
+    order = sort_order(table, sort) if sort and table.num_rows else None
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
         with pq.ParquetWriter(tmp, _file_schema(schema)) as out:
             for start in range(0, max(table.num_rows, 1), _ROW_GROUP):
-                group = canonical(table.slice(start, _ROW_GROUP), schema)
-                out.write_table(group, row_group_size=_ROW_GROUP)
+                rows = (
+                    table.slice(start, _ROW_GROUP)
+                    if order is None
+                    else table.take(order.slice(start, _ROW_GROUP))
+                )
+                out.write_table(canonical(rows, schema), row_group_size=_ROW_GROUP)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -251,20 +257,29 @@ class RunWriter:
         table = pa.Table.from_batches([batch])
         _write_parquet(folder / f"part-{self._n_parts[name]:06d}.parquet", table, name)
 
-    def finish(self, tables: Mapping[str, pa.Table]) -> None:
+    def finish(
+        self, tables: Mapping[str, pa.Table], *, sort: Mapping[str, list[str]] | None = None
+    ) -> None:
         """Write the final tables, consolidate the parts and mark the run complete.
 
         Parameters
         ----------
         tables : mapping of str to pyarrow.Table
             At least ``nodes``, ``jobs``, ``stages``, ``tasks`` (e.g. ``Store.tables()``,
-            which flushes the history into the sink first). Event tables given here are
+            which flushes the history into the sink first, or ``Store.final_tables()``).
+            Each is looked up once and dropped once written. Event tables given here are
             appended after the part files (events the sink never saw).
+        sort : mapping of str to list of str, optional
+            Key columns to sort a snapshot table by as it is written (e.g.
+            :data:`~benchhub_sim.store.rows.SORT_KEYS` for ``Store.final_tables()``).
         """
         counts = {}
         for name in SNAPSHOT_TABLES:
-            _write_parquet(self.path / f"{name}.parquet", tables[name], name)
-            counts[name] = tables[name].num_rows
+            table = tables[name]
+            keys = (sort or {}).get(name)
+            _write_parquet(self.path / f"{name}.parquet", table, name, keys)
+            counts[name] = table.num_rows
+            del table
         for name in EVENT_TABLES:
             counts[name] = self._consolidate(name, tables.get(name))
         shutil.rmtree(self.path / PARTS_DIR, ignore_errors=True)

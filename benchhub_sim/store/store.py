@@ -9,7 +9,7 @@ legal), then updates the snapshot and appends the event(s) to the history.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -324,6 +324,17 @@ class Store:
         out["job_events"] = self.history.job_events()
         return out
 
+    def final_tables(self) -> Mapping[str, pa.Table]:
+        """The tables of the run for :meth:`RunWriter.finish <benchhub_sim.store.run.RunWriter.finish>`,
+        at the end of a run, without holding them all in memory at once.
+
+        ``jobs``, ``stages`` and ``tasks`` are built when looked up, unsorted (give
+        ``sort=SORT_KEYS`` to ``finish``), and the store's buffers of ended rows are
+        emptied as they are: look each one up once. The history is flushed first.
+        """
+        self.history.flush()
+        return _FinalTables(self)
+
     def __repr__(self) -> str:
         return (
             f"<Store nodes={len(self.nodes)} {self.nodes.by_state()} "
@@ -339,3 +350,28 @@ class Store:
             f"<li>{len(self.jobs)} jobs ({html.escape(jobs)})</li>"
             f"<li>{self.history.seq} events</li></ul>"
         )
+
+
+class _FinalTables(Mapping[str, pa.Table]):
+    """The run's tables, built on lookup; ended rows are handed over (see Store.final_tables)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def __getitem__(self, name: str) -> pa.Table:
+        store = self._store
+        if name == "nodes":
+            return store.nodes.table()
+        if name in ("jobs", "stages", "tasks"):
+            return store.jobs.rows(name, release=True)
+        if name == "node_events":
+            return store.history.node_events()
+        if name == "job_events":
+            return store.history.job_events()
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(("nodes", "jobs", "stages", "tasks", "node_events", "job_events"))
+
+    def __len__(self) -> int:
+        return 6
