@@ -640,15 +640,29 @@ class Run:
         """
         want = list(columns)
         need = want + (["event"] if events is not None and "event" not in want else [])
+        kinds = None if events is None else pa.array(sorted(events), pa.string())
+
+        def keep(table: pa.Table) -> pa.Table:
+            if kinds is not None:
+                table = table.filter(pc.is_in(table["event"].cast(pa.string()), value_set=kinds))
+            return table.select(want)
+
         tables = self.tables
         if isinstance(tables, LazyTables) and tables.on_disk(name):
-            table = _read_parquet(tables.file(name), name, columns=need)
+            # row group by row group: memory for one group and what is kept
+            file, shown = tables.file(name), f"{name}.parquet"
+            with _open_parquet(file, name, shown) as pf:
+                try:
+                    parts = [
+                        keep(pf.read_row_group(i, columns=need))
+                        for i in range(pf.metadata.num_row_groups)
+                    ]
+                except (pa.ArrowException, OSError) as exc:
+                    raise RunFormatError(f"{shown}: damaged: {exc}") from None
+            table = pa.concat_tables(parts) if parts else TABLES[name].empty_table().select(want)
         else:
-            table = tables[name].select(need)
-        if events is not None:
-            kinds = table["event"].cast(pa.string())
-            table = table.filter(pc.is_in(kinds, value_set=pa.array(sorted(events), pa.string())))
-        return table.select(want).to_pandas()
+            table = keep(tables[name].select(need))
+        return table.to_pandas()
 
     def time_span(self, name: str) -> tuple[float | None, float | None]:
         """First and last ``time`` of an event table (None, None when it is empty).
