@@ -41,7 +41,7 @@ import pyarrow as pa
 
 from benchhub_sim.errors import StoreError
 from benchhub_sim.store.nodes import NodeStore
-from benchhub_sim.store.rows import SORT_KEYS, RowBuffer, SimpleRows, sort_canonical
+from benchhub_sim.store.rows import SORT_KEYS, RowBuffer, SimpleRows, UnionRows, sort_canonical
 from benchhub_sim.store.schema import JOBS_SCHEMA, STAGES_SCHEMA, TASKS_SCHEMA
 
 # column positions of the row lists
@@ -707,7 +707,27 @@ class JobStore:
             table = self.done_tasks.table(
                 [tuple(r) for j in live for r in j.task_rows()], release=release
             )
-        return pa.concat_tables([table, self.done_simple.table(name, release=release)])
+        return pa.concat_tables([table, self.done_simple.rows(name)])
+
+    def final_rows(self, name: str) -> pa.Table | UnionRows:
+        """Every row of table ``name``, handed over at the end of a run: the buffers of ended
+        rows are emptied. ``stages`` and ``tasks`` come as :class:`UnionRows`, so that the
+        rows of simple jobs are expanded one row group at a time as they are written."""
+        if name == "jobs":
+            return self.rows("jobs", release=True)
+        live = self.live.values()
+        if name == "stages":
+            table = self.done_stages.table(
+                [tuple(r) for j in live for r in j.stage_rows()], release=True
+            )
+        else:
+            table = self.done_tasks.table(
+                [tuple(r) for j in live for r in j.task_rows()], release=True
+            )
+        rows = UnionRows(table, self.done_simple, name)
+        if name == "tasks":  # both tables have been handed over
+            self.done_simple = SimpleRows()
+        return rows
 
     def by_status(self) -> dict[str, int]:
         """Number of jobs in each status."""

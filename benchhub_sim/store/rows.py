@@ -78,19 +78,26 @@ class SimpleRows:
     A simple job (:mod:`benchhub_sim.store.simple`) that ended in bulk has one stage row
     and one task row per slot, all ``finished`` at the job's stop time, the task with
     exit code 0: a block ``(shape, job_id, start, stop, slots)`` says it all. Blocks are
-    expanded to record batches with numpy every ``flush_rows`` slots.
+    kept as a few Arrow and numpy arrays (about 30 bytes a slot, against about 170 for
+    the two full rows), and expanded to full rows only when a table is asked for
+    (:meth:`rows`), possibly a few rows at a time (a run directory's final write gathers
+    them row group by row group, see :class:`UnionRows`).
     """
 
     def __init__(self, flush_rows: int = 65_536) -> None:
         self.flush_rows = flush_rows
         self.shapes: list[Any] = []
         self._index: dict[int, int] = {}  # id(shape) -> index in shapes
-        self.blocks: list[tuple[int, int, float, float, int]] = []
+        self.blocks: list[tuple[int, int, float, float, int]] = []  # since the last flush
         self.nodes: list[str] = []
         self.slots: list[str] = []
         self.logs: list[str | None] = []
-        self.stage_batches: list[pa.RecordBatch] = []
-        self.task_batches: list[pa.RecordBatch] = []
+        self.n_units = 0
+        # flushed: per block (shape, job_id, start, stop), per unit (block, node, slot, log)
+        self._block_parts: list[tuple[np.ndarray, ...]] = []
+        self._unit_parts: list[tuple[np.ndarray, pa.Array, pa.Array, pa.Array]] = []
+        self._n_blocks = 0
+        self._joined: tuple | None = None
 
     def append(
         self,
@@ -110,69 +117,142 @@ class SimpleRows:
         self.nodes.extend([u[0] for u in units])
         self.slots.extend([u[1] for u in units])
         self.logs.extend(logs if logs is not None else [None] * len(units))
+        self.n_units += len(units)
         if len(self.nodes) >= self.flush_rows:
             self.flush()
 
     def flush(self) -> None:
-        """Expand the buffered blocks into a stages batch and a tasks batch."""
+        """Turn the buffered blocks into compact arrays."""
         b = self.blocks
         if not b:
             return
         count = np.fromiter((x[4] for x in b), np.int64, len(b))
-        shape = pa.array(np.repeat(np.fromiter((x[0] for x in b), np.int64, len(b)), count))
-        n = int(count.sum())
+        self._block_parts.append(
+            (
+                np.fromiter((x[0] for x in b), np.int32, len(b)),
+                np.fromiter((x[1] for x in b), np.int64, len(b)),
+                np.fromiter((x[2] for x in b), np.float64, len(b)),
+                np.fromiter((x[3] for x in b), np.float64, len(b)),
+            )
+        )
+        self._unit_parts.append(
+            (
+                np.repeat(np.arange(self._n_blocks, self._n_blocks + len(b)), count),
+                pa.array(self.nodes, pa.string()),
+                pa.array(self.slots, pa.dictionary(pa.int32(), pa.string())),
+                pa.array(self.logs, pa.string()),
+            )
+        )
+        self._n_blocks += len(b)
+        self.blocks, self.nodes, self.slots, self.logs = [], [], [], []
+        self._joined = None
 
-        def per_block(k: int, dtype: Any, typ: pa.DataType) -> pa.Array:
-            return pa.array(np.repeat(np.fromiter((x[k] for x in b), dtype, len(b)), count), typ)
+    def _all(self) -> tuple:
+        """Per block (shape, job_id, start, stop) and per unit (block, node, slot, log)."""
+        self.flush()
+        if self._joined is None:
+            bp, up = self._block_parts, self._unit_parts
+            blocks = tuple(
+                np.concatenate([p[k] for p in bp]) if bp else np.zeros(0, t)
+                for k, t in enumerate((np.int32, np.int64, np.float64, np.float64))
+            )
+            slots = pa.chunked_array([p[2] for p in up], pa.dictionary(pa.int32(), pa.string()))
+            units = (
+                np.concatenate([p[0] for p in up]) if up else np.zeros(0, np.int64),
+                pa.chunked_array([p[1] for p in up], pa.string()).combine_chunks(),
+                pa.table({"s": slots}).unify_dictionaries().column("s").combine_chunks(),
+                pa.chunked_array([p[3] for p in up], pa.string()).combine_chunks(),
+            )
+            # one copy of each column, the parts go
+            self._block_parts = [blocks]
+            self._unit_parts = [units]
+            self._joined = (blocks, units)
+        return self._joined
 
-        def per_shape(attr: str, typ: pa.DataType) -> pa.Array:
-            return pa.array([getattr(s, attr) for s in self.shapes], typ).take(shape)
+    def _shape_column(self, attr: str, typ: pa.DataType, shape: np.ndarray) -> pa.Array:
+        return pa.array([getattr(s, attr) for s in self.shapes], typ).take(pa.array(shape))
+
+    def keys(self, name: str, keys: Sequence[str]) -> pa.Table:
+        """The key columns (of ``SORT_KEYS``) of every row of table ``name``, in order."""
+        (shape, job_id, _, _), (block, node, slot, _) = self._all()
+        column = {
+            "job_id": lambda: pa.array(job_id[block], pa.int64()),
+            "stage": lambda: self._shape_column("stage", pa.int32(), shape[block]),
+            "task": lambda: self._shape_column("task", pa.int32(), shape[block]),
+            "node_id": lambda: node,
+            "node_name": lambda: slot,
+            "attempt": lambda: pa.array(np.zeros(len(block), np.int32)),
+        }
+        return pa.table({k: column[k]() for k in keys})
+
+    def rows(self, name: str, index: np.ndarray | None = None) -> pa.Table:
+        """Full ``stages`` or ``tasks`` rows: of every unit, or of the units at ``index``."""
+        (shape, job_id, start, stop), (block, node, slot, log) = self._all()
+        if index is None:
+            index = np.arange(len(block))
+        at = pa.array(index, pa.int64())
+        b = block[index]
+        n = len(index)
+        s = shape[b]
+        dict_type = pa.dictionary(pa.int32(), pa.string())
 
         def const(value: Any, typ: pa.DataType) -> pa.Array:
             return pa.array([value], typ).take(pa.array(np.zeros(n, np.int64)))
 
         c = {
-            "job_id": per_block(1, np.int64, pa.int64()),
-            "start_time": per_block(2, np.float64, pa.float64()),
-            "stop_time": per_block(3, np.float64, pa.float64()),
+            "job_id": pa.array(job_id[b], pa.int64()),
+            "start_time": pa.array(start[b], pa.float64()),
+            "stop_time": pa.array(stop[b], pa.float64()),
             "ready_time": pa.nulls(n, pa.float64()),
-            "node_id": pa.array(self.nodes, pa.string()),
+            "node_id": node.take(at),
+            "node_name": slot.take(at),
+            "log_path": log.take(at),
             "background": const(False, pa.bool_()),
             "reason": pa.nulls(n, pa.string()),
-            "log_path": pa.array(self.logs, pa.string()),
             "attempt": const(0, pa.int32()),
             "exit_code": const(0, pa.int32()),
+            "status": const("finished", dict_type),
         }
-        for name, attr in (("pipeline", "pipeline"), ("stage", "stage"), ("task", "task")):
-            c[name] = per_shape(attr, pa.int32())
-        for name, attr in (
-            ("stage_name", "stage_name"),
-            ("task_name", "task_name"),
-            ("driver", "driver"),
-        ):
-            c[name] = per_shape(attr, pa.dictionary(pa.int32(), pa.string()))
-        c["node_name"] = pa.array(self.slots, pa.dictionary(pa.int32(), pa.string()))
-        c["status"] = const("finished", pa.dictionary(pa.int32(), pa.string()))
-        for schema, batches in (
-            (STAGES_SCHEMA, self.stage_batches),
-            (TASKS_SCHEMA, self.task_batches),
-        ):
-            arrays = [c[f.name].cast(f.type) for f in schema]
-            batches.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
-        self.blocks, self.nodes, self.slots, self.logs = [], [], [], []
+        for attr in ("pipeline", "stage", "task"):
+            c[attr] = self._shape_column(attr, pa.int32(), s)
+        for attr in ("stage_name", "task_name", "driver"):
+            c[attr] = self._shape_column(attr, dict_type, s)
+        schema = STAGES_SCHEMA if name == "stages" else TASKS_SCHEMA
+        return pa.table([c[f.name] for f in schema], schema=schema)
 
-    def table(self, name: str, *, release: bool = False) -> pa.Table:
-        """The ``stages`` or ``tasks`` rows of every job appended so far (not sorted).
 
-        With ``release`` the batches of that table are handed over and dropped here.
-        """
-        self.flush()
-        batches = self.stage_batches if name == "stages" else self.task_batches
-        table = pa.Table.from_batches(
-            batches, schema=STAGES_SCHEMA if name == "stages" else TASKS_SCHEMA
-        )
-        if release:
-            batches.clear()
+class UnionRows:
+    """Rows of a table in two parts, a table and :class:`SimpleRows`, read by index.
+
+    What :func:`~benchhub_sim.store.run.RunWriter.finish` needs to write a big table
+    sorted, one row group at a time, without building it whole: ``num_rows``,
+    ``schema``, ``select(keys)`` (the key columns, to sort by) and ``take(indices)`` /
+    ``slice(start, length)`` (the full rows of a row group).
+    """
+
+    def __init__(self, table: pa.Table, simple: SimpleRows, name: str) -> None:
+        self.table = table
+        self.simple = simple
+        self.name = name
+        self.schema = table.schema
+        self.num_rows = table.num_rows + simple.n_units
+
+    def select(self, keys: Sequence[str]) -> pa.Table:
+        mine = self.table.select(keys)
+        return pa.concat_tables([mine, self.simple.keys(self.name, keys).cast(mine.schema)])
+
+    def slice(self, start: int, length: int) -> pa.Table:
+        return self.take(pa.array(np.arange(start, min(start + length, self.num_rows))))
+
+    def take(self, indices: pa.Array) -> pa.Table:
+        idx = np.asarray(indices, dtype=np.int64)
+        first = idx < self.table.num_rows
+        parts = [self.table.take(pa.array(idx[first]))]
+        parts.append(self.simple.rows(self.name, idx[~first] - self.table.num_rows))
+        table = pa.concat_tables(parts)
+        if first.any() and not first.all():  # back into the order asked for
+            where = np.concatenate([np.flatnonzero(first), np.flatnonzero(~first)])
+            table = table.take(pa.array(np.argsort(where)))
         return table
 
 

@@ -363,7 +363,7 @@ class _FinalTables(Mapping[str, pa.Table]):
         if name == "nodes":
             return store.nodes.table()
         if name in ("jobs", "stages", "tasks"):
-            return store.jobs.rows(name, release=True)
+            return store.jobs.final_rows(name)  # type: ignore[return-value]
         if name == "node_events":
             return store.history.node_events()
         if name == "job_events":

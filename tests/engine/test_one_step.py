@@ -181,3 +181,20 @@ def test_replayed_durations_and_packing_take_the_same_path(tmp_path):
 
 def _digest(run_dir: Path, names) -> dict[str, str]:
     return {n: hashlib.sha256((run_dir / f"{n}.parquet").read_bytes()).hexdigest() for n in names}
+
+
+def test_simple_and_other_jobs_write_the_same_files_either_way(tmp_path):
+    """A run directory of simple jobs and two-stage jobs: the final tables gather rows
+    from both kinds row group by row group, in the same order as the step-by-step path."""
+    kinds = [
+        one_task(1, Duration.of("exponential", mean=2.0), walltime=3.0, name="exp"),
+        one_task(2, 1.5, name="const"),
+        two_stage(1),
+    ]
+    reqs = [JobRequest(kinds[i % 3], 0.5 * i) for i in range(60)]
+    digests = []
+    for one_step in (True, False):
+        out = tmp_path / f"run-{one_step}"
+        simulate(3, reqs, seed=3, out=out, policy="easy", one_step=one_step)
+        digests.append(_digest(out, ("jobs", "stages", "tasks", "job_events", "node_events")))
+    assert digests[0] == digests[1]
