@@ -11,9 +11,10 @@ Cases
 -----
 ``mm8``
     M/M/8 at rho = 0.8 (one-task jobs, exponential durations of mean 1 s, Poisson
-    arrivals at 6.4 jobs/s): a bare SimPy model of the same queue, then the full engine
-    with full history unchecked (``check=False``) and checked (``check=True``), all in
-    this process. Mean waits against Erlang C.
+    arrivals at 6.4 jobs/s): a bare SimPy model of the same queue, the same SimPy model
+    appending the rows benchhub_sim records (what recording alone costs it), then the
+    full engine with full history unchecked (``check=False``) and checked
+    (``check=True``), all in this process. Mean waits against Erlang C.
 ``mix``
     BenchHub specs pingpong, db-loaders and oltp in turn, Poisson arrivals at
     0.04 jobs/s on ``data/clusters/64.yml`` (utilization about 0.65).
@@ -144,6 +145,66 @@ def simpy_mmc(n: int, c: int = MM_SERVERS, rate: float = MM_RATE, mean: float = 
     return total_wait[0] / n
 
 
+def simpy_mmc_logged(
+    n: int, c: int = MM_SERVERS, rate: float = MM_RATE, mean: float = MM_MEAN
+) -> int:
+    """The bare SimPy model plus the rows benchhub_sim records for such a job (10 job
+    events, 3 node events), appended as tuples and turned into Arrow at the end, with no
+    state checked: what recording alone costs a SimPy model. Returns the number of rows."""
+    import simpy
+
+    from benchhub_sim.store.rows import rows_to_batch
+    from benchhub_sim.store.schema import JOB_EVENTS_SCHEMA, NODE_EVENTS_SCHEMA
+
+    rng = np.random.default_rng(SEED)
+    gaps = rng.exponential(1.0 / rate, n).tolist()
+    services = rng.exponential(mean, n).tolist()
+    env = simpy.Environment()
+    servers = simpy.Store(env, capacity=c)
+    for i in range(c):
+        servers.put(f"node-{i}")
+    jobs: list[tuple] = []
+    nodes: list[tuple] = []
+    seq = [0]
+    blank = (None,) * 12
+
+    def log(rows: list[tuple], *row: Any) -> None:
+        rows.append((seq[0], env.now, *row))
+        seq[0] += 1
+
+    def job(k: int, service: float) -> Any:
+        log(jobs, k, "submit", "queued", *blank)
+        node = yield servers.get()
+        log(jobs, k, "assign", "queued", None, None, None, node, "w", *blank[:6], "any")
+        log(nodes, node, "state", "running_job", k, None)
+        log(jobs, k, "start", "running", *blank)
+        log(jobs, k, "pipeline_start", "running", 0, *blank[:11])
+        run, task = (0, 0, "run", node, "w"), (0, "t", "shell", False, 0)
+        log(jobs, k, "stage_start", "running", *run, None, None, None, False, None, None, None)
+        log(jobs, k, "task_start", "running", *run, *task, None, None)
+        yield env.timeout(service)
+        log(jobs, k, "task_finish", "finished", *run, *task, 0, None)
+        log(jobs, k, "stage_finish", "finished", *run, None, None, None, False, None, None, None)
+        log(jobs, k, "pipeline_finish", "finished", 0, *blank[:11])
+        log(jobs, k, "finish", "finished", *blank)
+        log(nodes, node, "state", "cleanup", k, None)
+        log(nodes, node, "state", "idle", None, None)
+        yield servers.put(node)
+
+    def source() -> Any:
+        for k, (gap, service) in enumerate(zip(gaps, services, strict=True)):
+            yield env.timeout(gap)
+            env.process(job(k, service))
+
+    env.process(source())
+    env.run()
+    rows = 0
+    for buffer, schema in ((jobs, JOB_EVENTS_SCHEMA), (nodes, NODE_EVENTS_SCHEMA)):
+        for i in range(0, len(buffer), 65_536):
+            rows += rows_to_batch(buffer[i : i + 65_536], schema).num_rows
+    return rows
+
+
 # --- cases --------------------------------------------------------------------------------
 
 
@@ -175,6 +236,8 @@ def case_mm8(n: int) -> dict[str, Any]:
         "simpy_mean_wait": simpy_wait,
         "erlang_c_wait": erlang_c_wait(MM_SERVERS, MM_RATE, 1.0 / MM_MEAN),
     }
+    _, logged_s = _timed(simpy_mmc_logged, n)
+    out["simpy_logged_jobs_per_s"] = n / logged_s
     for label, check in (("", False), ("checked_", True)):
         run, seconds = _timed(simulate, MM_SERVERS, mm_workload(n), seed=SEED, check=check)
         out[f"{label}seconds"] = seconds

@@ -66,7 +66,8 @@ def _note(r: dict[str, Any]) -> str:
         return f"ERROR {r['error']}"
     if r["case"] == "mm8":
         return (
-            f"simpy {r['simpy_jobs_per_s']:,.0f} jobs/s; engine/simpy {r['ratio_vs_simpy']:.2f}x "
+            f"simpy {r['simpy_jobs_per_s']:,.0f} jobs/s (recording the same rows: "
+            f"{r['simpy_logged_jobs_per_s']:,.0f}); engine/simpy {r['ratio_vs_simpy']:.2f}x "
             f"(checked {r['checked_jobs_per_s']:,.0f} jobs/s, {r['checked_ratio_vs_simpy']:.2f}x); "
             f"wait {r['mean_wait']:.3f} s vs Erlang C {r['erlang_c_wait']:.3f} s "
             f"(simpy {r['simpy_mean_wait']:.3f})"
