@@ -43,8 +43,8 @@ def _table(run: Any, name: str) -> pd.DataFrame | None:
 def _event_rows(
     run: Any, name: str, columns: list[str], events: set[str] | None = None
 ) -> pd.DataFrame | None:
-    """``columns`` of event table ``name`` (rows of ``events`` only), None if the run has
-    no such table. A :class:`~benchhub_sim.store.run.Run` reads only those columns."""
+    """``columns`` of table ``name`` (rows of ``events`` only), None if the run has no
+    such table. A :class:`~benchhub_sim.store.run.Run` reads only those columns."""
     rows = getattr(run, "rows", None)
     if callable(rows):
         return rows(name, columns, events=events)
@@ -248,10 +248,14 @@ def node_intervals(run: Any) -> pd.DataFrame:
     if a is not None and len(a):
         a = a.sort_values("time", kind="stable").drop_duplicates(["job_id", "node_id"])
         parts.append(a.rename(columns={"time": "start"}))
-    seen = set(parts[0]["job_id"]) if parts else set()
-    st = _table(run, "stages")
+    seen = np.unique(parts[0]["job_id"].to_numpy()) if parts else np.zeros(0, np.int64)
+    # stage rows exist only for jobs that started: read them only if some started job
+    # has no assign event (a big run's stages table is ten times its jobs table)
+    started = jobs.loc[jobs["start_time"].notna(), "job_id"]
+    missing = started[~started.isin(seen)]
+    st = _event_rows(run, "stages", ["job_id", "node_id"]) if len(missing) else None
     if st is not None and len(st):
-        s = st.loc[~st["job_id"].isin(seen), ["job_id", "node_id"]].drop_duplicates()
+        s = st.loc[st["job_id"].isin(missing)].drop_duplicates()
         s = s.merge(jobs[["job_id", "start_time"]], on="job_id", how="left")
         parts.append(s.rename(columns={"start_time": "start"}))
     cols = ["job_id", "node_id", "node_index", "start", "stop"]
