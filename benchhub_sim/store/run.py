@@ -576,7 +576,10 @@ class Run:
 
     nodes = property(lambda self: self.frame("nodes"), doc="node store: one row per node")
     jobs = property(lambda self: self.frame("jobs"), doc="job store: one row per job")
-    stages = property(lambda self: self.frame("stages"), doc="one row per (job, stage, node)")
+    stages = property(
+        lambda self: self.frame("stages"),
+        doc="one row per (job, stage, slot): per node without loader packing",
+    )
     tasks = property(lambda self: self.frame("tasks"), doc="one row per task attempt")
     node_events = property(lambda self: self.frame("node_events"), doc="node history")
     job_events = property(lambda self: self.frame("job_events"), doc="job history")
