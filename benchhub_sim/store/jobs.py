@@ -134,11 +134,13 @@ class LiveJob:
         p, s, name, t = shape.pipeline, shape.stage, shape.stage_name, shape.task
         by_slot = self.srows[s] = {}
         for (node_id, slot), log in zip(units, logs or [None] * len(units), strict=True):
-            by_slot[slot] = [job_id, p, s, name, node_id, slot, False, "running", start, None, None]
-            self.trows[(s, slot)] = {
-                (t, 0): [job_id, p, s, name, node_id, slot, t, shape.task_name, shape.driver, 0,
-                         None, False, "running", start, None, None, None, log]
-            }  # fmt: skip
+            by_slot[slot] = new_stage_row(
+                job_id, p, s, name, node_id, slot, False, "running", start
+            )
+            trow = new_task_row(job_id, p, s, name, node_id, slot, t, shape.task_name,
+                                shape.driver, 0, False, "running")  # fmt: skip
+            trow[T_START], trow[T_LOG] = start, log
+            self.trows[(s, slot)] = {(t, 0): trow}
             self.attempts[(s, slot, t)] = 0
 
     def stage_rows(self):
@@ -186,6 +188,26 @@ class LiveJob:
         """(stage, node_id, task) -> last attempt; like :attr:`stages`."""
         key = self._node_key()
         return {(s, key[slot], t): a for (s, slot, t), a in self.attempts.items()}
+
+
+def new_stage_row(
+    job_id: int, pipeline: int | None, stage: int, stage_name: str | None, node_id: str,
+    slot: str, background: bool | None, status: str, start: float,
+) -> list:  # fmt: skip
+    """A stages row as ``stage_start`` creates it (ready and stop times empty)."""
+    return [job_id, pipeline, stage, stage_name, node_id, slot, background, status, start,
+            None, None]  # fmt: skip
+
+
+def new_task_row(
+    job_id: int, pipeline: int | None, stage: int, stage_name: str | None, node_id: str,
+    slot: str, task: int, task_name: str | None, driver: str | None, attempt: int,
+    background: bool | None, status: str,
+) -> list:  # fmt: skip
+    """A tasks row as the first event of an attempt creates it (no times, exit code,
+    reason or log yet)."""
+    return [job_id, pipeline, stage, stage_name, node_id, slot, task, task_name, driver,
+            attempt, None, background, status, None, None, None, None, None]  # fmt: skip
 
 
 def _stage_who(
@@ -582,8 +604,8 @@ class JobStore:
                 by_task = job.trows[key] = {}
             row = by_task.get((task, attempt))
             if row is None:
-                row = [job_id, pipeline, stage, stage_name, node_id, node_name, task, task_name,
-                       driver, attempt, None, background, status, None, None, None, None, None]  # fmt: skip
+                row = new_task_row(job_id, pipeline, stage, stage_name, node_id, node_name,
+                                   task, task_name, driver, attempt, background, status)  # fmt: skip
                 by_task[(task, attempt)] = row
                 job.attempts[(stage, node_name, task)] = attempt
             row[T_STATUS] = status
@@ -599,8 +621,8 @@ class JobStore:
                     row[T_REASON] = detail
         elif event in _STAGE_EVENTS:
             if event == "stage_start":
-                row = [job_id, pipeline, stage, stage_name, node_id, node_name, background,
-                       status, time, None, None]  # fmt: skip
+                row = new_stage_row(job_id, pipeline, stage, stage_name, node_id, node_name,
+                                    background, status, time)  # fmt: skip
                 by_slot = job.srows.get(stage)
                 if by_slot is None:
                     by_slot = job.srows[stage] = {}
