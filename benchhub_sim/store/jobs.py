@@ -711,45 +711,37 @@ class JobStore:
             for name, schema in schemas.items()
         }
 
-    def rows(self, name: str, *, release: bool = False) -> pa.Table:
+    def rows(self, name: str) -> pa.Table:
         """Every row of table ``name`` (``jobs``, ``stages`` or ``tasks``): ended jobs' rows
-        then live ones, in no particular order and not canonical.
-
-        With ``release`` the buffers of ended rows are emptied (the end of a run: each
-        table can then be written and dropped before the next one is built).
-        """
-        live = self.live.values()
+        then live ones, in no particular order and not canonical."""
+        table = self._buffered(name, release=False)
         if name == "jobs":
-            return self.done_jobs.table([j.job_row() for j in live], release=release)
-        if name == "stages":
-            table = self.done_stages.table(
-                [tuple(r) for j in live for r in j.stage_rows()], release=release
-            )
-        else:
-            table = self.done_tasks.table(
-                [tuple(r) for j in live for r in j.task_rows()], release=release
-            )
+            return table
         return pa.concat_tables([table, self.done_simple.rows(name)])
 
     def final_rows(self, name: str) -> pa.Table | UnionRows:
         """Every row of table ``name``, handed over at the end of a run: the buffers of ended
         rows are emptied. ``stages`` and ``tasks`` come as :class:`UnionRows`, so that the
         rows of simple jobs are expanded one row group at a time as they are written."""
+        table = self._buffered(name, release=True)
         if name == "jobs":
-            return self.rows("jobs", release=True)
-        live = self.live.values()
-        if name == "stages":
-            table = self.done_stages.table(
-                [tuple(r) for j in live for r in j.stage_rows()], release=True
-            )
-        else:
-            table = self.done_tasks.table(
-                [tuple(r) for j in live for r in j.task_rows()], release=True
-            )
+            return table
         rows = UnionRows(table, self.done_simple, name)
         if name == "tasks":  # both tables have been handed over
             self.done_simple = SimpleRows()
         return rows
+
+    def _buffered(self, name: str, *, release: bool) -> pa.Table:
+        """The rows of the row buffer of table ``name`` (ended jobs, but simple ones that
+        ended in bulk), then the live jobs' rows; ``release`` empties the buffer."""
+        live = self.live.values()
+        if name == "jobs":
+            return self.done_jobs.table([j.job_row() for j in live], release=release)
+        if name == "stages":
+            rows = [tuple(r) for j in live for r in j.stage_rows()]
+            return self.done_stages.table(rows, release=release)
+        rows = [tuple(r) for j in live for r in j.task_rows()]
+        return self.done_tasks.table(rows, release=release)
 
     def by_status(self) -> dict[str, int]:
         """Number of jobs in each status."""

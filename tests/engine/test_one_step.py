@@ -167,20 +167,22 @@ def test_one_step_and_step_by_step_give_the_same_tables(scenario, policy, seed, 
     assert_same_tables(fast, ref)
 
 
-def test_replayed_durations_and_packing_take_the_same_path(tmp_path):
-    """Observed durations (a replay) and a run directory: same files either way."""
-    spec = one_task(2, Duration.of("exponential", mean=3.0), walltime=5.0)
-    reqs = [JobRequest(spec, float(i)) for i in range(30)]
-    digests = []
-    for one_step in (True, False):
-        out = tmp_path / f"run-{one_step}"
-        simulate(4, reqs, seed=7, out=out, policy="easy", one_step=one_step)
-        digests.append(_digest(out, ("jobs", "stages", "tasks", "job_events", "node_events")))
-    assert digests[0] == digests[1]
-
-
-def _digest(run_dir: Path, names) -> dict[str, str]:
-    return {n: hashlib.sha256((run_dir / f"{n}.parquet").read_bytes()).hexdigest() for n in names}
+def test_observed_durations_write_the_same_files_either_way(tmp_path):
+    """Jobs with recorded durations (a replay's, one per job on every node: simple) and
+    jobs with drawn ones (per slot, unequal: step by step), in a run directory."""
+    drawn = one_task(2, Duration.of("exponential", mean=3.0), walltime=5.0, name="drawn")
+    observed = one_task(2, Duration.of("exponential", mean=3.0), walltime=5.0, name="seen")
+    reqs = [
+        JobRequest(drawn, float(i))
+        if i % 2
+        else JobRequest(observed, float(i), durations={("run", "*", "t"): 1.0 + i % 5})
+        for i in range(30)
+    ]
+    (fast, fast_events), (ref, ref_events) = _files_either_way(tmp_path, reqs, nodes=4, seed=7)
+    assert fast == ref
+    # the 15 jobs with recorded durations ran in one step: their two task ends (one
+    # loop event per node) became one end event
+    assert ref_events - fast_events == 15
 
 
 def test_simple_and_other_jobs_write_the_same_files_either_way(tmp_path):
@@ -192,9 +194,20 @@ def test_simple_and_other_jobs_write_the_same_files_either_way(tmp_path):
         two_stage(1),
     ]
     reqs = [JobRequest(kinds[i % 3], 0.5 * i) for i in range(60)]
-    digests = []
+    (fast, fast_events), (ref, ref_events) = _files_either_way(tmp_path, reqs, nodes=3, seed=3)
+    assert fast == ref
+    assert fast_events < ref_events  # the one-task jobs did run in one step
+
+
+def _files_either_way(tmp_path: Path, reqs, *, nodes: int, seed: int) -> list[tuple[dict, int]]:
+    """(sha256 of each Parquet file, loop events run), one step then step by step."""
+    names = ("jobs", "stages", "tasks", "job_events", "node_events")
+    out = []
     for one_step in (True, False):
-        out = tmp_path / f"run-{one_step}"
-        simulate(3, reqs, seed=3, out=out, policy="easy", one_step=one_step)
-        digests.append(_digest(out, ("jobs", "stages", "tasks", "job_events", "node_events")))
-    assert digests[0] == digests[1]
+        path = tmp_path / f"run-{one_step}"
+        run = simulate(nodes, reqs, seed=seed, out=path, policy="easy", one_step=one_step)
+        digests = {
+            n: hashlib.sha256((path / f"{n}.parquet").read_bytes()).hexdigest() for n in names
+        }
+        out.append((digests, run.meta["events"]))
+    return out
