@@ -110,7 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
         "replay", help="replay a recorded run or an SWF trace under another policy/cluster"
     )
     p.add_argument("source", metavar="SOURCE", help="run directory, or trace .swf / .swf.gz")
-    p.add_argument("--policy", default="fcfs", help="fcfs, easy, conservative, sjf, priority")
+    p.add_argument(
+        "--policy",
+        default=None,
+        help="fcfs, easy, conservative, sjf, priority (default: the recorded run's, fcfs for a trace)",
+    )
     where = p.add_mutually_exclusive_group()
     where.add_argument(
         "--nodes",

@@ -60,7 +60,7 @@ from benchhub_sim.cluster import Cluster, Node
 from benchhub_sim.errors import WorkloadError
 from benchhub_sim.rng import Seed
 from benchhub_sim.sched.assign import job_slots
-from benchhub_sim.sched.policies import Policy
+from benchhub_sim.sched.policies import POLICIES, Policy
 from benchhub_sim.spec.model import JobSpec
 from benchhub_sim.workload.base import ALL_NODES, JobRequest
 from benchhub_sim.workload.swf import SwfTrace, read_swf, swf_cluster_size, swf_job_spec, swf_jobs
@@ -549,7 +549,7 @@ def swf_workload(
 def replay(
     source: Any,
     *,
-    policy: str | Policy = "fcfs",
+    policy: str | Policy | None = None,
     cluster: Any = None,
     nodes: int | None = None,
     speedup: float = 1.0,
@@ -566,8 +566,10 @@ def replay(
     ----------
     source : Run, SwfTrace or path
         A run directory (simulated or real) or a trace (``.swf``, ``.swf.gz``).
-    policy : str or callable
-        The queue policy of the replay.
+    policy : str or callable, optional
+        The queue policy of the replay. Default: the recorded run's (when it is one of
+        :data:`~benchhub_sim.sched.policies.POLICIES`), so that a replay changes only
+        what it is asked to; ``fcfs`` for a trace or another recorded policy.
     cluster : Cluster, int or path, optional
         Another cluster. Default: the recorded run's nodes, or for a trace
         ``swf_cluster_size`` nodes of role ``any``.
@@ -687,6 +689,8 @@ def replay(
     )
     if seed is None:
         seed = recorded.get("seed") if isinstance(recorded.get("seed"), int) else 0
+    if policy is None:
+        policy = str(recorded.get("policy")) if recorded.get("policy") in POLICIES else "fcfs"
     return simulate(
         cl,
         requests,

@@ -96,9 +96,11 @@ def test_hand_trace_fewer_nodes_given(hand_trace):
 def test_replay_of_a_replayed_trace_keeps_it(hand_trace, tmp_path):
     # a run of an SWF trace has no raw_spec: its jobs are rebuilt from n_nodes and run time
     first = replay(hand_trace, policy="easy", out=tmp_path / "first")
-    again = replay(tmp_path / "first")  # policy of the replay: fcfs
+    again = replay(tmp_path / "first", policy="fcfs")
     assert _starts(again) == FCFS_STARTS
     assert _starts(replay(first, policy="easy")) == EASY_STARTS
+    # by default a replay keeps the recorded policy, so it reproduces the run
+    assert _starts(replay(tmp_path / "first")) == EASY_STARTS
 
 
 def test_cli_replay_of_a_trace(hand_trace, tmp_path, capsys):
@@ -349,3 +351,22 @@ def test_replay_of_retried_tasks_reproduces_the_run_exactly():
     a, b = run.jobs.sort_values("job_id"), again.jobs.sort_values("job_id")
     assert a.start_time.tolist() == b.start_time.tolist()
     assert a.status.tolist() == b.status.tolist()
+
+
+def test_cli_replay_of_a_run_reproduces_it_by_default(tmp_path):
+    """No options: the recorded policy, cluster, seed and node failures, so the same
+    start and stop times (BenchHub specs with background services, retries, a 64-node
+    cluster with slow nodes and MTBF faults)."""
+    data = REPO / "data"
+    rec, rep = tmp_path / "rec", tmp_path / "rep"
+    args = ["--cluster", str(data / "clusters" / "64.yml"), "--arrivals", "poisson:0.1"]
+    for spec in ("pingpong", "db-loaders"):
+        args += ["--spec", str(data / "specs" / f"{spec}.yml")]
+    assert main(["simulate", *args, "--count", "120", "--policy", "easy", "--seed", "1",
+                 "--out", str(rec), "--quiet"]) == 0  # fmt: skip
+    assert main(["replay", str(rec), "--out", str(rep), "--quiet"]) == 0
+    a, b = load_run(rec), load_run(rep)
+    assert b.meta["policy"] == "easy"
+    assert _starts(a) == _starts(b)
+    stops = [r.jobs.set_index("job_id")["stop_time"].sort_index().tolist() for r in (a, b)]
+    assert stops[0] == pytest.approx(stops[1], rel=1e-12)
