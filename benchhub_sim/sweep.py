@@ -211,7 +211,7 @@ def _run(workload: str, kind: str, params: Mapping[str, Any], out: str) -> Any:
 
     return replay(
         workload,
-        policy=params.get("policy", "fcfs"),
+        policy=params.get("policy"),  # none in the grid: the recorded run's (fcfs for a trace)
         cluster=cluster,
         nodes=nodes,
         speedup=speedup,
