@@ -10,6 +10,8 @@ Grid keys
 ---------
 ``policy``
     Queue policy name (``fcfs``, ``easy``, ``conservative``, ``sjf``, ``priority``).
+    Without it a recorded run is replayed under its own policy, a trace or a jobs file
+    under ``fcfs``.
 ``nodes``
     Cluster size: that many nodes of role ``any``. An SWF trace is replayed on nodes of
     the default capacity, a recorded run on nodes of its nodes' median capacity (see
