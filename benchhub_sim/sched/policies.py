@@ -290,12 +290,15 @@ def conservative(view: SchedulerView) -> None:
     starts early only if it delays no reservation of a job submitted before it.
 
     When nothing but submissions happened since the last pass (see :class:`_Unchanged`),
-    its profile still holds with the reservations it made; only new jobs are placed.
+    its profile still holds with the reservations it made; only new jobs are placed. The
+    jobs a pass starts are in its profile as they would be in a new one (their nodes
+    taken until their walltime), so the next pass may reuse it too, unless the pass held
+    a job back for its roles (``held``): a later start could have been made by it.
     """
     now = view.now
     last = _unchanged(view, "conservative")
     if last is not None:
-        profile, stable_until = last.state, last.stable_until
+        (profile, held), stable_until = last.state, last.stable_until
         profile.times[0] = now  # no breakpoint lies between the last pass and now
         jobs = cast(IncrementalView, view).queued_since(last.mark)
     else:
@@ -303,17 +306,25 @@ def conservative(view: SchedulerView) -> None:
         profile = _Profile(now, view.free_count(), releases)
         stable_until = min((end for end, _ in releases), default=float("inf"))
         jobs = view.queued()
-    before, mark = _version(view), _mark(view)
+        held = False
+    mark = _mark(view)
+    stale = False
     for job in jobs:
         t = profile.earliest(job.n_nodes, job.walltime)
-        if t == now and not view.try_start(job):
-            # enough nodes by count, but not of the roles it needs: hold a later place
-            t = profile.earliest(job.n_nodes, job.walltime, after=now)
+        if t == now:
+            if view.try_start(job):
+                stale = stale or held
+                stable_until = min(stable_until, now + job.walltime)  # its release
+            else:
+                # enough nodes by count, but not of the roles it needs: hold a later place
+                t = profile.earliest(job.n_nodes, job.walltime, after=now)
+                held = True
         if t != float("inf"):
             profile.reserve(t, job.n_nodes, job.walltime)
-    if before is not None:
-        state = _Unchanged(before, mark, stable_until, profile)  # type: ignore[arg-type]
-        _remember(view, "conservative", state, started=_version(view) != before)
+    version = _version(view)
+    if version is not None:
+        state = _Unchanged(version, mark, stable_until, (profile, held))  # type: ignore[arg-type]
+        _remember(view, "conservative", state, started=stale)
 
 
 POLICIES: dict[str, Policy] = {
