@@ -100,20 +100,14 @@ def easy(view: SchedulerView) -> None:
     needs no more than the extra nodes — so it never delays the head.
 
     When nothing but submissions happened since the last pass (see :class:`_Unchanged`),
-    the jobs that pass examined would be refused again, so only the new ones are. The
-    jobs a pass backfills leave the shadow time where it was (those that end after it
-    took their nodes from the extra ones, which the memo keeps count of), so the next
-    pass may reuse it too, unless the head was held back by its roles rather than by the
-    count of free nodes, or a backfilled job ends exactly at the shadow time (a new
-    shadow computation could then count its nodes in or out of the extra ones).
+    the jobs that pass examined would be refused again, so only the new ones are.
     """
     last = _unchanged(view, "easy")
     if last is not None:
         inc = cast(IncrementalView, view)  # _unchanged found its memo
         mark, (shadow, extra) = inc.queue_mark(), last.state
-        extra, until, keep = _backfill(view, inc.queued_since(last.mark), shadow, extra)
-        state = _Unchanged(_version(view), mark, min(last.stable_until, until), (shadow, extra))  # type: ignore[arg-type]
-        _remember(view, "easy", state, started=not keep)
+        _backfill(view, inc.queued_since(last.mark), shadow, extra)
+        _remember(view, "easy", last.replace(mark), started=_version(view) != last.version)
         return
     queue = view.queued()
     head = None
@@ -125,34 +119,21 @@ def easy(view: SchedulerView) -> None:
         return
     free = view.free_count()
     shadow, extra, stable_until = _shadow(view, head.n_nodes, free)
-    end_mark = _mark(view)
-    extra, until, keep = _backfill(view, queue, shadow, extra)  # continues after the head
-    version = _version(view)
-    if version is not None and end_mark is not None:
-        state = _Unchanged(version, end_mark, min(stable_until, until), (shadow, extra))
-        _remember(view, "easy", state, started=not keep or free >= head.n_nodes)
+    before, end_mark = _version(view), _mark(view)
+    _backfill(view, queue, shadow, extra)  # continues after the head
+    if before is not None and end_mark is not None:
+        state = _Unchanged(before, end_mark, stable_until, (shadow, extra))
+        _remember(view, "easy", state, started=_version(view) != before)
 
 
-def _backfill(
-    view: SchedulerView, jobs: Iterable[Any], shadow: float, extra: int
-) -> tuple[int, float, bool]:
-    """Start the ``jobs`` that fit now and do not delay the head's reservation.
-
-    Returns the extra nodes left, the earliest walltime end of the jobs started (inf
-    when none), and False when one of them ends exactly at the shadow time.
-    """
-    until, keep = float("inf"), True
+def _backfill(view: SchedulerView, jobs: Iterable[Any], shadow: float, extra: int) -> None:
+    """Start the ``jobs`` that fit now and do not delay the head's reservation."""
     for job in jobs:
         if job.n_nodes > view.free_count():
             continue
-        end = view.now + job.walltime
-        ends_in_time = end <= shadow
-        if (ends_in_time or job.n_nodes <= extra) and view.try_start(job):
-            until = min(until, end)
-            keep = keep and end != shadow
-            if not ends_in_time:
-                extra -= job.n_nodes
-    return extra, until, keep
+        ends_in_time = view.now + job.walltime <= shadow
+        if (ends_in_time or job.n_nodes <= extra) and view.try_start(job) and not ends_in_time:
+            extra -= job.n_nodes
 
 
 def _shadow(view: SchedulerView, need: int, free: int) -> tuple[float, int, float]:
