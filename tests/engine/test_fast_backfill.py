@@ -134,13 +134,14 @@ def role_workloads(draw):
     return cluster, reqs, draw(st.sampled_from([1, 3]))
 
 
+@pytest.mark.parametrize("policy", ["easy", "conservative"])
 @settings(max_examples=50, deadline=None)
 @given(workload=role_workloads())
-def test_reusing_conservative_passes_with_roles_and_packing(workload):
+def test_reusing_passes_with_roles_and_packing(policy, workload):
     cluster, reqs, pack = workload
     tables = []
     for memo in (True, False):
-        engine = Engine(cluster, Store(History()), policy="conservative", max_loader_pack=pack)
+        engine = Engine(cluster, Store(History()), policy=policy, max_loader_pack=pack)
         if not memo:
             engine.central.memo = None
         engine.run(iter(reqs))
