@@ -21,6 +21,7 @@ from functools import cached_property
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from benchhub_sim.store.rows import canonical
 from benchhub_sim.store.schema import JOB_EVENTS_SCHEMA, NODE_EVENTS_SCHEMA
@@ -91,6 +92,7 @@ class BlockLog:
         self.blocks: list[tuple[int, int, int, float, int, int, int]] = []
         self.nodes: list[str] = []
         self.details: list[str | None] = []
+        self._chunks: list[_Chunk] = []  # blocks logged as arrays (see extend)
         self.rows = 0
 
     def _register(self, template: Template) -> tuple[int, int, bool]:
@@ -136,41 +138,97 @@ class BlockLog:
             self.rows += count
         return count
 
-    def batch(self) -> pa.RecordBatch | None:
-        """Every logged row, block after block (not merged by seq); clears the log."""
-        if not self.blocks:
-            return None
+    def extend(
+        self,
+        template: Template,
+        first: np.ndarray,
+        time: np.ndarray,
+        job_id: np.ndarray,
+        nodes: pa.Array,
+        details: pa.Array | None = None,
+    ) -> int:
+        """Log ``len(first)`` blocks of ``template`` at once, given as arrays: what
+        :meth:`append` does once per block. ``nodes`` (and ``details``) hold each block's
+        units one block after the other, the same number per block. Returns the rows of
+        this table they hold."""
+        where = self._where.get(id(template))
+        if where is None:
+            where = self._register(template)
+        start, count, uses_details = where
+        n = len(first)
+        if not count or not n:
+            return 0
+        width = len(nodes) // n
+        at = np.arange(n, dtype=np.int64) * width
+        self._chunks.append(
+            _Chunk(
+                np.full(n, start, np.int64), np.full(n, count, np.int64),
+                np.asarray(first, np.int64), np.asarray(time, np.float64),
+                np.asarray(job_id, np.int64), nodes, at,
+                (details if details is not None else pa.nulls(len(nodes), pa.string()))
+                if uses_details else None, at,
+            )
+        )  # fmt: skip
+        self.rows += count * n
+        return count * n
+
+    def _tuple_chunk(self) -> _Chunk:
+        """The blocks appended one by one, as a chunk."""
         b = self.blocks
-        start = np.fromiter((x[0] for x in b), np.int64, len(b))
-        count = np.fromiter((x[1] for x in b), np.int64, len(b))
-        first = np.fromiter((x[2] for x in b), np.int64, len(b))
-        times = np.fromiter((x[3] for x in b), np.float64, len(b))
-        job_ids = np.fromiter((x[4] for x in b), np.int64, len(b))
-        node_at = np.fromiter((x[5] for x in b), np.int64, len(b))
-        detail_at = np.fromiter((x[6] for x in b), np.int64, len(b))
-        block = np.repeat(np.arange(len(b)), count)  # the block of each row
+        return _Chunk(
+            np.fromiter((x[0] for x in b), np.int64, len(b)),
+            np.fromiter((x[1] for x in b), np.int64, len(b)),
+            np.fromiter((x[2] for x in b), np.int64, len(b)),
+            np.fromiter((x[3] for x in b), np.float64, len(b)),
+            np.fromiter((x[4] for x in b), np.int64, len(b)),
+            pa.array(self.nodes, pa.string()),
+            np.fromiter((x[5] for x in b), np.int64, len(b)),
+            pa.array(self.details, pa.string()) if self.details else None,
+            np.fromiter((x[6] for x in b), np.int64, len(b)),
+        )
+
+    def batch(self) -> pa.RecordBatch | None:
+        """Every logged row in ``seq`` order, canonical (dictionaries in order of first
+        appearance, as single appends give them); clears the log."""
+        chunks = list(self._chunks)
+        if self.blocks:
+            chunks.append(self._tuple_chunk())
+        if not chunks:
+            return None
+        c = _Chunk.join(chunks)
+        count = c.count
+        block = np.repeat(np.arange(len(c.first)), count)  # the block of each row
         in_block = np.arange(len(block)) - np.repeat(np.cumsum(count) - count, count)
-        pattern = start[block] + in_block
-        offset = np.asarray(self._offset, dtype=np.int64)[pattern]
+        pattern = c.start[block] + in_block
+        seq = c.first[block] + np.asarray(self._offset, dtype=np.int64)[pattern]
+        if not np.all(seq[1:] > seq[:-1]):  # blocks of several templates interleave
+            order = np.argsort(seq, kind="stable")
+            block, pattern, seq = block[order], pattern[order], seq[order]
         unit = np.asarray(self._unit, dtype=np.int64)[pattern]
         no_unit = unit < 0
         columns: dict[str, pa.Array] = {
-            "seq": pa.array(first[block] + offset, pa.int64()),
-            "time": pa.array(times[block], pa.float64()),
-            "node_id": pa.array(self.nodes, pa.string()).take(
-                pa.array(np.where(no_unit, 0, node_at[block] + unit), mask=no_unit)
+            "seq": pa.array(seq, pa.int64()),
+            "time": pa.array(c.time[block], pa.float64()),
+            "node_id": c.nodes.take(
+                pa.array(np.where(no_unit, 0, c.node_at[block] + unit), mask=no_unit)
             ),
         }
         no_job = np.asarray(self._no_job, dtype=bool)[pattern] if self.table == "node" else None
-        columns["job_id"] = pa.array(job_ids[block], pa.int64(), mask=no_job)
+        columns["job_id"] = pa.array(c.job_id[block], pa.int64(), mask=no_job)
         no_detail = ~np.asarray(self._unit_detail, dtype=bool)[pattern]
-        index = np.where(no_detail, 0, detail_at[block] + unit)
-        details = pa.array(self.details or [None], pa.string())
-        columns["detail"] = details.take(pa.array(index, mask=no_detail))
+        index = np.where(no_detail, 0, c.detail_at[block] + unit)
+        assert c.details is not None  # a joined chunk always has them
+        columns["detail"] = c.details.take(pa.array(index, mask=no_detail))
+        # patterns in order of first appearance give the dictionaries' order
+        seen = np.asarray(pc.unique(pa.array(pattern)))
         take = pa.array(pattern)
         for field, const in zip(self._const, self._constants(), strict=True):
-            columns[field.name] = const.take(take)
+            if pa.types.is_dictionary(field.type):
+                columns[field.name] = _first_appearance(const, seen, pattern, field.type)
+            else:
+                columns[field.name] = const.take(take)
         self.blocks, self.nodes, self.details, self.rows = [], [], [], 0
+        self._chunks = []
         return pa.RecordBatch.from_arrays(
             [columns[f.name] for f in self.schema], schema=self.schema
         )
@@ -182,6 +240,62 @@ class BlockLog:
                 for values, field in zip(self._values, self._const, strict=True)
             ]
         return self._patterns
+
+
+@dataclass
+class _Chunk:
+    """Blocks as arrays: per block its pattern rows (``start``, ``count``), first seq,
+    time, job id, and where its units start in ``nodes`` and ``details``."""
+
+    start: np.ndarray
+    count: np.ndarray
+    first: np.ndarray
+    time: np.ndarray
+    job_id: np.ndarray
+    nodes: pa.Array
+    node_at: np.ndarray
+    details: pa.Array | None
+    detail_at: np.ndarray
+
+    @staticmethod
+    def join(chunks: Sequence[_Chunk]) -> _Chunk:
+        """One chunk of all blocks of ``chunks``, in order."""
+        if len(chunks) == 1 and chunks[0].details is not None:
+            return chunks[0]
+        node_base = np.cumsum([0] + [len(c.nodes) for c in chunks[:-1]])
+        detail_len = [0 if c.details is None else len(c.details) for c in chunks]
+        detail_base = np.cumsum([0] + detail_len[:-1])
+        details = [c.details for c in chunks if c.details is not None]
+        def joined(name: str) -> np.ndarray:
+            return np.concatenate([getattr(c, name) for c in chunks])
+
+        return _Chunk(
+            joined("start"), joined("count"), joined("first"), joined("time"), joined("job_id"),
+            pa.concat_arrays([c.nodes for c in chunks]),
+            np.concatenate([c.node_at + b for c, b in zip(chunks, node_base, strict=True)]),
+            # one null when no block has details: their rows take it, masked
+            pa.concat_arrays(details) if details else pa.nulls(1, pa.string()),
+            np.concatenate([c.detail_at + b for c, b in zip(chunks, detail_base, strict=True)]),
+        )  # fmt: skip
+
+
+def _first_appearance(
+    const: pa.DictionaryArray, seen: np.ndarray, pattern: np.ndarray, typ: pa.DataType
+) -> pa.DictionaryArray:
+    """Column ``const`` (one value per pattern row) at rows ``pattern``, its dictionary
+    in order of first appearance; ``seen`` holds the patterns in that order."""
+    codes = np.asarray(const.indices.fill_null(-1), dtype=np.int64)
+    order: dict[int, int] = {}  # old code -> new code, by first appearance
+    for code in codes[seen].tolist():
+        if code >= 0 and code not in order:
+            order[code] = len(order)
+    remap = np.full(len(const.dictionary) + 1, -1, dtype=np.int32)  # [-1]: null
+    remap[list(order)] = list(order.values())
+    indices = remap[codes][pattern]
+    return pa.DictionaryArray.from_arrays(
+        pa.array(indices, pa.int32(), mask=indices < 0),
+        const.dictionary.take(pa.array(list(order), pa.int64())),
+    ).cast(typ)
 
 
 def merge_by_seq(batches: Sequence[pa.RecordBatch], schema: pa.Schema) -> pa.RecordBatch:

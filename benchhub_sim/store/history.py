@@ -11,6 +11,7 @@ from __future__ import annotations
 import time as _time
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import pyarrow as pa
 
 from benchhub_sim.store.blocks import BlockLog, Template, merge_by_seq
@@ -138,11 +139,8 @@ class History:
         """
         first = self.seq
         logs = self._logs_of.get(id(template))
-        if logs is None:  # the tables the template has rows in
-            tables = {table for table, _, _ in template.rows}
-            both = (("job", self._job_blocks), ("node", self._node_blocks))
-            logs = self._logs_of[id(template)] = tuple(log for t, log in both if t in tables)
-            self._templates.append(template)  # keeps the id valid
+        if logs is None:
+            logs = self._logs(template)
         for log in logs:
             log.append(template, first, time, job_id, nodes, details)
         size = template.size
@@ -152,6 +150,35 @@ class History:
             self.flush()
         elif self._block_rows // _CLOCK_EVERY != (self._block_rows - size) // _CLOCK_EVERY:
             self.maybe_flush()
+
+    def blocks(
+        self,
+        template: Template,
+        first: np.ndarray,
+        time: np.ndarray,
+        job_id: np.ndarray,
+        nodes: pa.Array,
+        details: pa.Array | None = None,
+    ) -> None:
+        """Append many uses of ``template`` at once, given as arrays (see
+        :meth:`BlockLog.extend <benchhub_sim.store.blocks.BlockLog.extend>`).
+
+        Unlike :meth:`block`, each block's first ``seq`` is given: the caller numbers
+        the rows it logs (from :attr:`seq` on) and sets :attr:`seq` past them. Nothing
+        is flushed here.
+        """
+        for log in self._logs(template):
+            self._block_rows += log.extend(template, first, time, job_id, nodes, details)
+
+    def _logs(self, template: Template) -> tuple[BlockLog, ...]:
+        """The block logs of the tables ``template`` has rows in."""
+        logs = self._logs_of.get(id(template))
+        if logs is None:
+            tables = {table for table, _, _ in template.rows}
+            both = (("job", self._job_blocks), ("node", self._node_blocks))
+            logs = self._logs_of[id(template)] = tuple(log for t, log in both if t in tables)
+            self._templates.append(template)  # keeps the id valid
+        return logs
 
     def node(
         self,
@@ -223,6 +250,8 @@ def _with_blocks(rows: pa.RecordBatch, blocks: BlockLog) -> pa.RecordBatch:
     expanded = blocks.batch()
     if expanded is None:
         return rows
+    if not rows.num_rows:
+        return expanded  # in seq order and canonical already
     return merge_by_seq([rows, expanded], rows.schema)
 
 
