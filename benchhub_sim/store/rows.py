@@ -56,6 +56,12 @@ class RowBuffer:
             self.batches.append(rows_to_batch(self.rows, self.schema))
             self.rows = []
 
+    def add_batch(self, batch: pa.RecordBatch) -> None:
+        """Append the rows of ``batch`` (of this buffer's schema) after those so far."""
+        self.flush()
+        self.batches.append(batch)
+        self.n += batch.num_rows
+
     def table(self, extra_rows: list[tuple] = (), *, release: bool = False) -> pa.Table:  # type: ignore[assignment]
         """Every row appended so far, then ``extra_rows``, as one table.
 
@@ -120,6 +126,41 @@ class SimpleRows:
         self.n_units += len(units)
         if len(self.nodes) >= self.flush_rows:
             self.flush()
+
+    def extend(
+        self,
+        shape: Any,
+        job_id: np.ndarray,
+        start: np.ndarray,
+        stop: np.ndarray,
+        nodes: pa.Array,
+        slots: Sequence[str],
+    ) -> None:
+        """Many ended jobs of ``shape``, given as arrays: what :meth:`append` does once per
+        job, for jobs that all run on ``slots`` (in order) and keep no logs. ``nodes``
+        holds each job's node per slot, one job after the other."""
+        self.flush()  # blocks appended one by one come first
+        i = self._index.get(id(shape))
+        if i is None:
+            i = self._index[id(shape)] = len(self.shapes)
+            self.shapes.append(shape)
+        n, k = len(job_id), len(slots)
+        self._block_parts.append(
+            (np.full(n, i, np.int32), np.asarray(job_id, np.int64),
+             np.asarray(start, np.float64), np.asarray(stop, np.float64))
+        )  # fmt: skip
+        slot_index = pa.array(np.tile(np.arange(k, dtype=np.int32), n))
+        self._unit_parts.append(
+            (
+                np.repeat(np.arange(self._n_blocks, self._n_blocks + n), k),
+                nodes,
+                pa.DictionaryArray.from_arrays(slot_index, pa.array(list(slots), pa.string())),
+                pa.nulls(n * k, pa.string()),
+            )
+        )
+        self._n_blocks += n
+        self.n_units += n * k
+        self._joined = None
 
     def flush(self) -> None:
         """Turn the buffered blocks into compact arrays."""
@@ -303,6 +344,8 @@ def first_appearance(arr: pa.DictionaryArray) -> pa.DictionaryArray:
     no value twice.
     """
     seen = pc.unique(arr.indices).drop_null()
+    if len(seen) == len(arr.dictionary) and np.array_equal(seen, np.arange(len(seen))):
+        return arr  # already so (canonical chunks joined by unify_dictionaries are)
     indices = pc.index_in(arr.indices, value_set=seen).cast(pa.int32())
     return pa.DictionaryArray.from_arrays(indices, arr.dictionary.take(seen))
 
