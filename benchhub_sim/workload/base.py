@@ -12,7 +12,7 @@ from benchhub_sim.spec.model import JobSpec
 ALL_NODES = "*"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class JobRequest:
     """One job submitted to the central.
 
@@ -49,3 +49,21 @@ class JobRequest:
     durations: Mapping[tuple[Any, ...], float] | None = None
     ready_delays: Mapping[tuple[Any, ...], float] | None = None
     bind_to: tuple[str, ...] | None = None
+
+    def __init__(
+        self,
+        spec: JobSpec,
+        submit: float = 0.0,
+        job_id: int | None = None,
+        priority: float | None = None,
+        walltime: float | None = None,
+        durations: Mapping[tuple[Any, ...], float] | None = None,
+        ready_delays: Mapping[tuple[Any, ...], float] | None = None,
+        bind_to: tuple[str, ...] | None = None,
+    ) -> None:
+        # what the generated __init__ of a frozen dataclass does, without its eight
+        # object.__setattr__ calls: workloads make millions of requests (2x faster)
+        self.__dict__.update(
+            spec=spec, submit=submit, job_id=job_id, priority=priority, walltime=walltime,
+            durations=durations, ready_delays=ready_delays, bind_to=bind_to,
+        )  # fmt: skip
