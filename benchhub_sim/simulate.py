@@ -74,6 +74,7 @@ def simulate(
     inputs: dict[str, Any] | None = None,
     overwrite: bool = False,
     one_step: bool = True,
+    batch: bool = True,
 ) -> Any:
     """Run ``workload`` on ``cluster`` in virtual time.
 
@@ -103,6 +104,9 @@ def simulate(
     one_step : bool
         Start and end simple jobs in one step each (see :class:`~benchhub_sim.engine.engine.Engine`);
         ``False`` gives the same tables, slower.
+    batch : bool
+        Run uniform simple workloads in batch mode while they allow it (see
+        :mod:`~benchhub_sim.engine.batch`); ``False`` gives the same tables, slower.
     progress : callable, optional
         Called as ``progress(jobs_ended, now)`` once per ended job.
 
@@ -151,6 +155,7 @@ def simulate(
         max_loader_pack=max_loader_pack,
         faults=faults,
         one_step=one_step,
+        batch=batch,
     )
     if progress is not None:
         engine.central.on_job_end = progress

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from benchhub_sim.cluster import Cluster
+from benchhub_sim.engine import batch
 from benchhub_sim.engine.central import Central
 from benchhub_sim.engine.compiled import CompiledSpec
 from benchhub_sim.engine.dispatch import Dispatcher
@@ -53,6 +54,10 @@ class Engine:
         :func:`~benchhub_sim.engine.compiled.simple_stage`) in one loop step each when
         its tasks take equal times. ``False`` runs every job step by step: same tables,
         slower (the reference the tests compare with).
+    batch : bool
+        Run uniform simple workloads (M/M/c models, traces under ``fcfs``) in batch mode
+        while they allow it (:mod:`~benchhub_sim.engine.batch`); needs ``one_step``.
+        ``False``: the general loop throughout. Same tables either way.
     """
 
     def __init__(
@@ -68,8 +73,12 @@ class Engine:
         faults: Sequence[tuple[float, str, float]] = (),
         walltime_of: Callable[[JobSpec], float] | None = None,
         one_step: bool = True,
+        batch: bool = True,
     ) -> None:
         self.loop = EventLoop()
+        self.batch = batch
+        #: jobs submitted in batch mode (see :mod:`~benchhub_sim.engine.batch`)
+        self.batch_jobs = 0
         self.store = store
         self.cluster = cluster
         self.seed = seed_sequence(seed)
@@ -125,9 +134,14 @@ class Engine:
         for node in self.cluster.nodes:
             self.store.add_node(0.0, node)
         self._arrivals = iter(workload)
-        self._next_arrival()
+        wall = clock is not None and clock.kind == "wall"
+        if self.batch and until is None and not wall and batch.ready(self):
+            with fewer_collections():
+                batch.run_batch(self)  # returns done, or handing over to the loop
+        else:
+            self._next_arrival()
         self.faults.start()
-        if clock is not None and clock.kind == "wall":
+        if wall:
             from benchhub_sim.engine.wall import run_wall
 
             run_wall(self, clock)
@@ -151,13 +165,21 @@ class Engine:
         self.loop.at(req.submit, self._arrive, req, URGENT)
 
     def _arrive(self, req: JobRequest) -> None:
+        self._admit(self.new_job(req))
+
+    def new_job(self, req: JobRequest) -> JobRun:
+        """The job of ``req``: its id (checked unused), compiled spec and draws."""
         job_id = req.job_id if req.job_id is not None else self._next_id
         if job_id in self._ids:
             raise WorkloadError([f"job id {job_id} is used twice"])
         self._ids.add(job_id)
         self._next_id = max(self._next_id, job_id + 1)
         c, streams = self.compile(req.spec)
-        job = JobRun(job_id, req, c, streams.take() if c.dists else [])
+        return JobRun(job_id, req, c, streams.take() if c.dists else [])
+
+    def _admit(self, job: JobRun) -> None:
+        """Submit (or start bound) a job that has just arrived, then wait for the next."""
+        req = job.req
         self.jobs_submitted += 1
         if req.bind_to is not None:
             self.central.start_bound(job, req.bind_to)

@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from benchhub_sim.engine.compiled import CompiledStage
+from benchhub_sim.engine.compiled import CompiledSpec, CompiledStage
 from benchhub_sim.engine.state import RUNNING, JobRun, TaskRun
-from benchhub_sim.sched.assign import Binding
+from benchhub_sim.sched.assign import Binding, Slot
 from benchhub_sim.spec.model import Driver, Task
-from benchhub_sim.workload.base import ALL_NODES
+from benchhub_sim.workload.base import ALL_NODES, JobRequest
 
 
 class SimulatedExecutor:
@@ -37,9 +37,17 @@ class SimulatedExecutor:
     def _draw_at(
         self, job: JobRun, stage: int, slot: int, t: int, task: Task, check: int, attempt: int
     ) -> float:
-        pos = job.c.positions.get((stage, slot, t, check, attempt, "d"))
+        return self._draw_in(job.c, job.draws, stage, slot, t, task, check, attempt)
+
+    def _draw_in(
+        self, c: CompiledSpec, draws: Sequence[float], stage: int, slot: int, t: int,
+        task: Task, check: int, attempt: int,
+    ) -> float:  # fmt: skip
+        """A duration drawn for a job of ``c`` whose draws are ``draws``, else the constant
+        or default one."""
+        pos = c.positions.get((stage, slot, t, check, attempt, "d"))
         if pos is not None:
-            return job.draws[pos]
+            return draws[pos]
         d = task.duration if check < 0 else task.ready[check].duration
         if d is not None:
             return d.param("value")  # a constant: random ones have a position
@@ -70,19 +78,27 @@ class SimulatedExecutor:
     ) -> float | None:
         """Seconds every task of a simple job's stage runs (node speed included), or None
         when they differ from node to node (the job then runs step by step)."""
-        task = stage.tasks[0]
-        observed = job.req.durations
         first = None
         for b in bindings:
-            d = _observed_at(observed, stage.name, b.slot.name, task.name, 0) if observed else None
-            if d is None:
-                d = self._draw_at(job, stage.index, b.slot.index, 0, task, -1, 0)
-            d /= b.node.speed
+            d = self.slot_time(job.c, job.req, job.draws, stage, b.slot) / b.node.speed
             if first is None:
                 first = d
             elif d != first:
                 return None
         return first
+
+    def slot_time(
+        self, c: CompiledSpec, req: JobRequest, draws: Sequence[float], stage: CompiledStage,
+        slot: Slot,
+    ) -> float:  # fmt: skip
+        """Seconds the task of simple stage ``stage`` (its first attempt) runs on ``slot``,
+        before node speed, for a job of ``c`` requested by ``req`` with ``draws``."""
+        task = stage.tasks[0]
+        observed = req.durations
+        d = _observed_at(observed, stage.name, slot.name, task.name, 0) if observed else None
+        return (
+            d if d is not None else self._draw_in(c, draws, stage.index, slot.index, 0, task, -1, 0)
+        )
 
     def start(self, tr: TaskRun) -> None:
         speed = tr.unit.binding.node.speed

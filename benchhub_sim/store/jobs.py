@@ -37,6 +37,10 @@ When a job ends, its rows move out of the live dicts into completed-row buffers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
 import pyarrow as pa
 
 from benchhub_sim.errors import StoreError
@@ -270,6 +274,31 @@ class JobStore:
             self._final[job_id] = code
         else:
             self._final_sparse[job_id] = code
+
+    def end_simple(
+        self, shape: Any, jobs: pa.RecordBatch, start: np.ndarray, slots: Sequence[str],
+        nodes: pa.Array,
+    ) -> None:  # fmt: skip
+        """Record many simple jobs that ran and finished outside the live snapshot (the
+        engine's batch mode): their ``jobs`` rows, and their stage and task rows kept
+        compact like those of :func:`~benchhub_sim.store.simple.apply_finish`. Each job
+        ran on ``slots``, on the nodes ``nodes`` gives one job after the other."""
+        job_id = np.asarray(jobs.column("job_id"), dtype=np.int64)
+        stop = np.asarray(jobs.column("stop_time"), dtype=np.float64)
+        self.done_jobs.add_batch(jobs)
+        self.done_simple.extend(shape, job_id, start, stop, nodes, slots)
+        code = _FINAL_CODE["finished"]
+        dense = (job_id >= 0) & (job_id < _DENSE_IDS)
+        if dense.any():
+            need = int(job_id[dense].max()) + 1
+            if need > len(self._final):
+                self._final.extend(bytes(max(need - len(self._final), len(self._final))))
+            view = np.frombuffer(self._final, dtype=np.uint8)
+            view[job_id[dense]] = code
+            del view  # the bytearray cannot grow while a view exists
+        for j in job_id[~dense].tolist():
+            self._final_sparse[j] = code
+        self.n_ended["finished"] += len(job_id)
 
     # -- submit -------------------------------------------------------------------------
 

@@ -37,10 +37,11 @@ from benchhub_sim.store.simple import (
     states_template,
 )
 
-#: node state steps (state, names the job) of a binding and of a release
-_BOUND = (("running_job", True),)
-_RELEASED = (("cleanup", True), ("idle", False))
-_SUBMIT = Template((("job", -1, ("submit", "queued", *[None] * 12)),))
+#: node state steps (state, names the job) of a binding and of a release; the row of a
+#: submission (also logged in bulk by the engine's batch mode)
+BOUND = (("running_job", True),)
+RELEASED = (("cleanup", True), ("idle", False))
+SUBMIT = Template((("job", -1, ("submit", "queued", *[None] * 12)),))
 
 
 class Store:
@@ -142,7 +143,7 @@ class Store:
         self.jobs.check_submit(job_id)
         self.jobs.submit(time, job_id, name, n_nodes, walltime, priority, raw_spec)
         if self.bulk:
-            self.history.block(_SUBMIT, time, job_id)
+            self.history.block(SUBMIT, time, job_id)
         else:
             self.history.job(time, job_id, "submit", "queued")
 
@@ -208,11 +209,11 @@ class Store:
             for node_id, slot, match in bindings:
                 self.job(time, job_id, "assign", "queued", node_id=node_id, node_name=slot,
                          detail=match)  # fmt: skip
-        self._node_states(time, job_id, list(dict.fromkeys(b[0] for b in bindings)), _BOUND)
+        self._node_states(time, job_id, list(dict.fromkeys(b[0] for b in bindings)), BOUND)
 
     def release(self, time: float, job_id: int, node_ids: Sequence[str]) -> None:
         """Nodes of ended job ``job_id`` clean up and become idle (two state events each)."""
-        self._node_states(time, job_id, node_ids, _RELEASED)
+        self._node_states(time, job_id, node_ids, RELEASED)
 
     def _node_states(
         self, time: float, job_id: int, node_ids: Sequence[str], steps: tuple[tuple[str, bool], ...]
