@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from benchhub_sim.cluster import Cluster
-from benchhub_sim.engine.engine import Engine, iter_sorted
+from benchhub_sim.engine.engine import Engine, fewer_collections, iter_sorted
 from benchhub_sim.rng import Seed
 from benchhub_sim.sched.policies import Policy
 from benchhub_sim.spec.model import JobSpec
@@ -167,10 +167,12 @@ def simulate(
 
         writer.meta.update(end_time=meta["end_time"], events=meta["events"])
         # one table at a time, each sorted as it is written and dropped after
-        writer.finish(store.final_tables(), sort=SORT_KEYS)
+        with fewer_collections():
+            writer.finish(store.final_tables(), sort=SORT_KEYS)
         # let the snapshot go before the run is read back (the engine's parts refer to
         # each other, so the collector frees them)
         del store, engine
         gc.collect()
         return load_run(writer.path)
-    return Run(store.tables(), meta)
+    with fewer_collections():
+        return Run(store.tables(), meta)

@@ -111,6 +111,29 @@ def test_fewer_collections_raises_the_threshold_and_restores_it():
         gc.set_threshold(*before)
 
 
+def test_fewer_collections_freezes_what_was_there_and_frees_it_after():
+    """Objects made before the block are out of the collector's way inside it, and a
+    cycle made inside it is still collected; after the block nothing stays frozen,
+    also when blocks nest."""
+    assert gc.get_freeze_count() == 0
+    with fewer_collections():
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        with fewer_collections():  # nested: the outer block keeps the freeze
+            assert gc.get_freeze_count() == frozen
+        assert gc.get_freeze_count() == frozen
+        ref = weakref.ref(_Node(None))  # only its own reference keeps it
+        gc.collect()
+        assert ref() is None
+    assert gc.get_freeze_count() == 0
+
+
+class _Node:
+    def __init__(self, payload: object) -> None:
+        self.payload = payload
+        self.me = self
+
+
 # -- the queue lets started jobs go ----------------------------------------------------
 
 
