@@ -1,36 +1,36 @@
 """Batch mode: uniform simple jobs in one tight loop, with the general loop's rows.
 
-Most of an M/M/c job's time in the general loop goes to bookkeeping whose answer is
-known in advance: an event object per arrival, pass and completion, a policy call, a
-binding search, a job object, snapshot rows checked and updated one transition at a
-time. When
+Most of a simple job's time in the general loop goes to bookkeeping whose answer is
+known in advance: an event object per arrival, pass and completion, a binding search, a
+job object, snapshot rows checked and updated one transition at a time. When
 
 - every job is *simple* (:func:`~benchhub_sim.engine.compiled.simple_stage`) on all
   its slots, each slot of role ``any`` with no selector or requirement, and its tasks
-  take equal times on all its nodes;
+  take equal times on all its nodes (every job of an M/M/c model or an SWF trace);
 - every node is of role ``any``, all nodes have one speed, and none fails (no
   ``mtbf``, no injected faults);
-- the policy is ``fcfs``, or ``easy`` / ``conservative`` while every job needs one
-  node (they then start the same jobs at the same times: with no free node, no job can
-  be backfilled);
+- the policy is one of the built-in ones (a policy of one's own may look at more of a
+  job than batch mode keeps, so it runs in the general loop);
 
-a run follows from the rules the general loop obeys, and :func:`run_batch` applies them
-directly, on plain lists:
+:func:`run_batch` runs the workload with the rules the general loop obeys, on plain
+lists:
 
 - at one instant, arrivals are handled first, then completions in the order their jobs
   started, then one scheduling pass (the loop's priorities ``URGENT``, ``NORMAL``,
   ``LATE``);
-- a pass starts queued jobs in submit order while the first one fits;
+- a pass calls the policy with the same view the central gives it (queue, free nodes,
+  running jobs, ``try_start``, and what backfilling keeps between passes); ``fcfs`` is
+  spelled out inline, the same rule: in submit order while the first job fits;
 - a job takes the lowest-numbered free nodes, slot ``i`` the ``i``-th (what
   :func:`~benchhub_sim.sched.assign.try_assign` picks among nodes of role ``any``).
 
 It logs the rows the general loop logs, with the same ``seq``: each job's submit,
 binding + start and end + release are the store's bulk templates
-(:mod:`benchhub_sim.store.simple`), handed to the history as arrays every few thousand
-jobs (:meth:`~benchhub_sim.store.history.History.blocks`); an ended job's stage and
-task rows go to the compact :class:`~benchhub_sim.store.rows.SimpleRows`. With the
-store's checks on, each hand-over is checked as a whole (:func:`_check`): the
-transitions the state machine would have refused one at a time.
+(:mod:`benchhub_sim.store.simple`), handed to the history as arrays every 65k rows
+(:meth:`~benchhub_sim.store.history.History.blocks`); an ended job's stage and task
+rows go to the compact :class:`~benchhub_sim.store.rows.SimpleRows`. With the store's
+checks on, each hand-over is checked as a whole (:meth:`_Log._check`): the transitions
+the state machine would have refused one at a time.
 
 At the first job it cannot run this way (another kind of spec, a job bound to nodes,
 durations that differ between a job's nodes, a job that can never fit), it hands the
@@ -44,13 +44,13 @@ from __future__ import annotations
 import heapq
 import time as _time
 from bisect import insort
-from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
+from benchhub_sim.engine.central import JobQueue
 from benchhub_sim.engine.compiled import CompiledSpec, CompiledStage
 from benchhub_sim.engine.loop import URGENT
 from benchhub_sim.engine.simexec import SimulatedExecutor
@@ -58,7 +58,7 @@ from benchhub_sim.engine.state import JobRun
 from benchhub_sim.errors import StoreError, WorkloadError
 from benchhub_sim.rng import SpecStreams
 from benchhub_sim.sched.assign import Binding, Role, min_nodes
-from benchhub_sim.sched.policies import conservative, easy, fcfs
+from benchhub_sim.sched.policies import POLICIES, fcfs
 from benchhub_sim.spec.model import JobSpec
 from benchhub_sim.store.blocks import Template
 from benchhub_sim.store.schema import JOBS_SCHEMA
@@ -76,9 +76,43 @@ _DICT = pa.dictionary(pa.int32(), pa.string())
 #: rows of the history between two hand-overs of the batch loop's records
 _EMIT_ROWS = 65_536
 
-# fields of a job record (a list: the loop updates it in place)
-_ID, _KIND, _REQ, _DRAWS, _SUBMIT, _SUB_SEQ, _TIME, _START, _START_SEQ = range(9)
-_NODES, _END, _END_SEQ = 9, 10, 11
+
+class _Job:
+    """One job of the batch loop: what queue policies see of a job (``job_id``,
+    ``submit``, ``walltime``, ``priority``, ``n_nodes``, ``start``, ``expected_end``)
+    and what its rows need."""
+
+    __slots__ = ("job_id", "kind", "req", "draws", "submit", "arrived", "sub_seq", "time",
+                 "walltime", "priority", "n_nodes", "queued", "qseq", "start", "start_seq",
+                 "nodes", "end", "end_seq")  # fmt: skip
+
+    def __init__(
+        self, job_id: int, kind: _Kind, req: JobRequest, draws: list[float], arrived: float,
+        sub_seq: int, time: float,
+    ) -> None:  # fmt: skip
+        c = kind.c
+        self.job_id = job_id
+        self.kind = kind
+        self.req = req
+        self.draws = draws
+        self.submit = req.submit  # as the policies see it (JobRun.submit)
+        self.arrived = arrived  # the submit event's time (the jobs table's)
+        self.sub_seq = sub_seq
+        self.time = time  # seconds it runs
+        self.walltime = req.walltime if req.walltime is not None else c.walltime
+        self.priority = req.priority if req.priority is not None else c.priority
+        self.n_nodes = kind.k
+        self.queued = True
+        self.qseq = -1
+        self.start = 0.0
+        self.start_seq = 0
+        self.nodes: list[int] = []
+        self.end = 0.0
+        self.end_seq = 0
+
+    @property
+    def expected_end(self) -> float:
+        return self.start + self.walltime
 
 
 def ready(engine: Any) -> bool:
@@ -91,7 +125,7 @@ def ready(engine: Any) -> bool:
         and engine.dispatcher._simple_time is not None
         and isinstance(engine.store, Store)
         and engine.store.bulk
-        and central.policy in (fcfs, easy, conservative)
+        and central.policy in POLICIES.values()
         and not engine.faults.explicit
         and engine.jobs_submitted == 0
         and bool(nodes)
@@ -187,7 +221,6 @@ def _kind(engine: Any, spec: JobSpec) -> _Kind | None:
         or any(s.role is not Role.ANY or s.constrained for s in c.slots)
         or k > len(central.nodes)  # never fits: the general path aborts it
         or min_nodes(c.slots, central.max_loader_pack) != k
-        or (k > 1 and central.policy is not fcfs)
     ):
         return None
     return _Kind(engine, c, streams)
@@ -205,120 +238,183 @@ def run_batch(engine: Any) -> None:
     """Run ``engine``'s arrivals in batch mode (see the module docstring) until they and
     every job have ended, or hand over to the general loop at the first job it cannot
     take. ``engine._arrivals`` must be the arrivals, none consumed."""
-    loop = engine.loop
-    central = engine.central
-    kinds: dict[int, _Kind | None] = {}
-    free: list[int] = central._free  # sorted cluster indices, updated in place
-    queue: deque[list] = deque()
-    heap: list[tuple[float, int, list]] = []  # (end, start order, record)
-    log = _Log(engine)
-    submitted_log, started_log, ended_log = log.submitted, log.started, log.ended
-    hook = central.on_job_end
-    ids = engine._ids
-    next_id = engine._next_id
-    arrivals: Iterator[JobRequest] = engine._arrivals
-    push, pop = heapq.heappush, heapq.heappop
-    now = loop.now
-    seq = log.history.seq
-    emit_at = log.emit_at
-    events = ended = submitted = order = 0
-    pending = False  # a scheduling pass is due at ``now``
-    handed: JobRequest | JobRun | None = None
+    _Batch(engine).run()
 
-    last_submit = engine._last_submit
-    req = next(arrivals, None)
-    ta = _INF
-    if req is not None:  # (no order to check: nothing came before it)
-        last_submit = req.submit
-        ta = req.submit if req.submit > now else now
-    while True:
-        if req is not None and (not heap or ta <= heap[0][0]) and (not pending or ta <= now):
-            # -- an arrival: URGENT, before anything else at its time -----------------
-            key = id(req.spec)
-            if key in kinds:
-                kind = kinds[key]
-            else:
-                kind = kinds[key] = _kind(engine, req.spec)
-            job_id = req.job_id
-            if job_id is None:
-                job_id = next_id
-            if kind is None or req.bind_to is not None or job_id in ids:
-                handed = req  # the general path takes it from the start
-                break
-            ids.add(job_id)
-            if job_id >= next_id:
-                next_id = job_id + 1
-            draws, d = kind.draw(req)
-            if d is None:
-                handed = JobRun(job_id, req, kind.c, draws)
-                break
-            now = ta
-            events += 1
-            submitted += 1
-            rec = [job_id, kind, req, draws, now, seq, d, 0.0, 0, None, 0.0, 0]
-            seq += 1
-            queue.append(rec)
-            submitted_log.append(rec)
-            pending = True
-            req = next(arrivals, None)
-            if req is not None:
-                if req.submit < last_submit:
-                    raise WorkloadError(
-                        [f"job requests must come in submit order: {req.submit} after {last_submit}"]
-                    )  # fmt: skip
-                last_submit = req.submit
-                ta = req.submit if req.submit > now else now
-        elif heap and (not pending or heap[0][0] <= now):
-            # -- a completion: NORMAL, in the order the jobs started ------------------
-            now, _, rec = pop(heap)
-            events += 1
-            rec[_END] = now
-            rec[_END_SEQ] = seq
-            seq += rec[_KIND].rows  # finish, then release
-            for i in rec[_NODES]:
-                insort(free, i)
-            ended += 1
-            ended_log.append(rec)
-            if hook is not None:
-                hook(central.jobs_ended + ended, now)
-            pending = True
-        elif pending:
-            # -- a scheduling pass: LATE, once everything else at ``now`` is done -----
-            events += 1
-            pending = False
-            while queue:
-                rec = queue[0]
-                kind = rec[_KIND]
-                k = kind.k
-                if k > len(free):
+
+class _Batch:
+    """The batch loop, and the view queue policies see while it runs (the central's
+    view, :mod:`benchhub_sim.sched.policies`)."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        central = engine.central
+        self.policy = central.policy
+        self.free: list[int] = central._free  # sorted cluster indices, updated in place
+        self.total_nodes = len(central.nodes)
+        self.queue: JobQueue[_Job] = JobQueue()
+        self.running_jobs: dict[int, _Job] = {}
+        self.heap: list[tuple[float, int, _Job]] = []  # (end, start order, job)
+        self.log = _Log(engine)
+        self.now = engine.loop.now
+        self.seq = self.log.history.seq
+        self.order = 0
+        #: as the central's: bumped when a job starts or ends (policies compare it)
+        self.version = 0
+        self.memo: dict[str, Any] = {}
+
+    # -- the view ---------------------------------------------------------------------
+
+    def queued(self) -> Iterator[_Job]:
+        return iter(self.queue)
+
+    def queue_mark(self) -> int:
+        return self.queue.appended
+
+    def queued_since(self, mark: int) -> Iterator[_Job]:
+        return self.queue.since(mark)
+
+    def free_count(self) -> int:
+        return len(self.free)
+
+    def running(self) -> Any:
+        return self.running_jobs.values()
+
+    def try_start(self, job: _Job) -> bool:
+        if not job.queued or job.n_nodes > len(self.free):
+            return False
+        self.queue.remove(job)
+        self._start(job)
+        return True
+
+    def _start(self, job: _Job) -> None:
+        """Bind the lowest-numbered free nodes to ``job`` (off the queue) and start it."""
+        free, now, k = self.free, self.now, job.n_nodes
+        job.nodes = free[:k]
+        del free[:k]
+        job.start = now
+        job.start_seq = self.seq
+        self.seq += job.kind.rows  # assign, bind, start
+        end = now + job.time
+        self.order += 1
+        heapq.heappush(self.heap, (end if end > now else now, self.order, job))
+        self.running_jobs[job.job_id] = job
+        self.version += 1
+        self.log.started.append(job)
+
+    # -- the loop ---------------------------------------------------------------------
+
+    def run(self) -> None:
+        engine = self.engine
+        loop = engine.loop
+        central = engine.central
+        log = self.log
+        kinds: dict[int, _Kind | None] = {}
+        queue, free, heap, running_jobs = self.queue, self.free, self.heap, self.running_jobs
+        submitted_log, ended_log = log.submitted, log.ended
+        policy = self.policy if self.policy is not fcfs else None  # fcfs: inline below
+        hook = central.on_job_end
+        ids = engine._ids
+        next_id = engine._next_id
+        arrivals: Iterator[JobRequest] = engine._arrivals
+        pop = heapq.heappop
+        now = self.now
+        emit_at = log.emit_at
+        events = ended = submitted = 0
+        pending = False  # a scheduling pass is due at ``now``
+        handed: JobRequest | JobRun | None = None
+
+        last_submit = engine._last_submit
+        req = next(arrivals, None)
+        ta = _INF
+        if req is not None:  # (no order to check: nothing came before it)
+            last_submit = req.submit
+            ta = req.submit if req.submit > now else now
+        while True:
+            if req is not None and (not heap or ta <= heap[0][0]) and (not pending or ta <= now):
+                # -- an arrival: URGENT, before anything else at its time -------------
+                key = id(req.spec)
+                if key in kinds:
+                    kind = kinds[key]
+                else:
+                    kind = kinds[key] = _kind(engine, req.spec)
+                job_id = req.job_id
+                if job_id is None:
+                    job_id = next_id
+                if kind is None or req.bind_to is not None or job_id in ids:
+                    handed = req  # the general path takes it from the start
                     break
-                queue.popleft()
-                rec[_NODES] = free[:k]
-                del free[:k]
-                rec[_START] = now
-                rec[_START_SEQ] = seq
-                seq += kind.rows  # assign, bind, start
-                end = now + rec[_TIME]
-                order += 1
-                push(heap, (end if end > now else now, order, rec))
-                started_log.append(rec)
-        else:
-            break
-        if seq >= emit_at:
-            log.emit(seq)
-            emit_at = log.emit_at
-    log.emit(seq)
-    loop.now = now
-    loop.events_run += events
-    central.jobs_ended += ended
-    engine.jobs_submitted += submitted
-    engine.batch_jobs += submitted
-    engine._next_id = next_id
-    engine._last_submit = last_submit
-    if handed is None:
-        engine._arrivals = None
-        return
-    _hand_over(engine, queue, heap, pending, handed, arrivals)
+                ids.add(job_id)
+                if job_id >= next_id:
+                    next_id = job_id + 1
+                draws, d = kind.draw(req)
+                if d is None:
+                    handed = JobRun(job_id, req, kind.c, draws)
+                    break
+                now = ta
+                events += 1
+                submitted += 1
+                job = _Job(job_id, kind, req, draws, now, self.seq, d)
+                self.seq += 1
+                queue.append(job)
+                submitted_log.append(job)
+                pending = True
+                req = next(arrivals, None)
+                if req is not None:
+                    if req.submit < last_submit:
+                        raise WorkloadError(
+                            [f"job requests must come in submit order: {req.submit} after {last_submit}"]
+                        )  # fmt: skip
+                    last_submit = req.submit
+                    ta = req.submit if req.submit > now else now
+            elif heap and (not pending or heap[0][0] <= now):
+                # -- a completion: NORMAL, in the order the jobs started --------------
+                now, _, job = pop(heap)
+                events += 1
+                job.end = now
+                job.end_seq = self.seq
+                self.seq += job.kind.rows  # finish, then release
+                del running_jobs[job.job_id]
+                self.version += 1
+                for i in job.nodes:
+                    insort(free, i)
+                ended += 1
+                ended_log.append(job)
+                if hook is not None:
+                    hook(central.jobs_ended + ended, now)
+                pending = True
+            elif pending:
+                # -- a scheduling pass: LATE, once everything else at ``now`` is done -
+                events += 1
+                pending = False
+                if queue.size and free:
+                    self.now = now
+                    if policy is None:  # fcfs: in submit order while the first one fits
+                        for job in queue:
+                            if job.n_nodes > len(free):
+                                break
+                            queue.remove(job)
+                            self._start(job)
+                    else:
+                        policy(self)
+                    queue.compact()
+            else:
+                break
+            if self.seq >= emit_at:
+                log.emit(self.seq)
+                emit_at = log.emit_at
+        log.emit(self.seq)
+        self.now = now
+        loop.now = now
+        loop.events_run += events
+        central.jobs_ended += ended
+        engine.jobs_submitted += submitted
+        engine.batch_jobs += submitted
+        engine._next_id = next_id
+        engine._last_submit = last_submit
+        if handed is None:
+            engine._arrivals = None
+            return
+        _hand_over(engine, self, pending, handed, arrivals)
 
 
 class _Log:
@@ -330,9 +426,9 @@ class _Log:
         self.names = [n.node_id for n in engine.central.nodes]
         self.node_ids = pa.array(self.names, pa.string())
         self.check = self.store.check
-        self.submitted: list[list] = []
-        self.started: list[list] = []
-        self.ended: list[list] = []
+        self.submitted: list[_Job] = []
+        self.started: list[_Job] = []
+        self.ended: list[_Job] = []
         self.emit_at = self.history.seq + _EMIT_ROWS  # hand over when seq gets there
         self._clock = _time.monotonic()
         self.busy: dict[int, int] = {}  # check: node index -> job id holding it
@@ -347,16 +443,16 @@ class _Log:
             sub = self.submitted
             history.blocks(
                 SUBMIT,
-                np.array([r[_SUB_SEQ] for r in sub], np.int64),
-                np.array([r[_SUBMIT] for r in sub], np.float64),
-                np.array([r[_ID] for r in sub], np.int64),
+                np.array([r.sub_seq for r in sub], np.int64),
+                np.array([r.arrived for r in sub], np.float64),
+                np.array([r.job_id for r in sub], np.int64),
                 pa.array([], pa.string()),
             )
         for kind, recs in _by_kind(self.started):
             k = kind.k
-            first = np.array([r[_START_SEQ] for r in recs], np.int64)
-            times = np.array([r[_START] for r in recs], np.float64)
-            job_ids = np.array([r[_ID] for r in recs], np.int64)
+            first = np.array([r.start_seq for r in recs], np.int64)
+            times = np.array([r.start for r in recs], np.float64)
+            job_ids = np.array([r.job_id for r in recs], np.int64)
             nodes = self._nodes(recs, k)
             exact = pa.array(["exact"], pa.string()).take(np.zeros(len(nodes), np.int64))
             assign, bound, start, _, _ = kind.templates
@@ -365,15 +461,15 @@ class _Log:
             history.blocks(start, first + 2 * k, times, job_ids, nodes)
         for kind, recs in _by_kind(self.ended):
             k = kind.k
-            first = np.array([r[_END_SEQ] for r in recs], np.int64)
-            times = np.array([r[_END] for r in recs], np.float64)
-            job_ids = np.array([r[_ID] for r in recs], np.int64)
+            first = np.array([r.end_seq for r in recs], np.int64)
+            times = np.array([r.end for r in recs], np.float64)
+            job_ids = np.array([r.job_id for r in recs], np.int64)
             nodes = self._nodes(recs, k)
             _, _, _, finish, released = kind.templates
             history.blocks(finish, first, times, job_ids, nodes)
             history.blocks(released, first + 2 * k + 2, times, job_ids, nodes)
             kind_jobs = _jobs_batch(kind, recs, job_ids, times)
-            starts = np.array([r[_START] for r in recs], np.float64)
+            starts = np.array([r.start for r in recs], np.float64)
             self.store.jobs.end_simple(kind.shape, kind_jobs, starts, kind.slot_names, nodes)
         history.seq = seq
         self.emit_at = seq + _EMIT_ROWS
@@ -384,12 +480,12 @@ class _Log:
         else:
             history.maybe_flush()
 
-    def _nodes(self, recs: list[list], k: int) -> pa.Array:
+    def _nodes(self, recs: list[_Job], k: int) -> pa.Array:
         """The node ids of each record's nodes, one record after the other."""
         if k == 1:
-            index = np.array([r[_NODES][0] for r in recs], np.int64)
+            index = np.array([r.nodes[0] for r in recs], np.int64)
         else:
-            index = np.array([r[_NODES] for r in recs], np.int64).reshape(-1)
+            index = np.array([r.nodes for r in recs], np.int64).reshape(-1)
         return self.node_ids.take(index)
 
     def _check(self) -> None:
@@ -398,18 +494,17 @@ class _Log:
         status = self.store.jobs.status
         busy = self.busy
         for r in self.submitted:
-            if status(r[_ID]) is not None:
-                raise StoreError(f"job {r[_ID]}: submitted twice (batch mode)")
+            if status(r.job_id) is not None:
+                raise StoreError(f"job {r.job_id}: submitted twice (batch mode)")
         events = sorted(
-            [(r[_START_SEQ], 0, r) for r in self.started]
-            + [(r[_END_SEQ], 1, r) for r in self.ended],
+            [(r.start_seq, 0, r) for r in self.started] + [(r.end_seq, 1, r) for r in self.ended],
             key=lambda e: e[0],
         )
         for _, ending, r in events:
-            job_id = r[_ID]
-            if not r[_SUBMIT] <= r[_START] <= (r[_END] if ending else r[_START]):
+            job_id = r.job_id
+            if not r.arrived <= r.start <= (r.end if ending else r.start):
                 raise StoreError(f"job {job_id}: times out of order (batch mode)")
-            for i in r[_NODES]:
+            for i in r.nodes:
                 held = busy.get(i)
                 if ending:
                     if held != job_id:
@@ -422,7 +517,7 @@ class _Log:
 
 
 def _jobs_batch(
-    kind: _Kind, recs: list[list], job_ids: np.ndarray, stop: np.ndarray
+    kind: _Kind, recs: list[_Job], job_ids: np.ndarray, stop: np.ndarray
 ) -> pa.RecordBatch:
     """The ``jobs`` rows of finished jobs of ``kind`` (what the store's snapshot gives)."""
     c, shape = kind.c, kind.shape
@@ -432,18 +527,16 @@ def _jobs_batch(
     def const(value: Any, typ: pa.DataType) -> pa.Array:
         return pa.array([value], typ).take(zeros)
 
-    walltime = [r[_REQ].walltime for r in recs]
-    priority = [r[_REQ].priority for r in recs]
     columns = {
         "job_id": pa.array(job_ids, pa.int64()),
         "name": const(c.name, _DICT),
-        "submit_time": pa.array([r[_SUBMIT] for r in recs], pa.float64()),
-        "start_time": pa.array([r[_START] for r in recs], pa.float64()),
+        "submit_time": pa.array([r.arrived for r in recs], pa.float64()),
+        "start_time": pa.array([r.start for r in recs], pa.float64()),
         "stop_time": pa.array(stop, pa.float64()),
         "status": const("finished", _DICT),
         "n_nodes": const(kind.k, pa.int32()),
-        "walltime": pa.array([c.walltime if w is None else w for w in walltime], pa.float64()),
-        "priority": pa.array([c.priority if p is None else p for p in priority], pa.float64()),
+        "walltime": pa.array([r.walltime for r in recs], pa.float64()),
+        "priority": pa.array([r.priority for r in recs], pa.float64()),
         "current_pipeline": const(shape.pipeline, pa.int32()),
         "foreground_stages": const([], pa.list_(pa.int32())),
         "background_stages": const([], pa.list_(pa.int32())),
@@ -454,16 +547,16 @@ def _jobs_batch(
     return pa.RecordBatch.from_arrays([columns[f.name] for f in JOBS_SCHEMA], schema=JOBS_SCHEMA)
 
 
-def _by_kind(recs: list[list]) -> list[tuple[_Kind, list[list]]]:
+def _by_kind(recs: list[_Job]) -> list[tuple[_Kind, list[_Job]]]:
     """``recs`` grouped by kind, in order within each group."""
     if not recs:
         return []
-    first = recs[0][_KIND]
-    if all(r[_KIND] is first for r in recs):
+    first = recs[0].kind
+    if all(r.kind is first for r in recs):
         return [(first, recs)]
-    groups: dict[int, tuple[_Kind, list[list]]] = {}
+    groups: dict[int, tuple[_Kind, list[_Job]]] = {}
     for r in recs:
-        kind = r[_KIND]
+        kind = r.kind
         group = groups.get(id(kind))
         if group is None:
             group = groups[id(kind)] = (kind, [])
@@ -472,50 +565,43 @@ def _by_kind(recs: list[list]) -> list[tuple[_Kind, list[list]]]:
 
 
 def _hand_over(
-    engine: Any,
-    queue: deque[list],
-    heap: list[tuple[float, int, list]],
-    pending: bool,
-    handed: JobRequest | JobRun,
+    engine: Any, batch: _Batch, pending: bool, handed: JobRequest | JobRun,
     arrivals: Iterator[JobRequest],
-) -> None:
+) -> None:  # fmt: skip
     """Give the general loop the batch loop's live jobs, then the job it stopped at."""
     loop = engine.loop
     central = engine.central
     store = engine.store
     nodes = central.nodes
+    running = sorted(batch.heap, key=lambda e: (e[0], e[1]))  # in the order they end
+    queued = list(batch.queue)
     history, store.history = store.history, _Unlogged()  # rows are logged: rebuild only
     try:
-        running = sorted(heap, key=lambda e: (e[0], e[1]))  # the order they end in
-        for _, _, r in sorted(running, key=lambda e: e[2][_SUB_SEQ]):
-            _resubmit(central, store, r)
-        for r in queue:
-            _resubmit(central, store, r)
-        for end, _, r in running:
-            job = r[_REQ]  # replaced by the job's JobRun in _resubmit
-            kind = r[_KIND]
+        runs = {}
+        for job in sorted([j for _, _, j in running] + queued, key=lambda j: j.sub_seq):
+            runs[job.job_id] = _resubmit(store, job)
+        for end, _, job in running:
+            run = runs[job.job_id]
             bindings = tuple(
                 Binding(slot, nodes[i], "exact")
-                for slot, i in zip(kind.c.slots, r[_NODES], strict=True)
+                for slot, i in zip(job.kind.c.slots, job.nodes, strict=True)
             )
-            store.bind(
-                r[_START], job.job_id, [(b.node.node_id, b.slot.name, "exact") for b in bindings]
-            )
-            units = [(b.node.node_id, b.slot.name) for b in bindings]
-            store.start_simple(r[_START], job.job_id, kind.shape, units)
-            job.queued = False
-            job.bindings = bindings
-            job.start = r[_START]
-            job.node_ids = tuple(b.node.node_id for b in bindings)
-            job.n_nodes = len(job.node_ids)
-            job.pipeline = 0
-            job.simple = bindings
-            for node_id in job.node_ids:
-                central.node_job[node_id] = job
-            central._running[job.job_id] = job
-            loop.at(end, engine.dispatcher._finish_simple, job)
-        for r in queue:
-            central.queue.append(r[_REQ])
+            rows = [(b.node.node_id, b.slot.name, "exact") for b in bindings]
+            store.bind(job.start, job.job_id, rows)
+            store.start_simple(job.start, job.job_id, job.kind.shape, [r[:2] for r in rows])
+            run.queued = False
+            run.bindings = bindings
+            run.start = job.start
+            run.node_ids = tuple(b.node.node_id for b in bindings)
+            run.n_nodes = len(run.node_ids)
+            run.pipeline = 0
+            run.simple = bindings
+            for node_id in run.node_ids:
+                central.node_job[node_id] = run
+            central._running[run.job_id] = run
+            loop.at(end, engine.dispatcher._finish_simple, run)
+        for job in queued:
+            central.queue.append(runs[job.job_id])
     finally:
         store.history = history
     central._free_nodes = None
@@ -531,15 +617,14 @@ def _hand_over(
         loop.at(handed.submit, engine._arrive, handed, URGENT)
 
 
-def _resubmit(central: Any, store: Store, r: list) -> None:
-    """The snapshot and job object of a job the batch loop submitted (its ``_REQ`` field
-    becomes the job)."""
-    kind = r[_KIND]
-    c = kind.c
-    job = JobRun(r[_ID], r[_REQ], c, r[_DRAWS])
-    job.n_nodes = kind.k
+def _resubmit(store: Store, job: _Job) -> JobRun:
+    """The snapshot row and the general loop's job object of a job the batch loop
+    submitted."""
+    c = job.kind.c
+    run = JobRun(job.job_id, job.req, c, job.draws)
+    run.n_nodes = job.n_nodes
     store.add_job(
-        r[_SUBMIT], job.job_id, c.name, n_nodes=len(c.slots), walltime=job.walltime,
-        priority=job.priority, raw_spec=c.raw_spec,
+        job.arrived, job.job_id, c.name, n_nodes=len(c.slots), walltime=run.walltime,
+        priority=run.priority, raw_spec=c.raw_spec,
     )  # fmt: skip
-    r[_REQ] = job
+    return run

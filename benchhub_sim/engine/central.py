@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from benchhub_sim.cluster import Cluster, Node
 from benchhub_sim.engine.loop import LATE
@@ -22,7 +22,17 @@ from benchhub_sim.sched.assign import (
 )
 
 
-class JobQueue:
+class Queueable(Protocol):
+    """What a :class:`JobQueue` needs of a job."""
+
+    queued: bool
+    qseq: int
+
+
+J = TypeVar("J", bound=Queueable)
+
+
+class JobQueue(Generic[J]):
     """Queued jobs in submit order; removal is O(1) and iteration is safe meanwhile.
 
     Each job gets a rank in append order (``job.qseq``); :meth:`since` iterates over the
@@ -30,31 +40,31 @@ class JobQueue:
     """
 
     def __init__(self) -> None:
-        self._jobs: list[JobRun] = []
+        self._jobs: list[J] = []
         self._head = 0  # jobs before it are all gone
         self._gone = 0
         self.size = 0
         self.appended = 0  # rank of the next job appended
 
-    def append(self, job: JobRun) -> None:
+    def append(self, job: J) -> None:
         job.qseq = self.appended
         self.appended += 1
         self._jobs.append(job)
         self.size += 1
 
-    def remove(self, job: JobRun) -> None:
+    def remove(self, job: J) -> None:
         job.queued = False
         self.size -= 1
         self._gone += 1
 
-    def __iter__(self) -> Iterator[JobRun]:
+    def __iter__(self) -> Iterator[J]:
         return self._from(self._head)
 
-    def since(self, rank: int) -> Iterator[JobRun]:
+    def since(self, rank: int) -> Iterator[J]:
         """Queued jobs appended with rank ``rank`` or later, in order."""
         return self._from(bisect_left(self._jobs, rank, lo=self._head, key=_rank))
 
-    def _from(self, i: int) -> Iterator[JobRun]:
+    def _from(self, i: int) -> Iterator[J]:
         jobs = self._jobs
         while i < len(jobs):
             job = jobs[i]
@@ -78,7 +88,7 @@ class JobQueue:
             self._head = 0
 
 
-def _rank(job: JobRun) -> int:
+def _rank(job: Queueable) -> int:
     return job.qseq
 
 
@@ -98,7 +108,7 @@ class Central:
         self._free_nodes: list[Node] | None = None  # the nodes of _free, rebuilt after a change
         self.offline: set[str] = set()
         self.node_job: dict[str, JobRun] = {}
-        self.queue = JobQueue()
+        self.queue: JobQueue[JobRun] = JobQueue()
         self._running: dict[int, JobRun] = {}
         self._pending_pass = False
         self.dispatcher: Any = None

@@ -153,11 +153,17 @@ def test_requests_out_of_submit_order_fail_as_in_the_general_loop():
         run(Cluster.uniform(1), reqs, use_batch=True)
 
 
+def largest_first(view):
+    """A policy written by a user: batch mode leaves it to the general loop."""
+    for job in sorted(view.queued(), key=lambda j: (-j.n_nodes, j.submit, j.job_id)):
+        view.try_start(job)
+
+
 def test_what_batch_mode_leaves_to_the_general_loop():
     spec = one_task(1, 1.0)
     reqs = [JobRequest(spec, float(i)) for i in range(5)]
     cases = {
-        "sjf": dict(cluster=Cluster.uniform(2), policy="sjf"),
+        "own policy": dict(cluster=Cluster.uniform(2), policy=largest_first),
         "two speeds": dict(cluster=Cluster([Node("a"), Node("b", speed=2.0)])),
         "roles": dict(cluster=Cluster([Node("a", role="server"), Node("b")])),
         "mtbf": dict(cluster=Cluster([Node("a", mtbf=100.0, mttr=1.0), Node("b")])),
@@ -165,14 +171,26 @@ def test_what_batch_mode_leaves_to_the_general_loop():
     for why, kw in cases.items():
         _, engine = both(kw.pop("cluster"), reqs, **kw)
         assert engine.batch_jobs == 0, why
-    # easy and conservative start the same jobs as fcfs only while every job needs one node
-    for policy in ("easy", "conservative"):
-        _, engine = both(
-            Cluster.uniform(3), [JobRequest(one_task(2, 1.0), 0.0), *reqs], policy=policy
-        )
-        assert engine.batch_jobs == 0, policy
-        _, engine = both(Cluster.uniform(3), reqs, policy=policy)
-        assert engine.batch_jobs == 5, policy
+
+
+def test_backfilling_in_batch_mode_by_hand():
+    """4 nodes. A (3 nodes, walltime and run 10 s) at 0; B (4 nodes, 5 s) at 1 waits
+    for A: its shadow time is 10, no extra node. C (1 node, 5 s) at 2 ends by 7 < 10:
+    EASY and conservative start it at 2; fcfs keeps it behind B (starts at 15)."""
+    reqs = [
+        JobRequest(one_task(3, 10.0, name="A"), 0.0),
+        JobRequest(one_task(4, 5.0, name="B"), 1.0),
+        JobRequest(one_task(1, 5.0, name="C"), 2.0),
+    ]
+    for policy, c_start in (("easy", 2.0), ("conservative", 2.0), ("fcfs", 15.0)):
+        tables, engine = both(Cluster.uniform(4), reqs, policy=policy)
+        assert engine.batch_jobs == 3
+        starts = tables["jobs"].select(["name", "start_time"]).to_pylist()
+        assert starts == [
+            {"name": "A", "start_time": 0.0},
+            {"name": "B", "start_time": 10.0},
+            {"name": "C", "start_time": c_start},
+        ], policy
 
 
 @st.composite
@@ -186,6 +204,7 @@ def uniform_workloads(draw):
         one_task(1, Duration.of("exponential", mean=2.0), walltime=3.0, name="exp1"),
         one_task(1, Duration.of("lognormal", mu=0.0, sigma=1.0), walltime=4.0, name="logn1"),
         one_task(min(2, n_nodes), 1.0, name="const2"),
+        one_task(min(3, n_nodes), 3.0, walltime=4.0, name="const3"),
         one_task(n_nodes, 0.0, name="zero-all"),
         one_task(1, 2.0, name="const1"),
     ]
@@ -208,10 +227,10 @@ def uniform_workloads(draw):
     return cluster, reqs
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     uniform_workloads(),
-    st.sampled_from(["fcfs", "easy", "conservative"]),
+    st.sampled_from(["fcfs", "easy", "conservative", "sjf", "priority"]),
     st.integers(0, 3),
     st.booleans(),
     st.sampled_from([8, 64, 65_536]),
@@ -248,7 +267,7 @@ def test_the_check_refuses_a_node_held_twice(monkeypatch):
 
     def emit(self, seq):
         for r in self.started:  # every job gets node 0, busy or not
-            r[batch._NODES] = [0]
+            r.nodes = [0]
         log(self, seq)
 
     monkeypatch.setattr(batch._Log, "emit", emit)
