@@ -175,4 +175,4 @@ def simulate(
         gc.collect()
         return load_run(writer.path)
     with fewer_collections():
-        return Run(store.tables(), meta)
+        return Run.of_store(store.tables(), meta)

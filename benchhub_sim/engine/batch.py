@@ -73,7 +73,8 @@ from benchhub_sim.workload.base import ALL_NODES, JobRequest
 
 _INF = float("inf")
 _DICT = pa.dictionary(pa.int32(), pa.string())
-#: rows of the history between two hand-overs of the batch loop's records
+#: most rows of the history between two hand-overs of the batch loop's records (fewer
+#: when the history flushes more often)
 _EMIT_ROWS = 65_536
 
 
@@ -429,7 +430,8 @@ class _Log:
         self.submitted: list[_Job] = []
         self.started: list[_Job] = []
         self.ended: list[_Job] = []
-        self.emit_at = self.history.seq + _EMIT_ROWS  # hand over when seq gets there
+        self.every = min(_EMIT_ROWS, self.history.flush_rows)
+        self.emit_at = self.history.seq + self.every  # hand over when seq gets there
         self._clock = _time.monotonic()
         self.busy: dict[int, int] = {}  # check: node index -> job id holding it
 
@@ -472,7 +474,7 @@ class _Log:
             starts = np.array([r.start for r in recs], np.float64)
             self.store.jobs.end_simple(kind.shape, kind_jobs, starts, kind.slot_names, nodes)
         history.seq = seq
-        self.emit_at = seq + _EMIT_ROWS
+        self.emit_at = seq + self.every
         # emptied in place: the batch loop holds their append methods
         del self.submitted[:], self.started[:], self.ended[:]
         if history._block_rows >= history.flush_rows:

@@ -568,6 +568,20 @@ class Run:
         self.path = path
         self._frames: dict[str, pd.DataFrame] = {}
 
+    @classmethod
+    def of_store(cls, tables: Mapping[str, pa.Table], meta: Mapping[str, Any] | None = None) -> Run:
+        """A run of the tables :meth:`Store.tables <benchhub_sim.store.store.Store.tables>`
+        gives, kept as they are: they are canonical already but for the event tables'
+        chunks (one per flush), which only :meth:`save` and ``to_pandas`` see, and
+        neither minds. Saves checking a million-job history once more."""
+        run = cls({}, meta)
+        for name, schema in TABLES.items():
+            table = tables.get(name)
+            if table is not None:  # (anything but the store's own schema is made canonical)
+                same = table.schema.equals(schema, check_metadata=True)
+                run.tables[name] = table if same else canonical(table, schema)
+        return run
+
     def frame(self, name: str) -> pd.DataFrame:
         """Table ``name`` as a pandas DataFrame (converted once, then cached)."""
         if name not in self._frames:

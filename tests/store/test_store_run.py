@@ -211,3 +211,42 @@ def test_run_repr(run_dir):
     assert (
         "2 jobs (finished: 1, aborted: 1)" in html and "3 nodes" in html and "t = 0 .. 11 s" in html
     )
+
+
+def test_a_run_of_the_store_s_tables_is_the_checked_one(tmp_path):
+    """Run.of_store keeps the store's tables as they are: the same tables and the same
+    files as Run(), which makes every table canonical again; a table of another schema
+    (plain strings for a dictionary column) is still made canonical."""
+    from benchhub_sim.cluster import Cluster
+    from benchhub_sim.engine.engine import Engine
+    from benchhub_sim.spec.model import (
+        Duration,
+        JobSpec,
+        NodeAssignment,
+        Selector,
+        ShellPayload,
+        Stage,
+        Task,
+    )  # fmt: skip
+    from benchhub_sim.workload.base import JobRequest
+
+    task = Task("t", shell=ShellPayload("true"), duration=Duration.of("exponential", mean=2.0))
+    spec = JobSpec("j", node_assignments=(NodeAssignment("w"),), walltime=2.0,
+                   stages=(Stage("s", selectors=(Selector(all=True),), tasks=(task,)),))  # fmt: skip
+    store = Store(History(flush_rows=16))
+    Engine(Cluster.uniform(3), store).run([JobRequest(spec, 0.5 * i) for i in range(40)])
+    tables = store.tables()
+    trusted, checked = Run.of_store(tables), Run(tables)
+    for name in TABLES:
+        assert trusted.tables[name].equals(checked.tables[name]), name
+    assert trusted.tables["job_events"].column("event").num_chunks > 1  # as the store gave it
+    trusted.save(tmp_path / "a")
+    checked.save(tmp_path / "b")
+    for name in TABLES:
+        a, b = (tmp_path / d / f"{name}.parquet" for d in "ab")
+        assert a.read_bytes() == b.read_bytes(), name
+    plain = tables["jobs"].cast(pa.schema([
+        pa.field(f.name, pa.string()) if pa.types.is_dictionary(f.type) else f
+        for f in tables["jobs"].schema
+    ]))  # fmt: skip
+    assert Run.of_store({"jobs": plain}).tables["jobs"].equals(checked.tables["jobs"])
