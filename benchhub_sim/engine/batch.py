@@ -44,6 +44,7 @@ from __future__ import annotations
 import heapq
 import time as _time
 from bisect import insort
+from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
@@ -87,6 +88,14 @@ class _Job:
                  "walltime", "priority", "n_nodes", "queued", "qseq", "start", "start_seq",
                  "nodes", "end", "end_seq")  # fmt: skip
 
+    # set when the job starts, and when it ends
+    qseq: int
+    start: float
+    start_seq: int
+    nodes: list[int]
+    end: float
+    end_seq: int
+
     def __init__(
         self, job_id: int, kind: _Kind, req: JobRequest, draws: list[float], arrived: float,
         sub_seq: int, time: float,
@@ -100,16 +109,10 @@ class _Job:
         self.arrived = arrived  # the submit event's time (the jobs table's)
         self.sub_seq = sub_seq
         self.time = time  # seconds it runs
-        self.walltime = req.walltime if req.walltime is not None else c.walltime
-        self.priority = req.priority if req.priority is not None else c.priority
+        self.walltime = c.walltime if req.walltime is None else req.walltime
+        self.priority = c.priority if req.priority is None else req.priority
         self.n_nodes = kind.k
         self.queued = True
-        self.qseq = -1
-        self.start = 0.0
-        self.start_seq = 0
-        self.nodes: list[int] = []
-        self.end = 0.0
-        self.end_seq = 0
 
     @property
     def expected_end(self) -> float:
@@ -252,7 +255,9 @@ class _Batch:
         self.policy = central.policy
         self.free: list[int] = central._free  # sorted cluster indices, updated in place
         self.total_nodes = len(central.nodes)
-        self.queue: JobQueue[_Job] = JobQueue()
+        self.queue: JobQueue[_Job] = JobQueue()  # the policy's queue
+        #: fcfs's queue instead: it only ever starts the job at the head
+        self.fifo: deque[_Job] | None = deque() if self.policy is fcfs else None
         self.running_jobs: dict[int, _Job] = {}
         self.heap: list[tuple[float, int, _Job]] = []  # (end, start order, job)
         self.log = _Log(engine)
@@ -288,7 +293,9 @@ class _Batch:
         return True
 
     def _start(self, job: _Job) -> None:
-        """Bind the lowest-numbered free nodes to ``job`` (off the queue) and start it."""
+        """Bind the lowest-numbered free nodes to ``job`` (off the queue) and start it.
+
+        What a policy's ``try_start`` does; :meth:`run` does the same inline for fcfs."""
         free, now, k = self.free, self.now, job.n_nodes
         job.nodes = free[:k]
         del free[:k]
@@ -310,15 +317,17 @@ class _Batch:
         central = engine.central
         log = self.log
         kinds: dict[int, _Kind | None] = {}
-        queue, free, heap, running_jobs = self.queue, self.free, self.heap, self.running_jobs
-        submitted_log, ended_log = log.submitted, log.ended
-        policy = self.policy if self.policy is not fcfs else None  # fcfs: inline below
+        queue, fifo, free, heap = self.queue, self.fifo, self.free, self.heap
+        running_jobs = self.running_jobs
+        submitted_log, started_log, ended_log = log.submitted, log.started, log.ended
+        policy = self.policy if fifo is None else None  # fcfs: inline below
         hook = central.on_job_end
         ids = engine._ids
         next_id = engine._next_id
         arrivals: Iterator[JobRequest] = engine._arrivals
-        pop = heapq.heappop
-        now = self.now
+        push, pop = heapq.heappush, heapq.heappop
+        # the loop's own state in locals; self's copy is current while a policy runs
+        now, seq, order = self.now, self.seq, self.order
         emit_at = log.emit_at
         events = ended = submitted = 0
         pending = False  # a scheduling pass is due at ``now``
@@ -354,9 +363,12 @@ class _Batch:
                 now = ta
                 events += 1
                 submitted += 1
-                job = _Job(job_id, kind, req, draws, now, self.seq, d)
-                self.seq += 1
-                queue.append(job)
+                job = _Job(job_id, kind, req, draws, now, seq, d)
+                seq += 1
+                if fifo is not None:
+                    fifo.append(job)
+                else:
+                    queue.append(job)
                 submitted_log.append(job)
                 pending = True
                 req = next(arrivals, None)
@@ -372,10 +384,11 @@ class _Batch:
                 now, _, job = pop(heap)
                 events += 1
                 job.end = now
-                job.end_seq = self.seq
-                self.seq += job.kind.rows  # finish, then release
-                del running_jobs[job.job_id]
-                self.version += 1
+                job.end_seq = seq
+                seq += job.kind.rows  # finish, then release
+                if policy is not None:
+                    del running_jobs[job.job_id]
+                    self.version += 1
                 for i in job.nodes:
                     insort(free, i)
                 ended += 1
@@ -387,24 +400,33 @@ class _Batch:
                 # -- a scheduling pass: LATE, once everything else at ``now`` is done -
                 events += 1
                 pending = False
-                if queue.size and free:
-                    self.now = now
-                    if policy is None:  # fcfs: in submit order while the first one fits
-                        for job in queue:
-                            if job.n_nodes > len(free):
-                                break
-                            queue.remove(job)
-                            self._start(job)
-                    else:
-                        policy(self)
+                if fifo is not None:
+                    # fcfs, as _start does it: in submit order while the first one fits
+                    while fifo and fifo[0].n_nodes <= len(free):
+                        job = fifo.popleft()
+                        job.queued = False
+                        k = job.n_nodes
+                        job.nodes = free[:k]
+                        del free[:k]
+                        job.start = now
+                        job.start_seq = seq
+                        seq += job.kind.rows  # assign, bind, start
+                        end = now + job.time
+                        order += 1
+                        push(heap, (end if end > now else now, order, job))
+                        started_log.append(job)
+                elif queue.size and free and policy is not None:
+                    self.now, self.seq, self.order = now, seq, order
+                    policy(self)
+                    seq, order = self.seq, self.order
                     queue.compact()
             else:
                 break
-            if self.seq >= emit_at:
-                log.emit(self.seq)
+            if seq >= emit_at:
+                log.emit(seq)
                 emit_at = log.emit_at
-        log.emit(self.seq)
-        self.now = now
+        log.emit(seq)
+        self.now, self.seq, self.order = now, seq, order
         loop.now = now
         loop.events_run += events
         central.jobs_ended += ended
@@ -576,7 +598,7 @@ def _hand_over(
     store = engine.store
     nodes = central.nodes
     running = sorted(batch.heap, key=lambda e: (e[0], e[1]))  # in the order they end
-    queued = list(batch.queue)
+    queued = list(batch.fifo if batch.fifo is not None else batch.queue)
     history, store.history = store.history, _Unlogged()  # rows are logged: rebuild only
     try:
         runs = {}
