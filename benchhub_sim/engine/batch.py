@@ -456,6 +456,8 @@ class _Log:
         self.emit_at = self.history.seq + self.every  # hand over when seq gets there
         self._clock = _time.monotonic()
         self.busy: dict[int, int] = {}  # check: node index -> job id holding it
+        self.slot_code: dict[str, int] = {}  # slot names of the jobs ended so far
+        self.slot_codes: dict[int, list[int]] = {}  # id(kind) -> its slots' codes
 
     def emit(self, seq: int) -> None:
         """Hand every row logged so far to the history and every ended job to the job
@@ -492,9 +494,8 @@ class _Log:
             _, _, _, finish, released = kind.templates
             history.blocks(finish, first, times, job_ids, nodes)
             history.blocks(released, first + 2 * k + 2, times, job_ids, nodes)
-            kind_jobs = _jobs_batch(kind, recs, job_ids, times)
-            starts = np.array([r.start for r in recs], np.float64)
-            self.store.jobs.end_simple(kind.shape, kind_jobs, starts, kind.slot_names, nodes)
+        if self.ended:
+            self._end(self.ended)
         history.seq = seq
         self.emit_at = seq + self.every
         # emptied in place: the batch loop holds their append methods
@@ -503,6 +504,31 @@ class _Log:
             history.flush()
         else:
             history.maybe_flush()
+
+    def _end(self, ended: list[_Job]) -> None:
+        """Give the job store the rows of ``ended`` jobs, of any kinds, as one part (a
+        part per kind would leave thousands of tiny Arrow arrays behind in a trace of
+        many job shapes)."""
+        slot_code = self.slot_code
+        for kind in {id(r.kind): r.kind for r in ended}.values():
+            if id(kind) not in self.slot_codes:
+                self.slot_codes[id(kind)] = [
+                    slot_code.setdefault(name, len(slot_code)) for name in kind.slot_names
+                ]
+        codes = self.slot_codes
+        slots = pa.DictionaryArray.from_arrays(
+            pa.array([c for r in ended for c in codes[id(r.kind)]], pa.int32()),
+            pa.array(list(slot_code), pa.string()),
+        )
+        nodes = self.node_ids.take(
+            np.array([i for r in ended for i in r.nodes], np.int64)
+            if any(r.n_nodes != 1 for r in ended)
+            else np.array([r.nodes[0] for r in ended], np.int64)
+        )
+        starts = np.array([r.start for r in ended], np.float64)
+        self.store.jobs.end_simple(
+            _jobs_batch(ended), [r.kind.shape for r in ended], starts, slots, nodes
+        )
 
     def _nodes(self, recs: list[_Job], k: int) -> pa.Array:
         """The node ids of each record's nodes, one record after the other."""
@@ -540,33 +566,37 @@ class _Log:
                     busy[i] = job_id
 
 
-def _jobs_batch(
-    kind: _Kind, recs: list[_Job], job_ids: np.ndarray, stop: np.ndarray
-) -> pa.RecordBatch:
-    """The ``jobs`` rows of finished jobs of ``kind`` (what the store's snapshot gives)."""
-    c, shape = kind.c, kind.shape
-    n = len(recs)
-    zeros = pa.array(np.zeros(n, np.int64))
+def _jobs_batch(jobs: list[_Job]) -> pa.RecordBatch:
+    """The ``jobs`` rows of finished ``jobs`` (what the store's snapshot gives)."""
+    n = len(jobs)
+    kinds = {id(j.kind): j.kind for j in jobs}
+    which = {key: i for i, key in enumerate(kinds)}
+    per_job = pa.array([which[id(j.kind)] for j in jobs], pa.int32())
+
+    def by_kind(values: list[Any], typ: pa.DataType) -> pa.Array:
+        return pa.array(values, typ).take(per_job)
 
     def const(value: Any, typ: pa.DataType) -> pa.Array:
-        return pa.array([value], typ).take(zeros)
+        return pa.array([value], typ).take(pa.array(np.zeros(n, np.int64)))
 
+    specs = [k.c for k in kinds.values()]
+    shapes = [k.shape for k in kinds.values()]
     columns = {
-        "job_id": pa.array(job_ids, pa.int64()),
-        "name": const(c.name, _DICT),
-        "submit_time": pa.array([r.arrived for r in recs], pa.float64()),
-        "start_time": pa.array([r.start for r in recs], pa.float64()),
-        "stop_time": pa.array(stop, pa.float64()),
+        "job_id": pa.array([j.job_id for j in jobs], pa.int64()),
+        "name": by_kind([c.name for c in specs], _DICT),
+        "submit_time": pa.array([j.arrived for j in jobs], pa.float64()),
+        "start_time": pa.array([j.start for j in jobs], pa.float64()),
+        "stop_time": pa.array([j.end for j in jobs], pa.float64()),
         "status": const("finished", _DICT),
-        "n_nodes": const(kind.k, pa.int32()),
-        "walltime": pa.array([r.walltime for r in recs], pa.float64()),
-        "priority": pa.array([r.priority for r in recs], pa.float64()),
-        "current_pipeline": const(shape.pipeline, pa.int32()),
+        "n_nodes": by_kind([k.k for k in kinds.values()], pa.int32()),
+        "walltime": pa.array([j.walltime for j in jobs], pa.float64()),
+        "priority": pa.array([j.priority for j in jobs], pa.float64()),
+        "current_pipeline": by_kind([s.pipeline for s in shapes], pa.int32()),
         "foreground_stages": const([], pa.list_(pa.int32())),
         "background_stages": const([], pa.list_(pa.int32())),
-        "finished_stages": const([shape.stage], pa.list_(pa.int32())),
+        "finished_stages": by_kind([[s.stage] for s in shapes], pa.list_(pa.int32())),
         "reason": pa.nulls(n, pa.string()),
-        "raw_spec": const(c.raw_spec, _DICT),
+        "raw_spec": by_kind([c.raw_spec for c in specs], _DICT),
     }
     return pa.RecordBatch.from_arrays([columns[f.name] for f in JOBS_SCHEMA], schema=JOBS_SCHEMA)
 

@@ -276,17 +276,19 @@ class JobStore:
             self._final_sparse[job_id] = code
 
     def end_simple(
-        self, shape: Any, jobs: pa.RecordBatch, start: np.ndarray, slots: Sequence[str],
-        nodes: pa.Array,
+        self, jobs: pa.RecordBatch, shapes: Sequence[Any], start: np.ndarray,
+        slots: pa.Array, nodes: pa.Array,
     ) -> None:  # fmt: skip
         """Record many simple jobs that ran and finished outside the live snapshot (the
         engine's batch mode): their ``jobs`` rows, and their stage and task rows kept
-        compact like those of :func:`~benchhub_sim.store.simple.apply_finish`. Each job
-        ran on ``slots``, on the nodes ``nodes`` gives one job after the other."""
+        compact like those of :func:`~benchhub_sim.store.simple.apply_finish`. Job ``i``
+        (row ``i`` of ``jobs``) ran a stage of ``shapes[i]`` from ``start[i]``, one unit
+        per slot; ``slots`` and ``nodes`` give the units, job after job."""
         job_id = np.asarray(jobs.column("job_id"), dtype=np.int64)
         stop = np.asarray(jobs.column("stop_time"), dtype=np.float64)
+        units = np.asarray(jobs.column("n_nodes"), dtype=np.int64)
         self.done_jobs.add_batch(jobs)
-        self.done_simple.extend(shape, job_id, start, stop, nodes, slots)
+        self.done_simple.extend(shapes, job_id, start, stop, units, nodes, slots)
         code = _FINAL_CODE["finished"]
         dense = (job_id >= 0) & (job_id < _DENSE_IDS)
         if dense.any():

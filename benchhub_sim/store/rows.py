@@ -129,37 +129,39 @@ class SimpleRows:
 
     def extend(
         self,
-        shape: Any,
+        shapes: Sequence[Any],
         job_id: np.ndarray,
         start: np.ndarray,
         stop: np.ndarray,
+        units: np.ndarray,
         nodes: pa.Array,
-        slots: Sequence[str],
+        slots: pa.Array,
     ) -> None:
-        """Many ended jobs of ``shape``, given as arrays: what :meth:`append` does once per
-        job, for jobs that all run on ``slots`` (in order) and keep no logs. ``nodes``
-        holds each job's node per slot, one job after the other."""
+        """Many ended jobs at once, as arrays: what :meth:`append` does once per job, for
+        jobs that keep no logs. Job ``i`` ran a stage of ``shapes[i]`` on ``units[i]``
+        slots; ``nodes`` and ``slots`` (a dictionary array) give them, job after job."""
         self.flush()  # blocks appended one by one come first
-        i = self._index.get(id(shape))
-        if i is None:
-            i = self._index[id(shape)] = len(self.shapes)
-            self.shapes.append(shape)
-        n, k = len(job_id), len(slots)
+        index = self._index
+        for shape in {id(s): s for s in shapes}.values():
+            if id(shape) not in index:
+                index[id(shape)] = len(self.shapes)
+                self.shapes.append(shape)
+        n = len(job_id)
         self._block_parts.append(
-            (np.full(n, i, np.int32), np.asarray(job_id, np.int64),
+            (np.array([index[id(s)] for s in shapes], np.int32), np.asarray(job_id, np.int64),
              np.asarray(start, np.float64), np.asarray(stop, np.float64))
         )  # fmt: skip
-        slot_index = pa.array(np.tile(np.arange(k, dtype=np.int32), n))
+        count = int(np.sum(units))
         self._unit_parts.append(
             (
-                np.repeat(np.arange(self._n_blocks, self._n_blocks + n), k),
+                np.repeat(np.arange(self._n_blocks, self._n_blocks + n), units),
                 nodes,
-                pa.DictionaryArray.from_arrays(slot_index, pa.array(list(slots), pa.string())),
-                pa.nulls(n * k, pa.string()),
+                slots,
+                pa.nulls(count, pa.string()),
             )
         )
         self._n_blocks += n
-        self.n_units += n * k
+        self.n_units += count
         self._joined = None
 
     def flush(self) -> None:
