@@ -63,7 +63,14 @@ from benchhub_sim.sched.assign import job_slots
 from benchhub_sim.sched.policies import POLICIES, Policy
 from benchhub_sim.spec.model import JobSpec
 from benchhub_sim.workload.base import ALL_NODES, JobRequest
-from benchhub_sim.workload.swf import SwfTrace, read_swf, swf_cluster_size, swf_job_spec, swf_jobs
+from benchhub_sim.workload.swf import (
+    SwfRequests,
+    SwfTrace,
+    read_swf,
+    swf_cluster_size,
+    swf_job_spec,
+    swf_jobs,
+)
 
 #: (stage_name, node_name, task_name), or with the attempt number appended
 Key = tuple[str, str, str] | tuple[str, str, str, int]
@@ -517,7 +524,7 @@ def replay_cluster(run: Any, *, nodes: int | None = None) -> Cluster:
 
 def swf_workload(
     trace: SwfTrace, *, nodes: int, speedup: float = 1.0
-) -> tuple[list[JobRequest], int]:
+) -> tuple[SwfRequests, int]:
     """Job requests of an SWF trace for a cluster of ``nodes`` nodes, durations ÷ ``speedup``.
 
     See :func:`~benchhub_sim.workload.swf.swf_jobs`; with a speedup, run times and
@@ -525,22 +532,14 @@ def swf_workload(
 
     Returns
     -------
-    jobs : list of JobRequest
+    jobs : SwfRequests
+        A sequence of requests, made as they are read.
     skipped : int
         Jobs left out (no run time, no procs, more procs than ``nodes``).
     """
     _check_speedup(speedup)
     jobs, skipped = swf_jobs(trace, nodes=nodes)
-    if speedup == 1:
-        return jobs, skipped
-    if speedup == 1.0:
-        return jobs, skipped
-    out = []
-    for req in jobs:
-        durations = {k: v / speedup for k, v in (req.durations or {}).items()}
-        walltime = None if req.walltime is None else req.walltime / speedup
-        out.append(replace(req, durations=durations, walltime=walltime))
-    return out, skipped
+    return (jobs if speedup == 1 else jobs.scaled(speedup)), skipped
 
 
 # -- the replay ---------------------------------------------------------------------------
@@ -659,6 +658,7 @@ def replay(
         )
         if not cl.name:
             cl = Cluster(cl.nodes, name=f"{len(cl)} nodes", source=cl.source)
+        requests: Sequence[JobRequest]
         requests, skipped = swf_workload(src, nodes=len(cl), speedup=speedup)
         options.update(kind="swf", skipped=skipped, jobs=len(requests))
         recorded: Mapping[str, Any] = {}
@@ -668,9 +668,10 @@ def replay(
             by_id, skipped = _requests(src, speedup=speedup, since=None, where=_where(src))
             requests = list(by_id.values())
         else:
-            requests = warm_start_workload(src, warm_start, speedup=speedup)
+            warm = warm_start_workload(src, warm_start, speedup=speedup)
             skipped = 0
-            _check_bound_nodes(requests, cl)
+            _check_bound_nodes(warm, cl)
+            requests = warm
         recorded = src.meta or {}
         options.update(
             kind="run",

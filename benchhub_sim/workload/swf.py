@@ -18,10 +18,10 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import pandas as pd
@@ -268,7 +268,7 @@ def swf_request(spec: JobSpec, *, submit: float, job_id: int, run_time: float, w
     return JobRequest(spec=spec, submit=submit, job_id=job_id, walltime=walltime, durations={("run", ALL_NODES, "run"): run_time})
 
 
-def swf_jobs(trace: SwfTrace, *, nodes: int | None = None) -> tuple[list[JobRequest], int]:
+def swf_jobs(trace: SwfTrace, *, nodes: int | None = None) -> tuple[SwfRequests, int]:
     """Turn a trace into job requests, one single-stage job per usable line.
 
     Each job needs ``requested_procs`` nodes (``allocated_procs`` when that is missing)
@@ -286,8 +286,9 @@ def swf_jobs(trace: SwfTrace, *, nodes: int | None = None) -> tuple[list[JobRequ
 
     Returns
     -------
-    jobs : list of JobRequest
-        In submit order (ties keep file order).
+    jobs : SwfRequests
+        A sequence of requests in submit order (ties keep file order), made as they are
+        read: a million-job trace does not hold a million request objects.
     skipped : int
         Jobs left out: missing or non-positive run time, no procs, or too many procs.
     """
@@ -302,17 +303,59 @@ def swf_jobs(trace: SwfTrace, *, nodes: int | None = None) -> tuple[list[JobRequ
     submit = df["submit_time"].to_numpy(dtype=np.float64)
     job_number = df["job_number"].to_numpy()
     order = np.argsort(submit, kind="stable")
-    cache: dict[int, JobSpec] = {}
-    out: list[JobRequest] = []
-    for i in order:
-        if not keep[i]:
-            continue
-        n = int(procs[i])
-        spec = cache.get(n)
+    order = order[keep[order]]
+    jobs = SwfRequests(
+        procs[order].astype(np.int64), submit[order], job_number[order].astype(np.int64),
+        run_time[order], walltime[order],
+    )  # fmt: skip
+    return jobs, int(len(df) - keep.sum())
+
+
+class SwfRequests(Sequence[JobRequest]):
+    """The job requests of a trace (:func:`swf_jobs`), kept as arrays and made one at a
+    time as they are read. Jobs with equal procs share one spec object."""
+
+    def __init__(
+        self, procs: np.ndarray, submit: np.ndarray, job_id: np.ndarray, run_time: np.ndarray,
+        walltime: np.ndarray,
+    ) -> None:  # fmt: skip
+        self.procs, self.submit, self.job_id = procs, submit, job_id
+        self.run_time, self.walltime = run_time, walltime
+        self._specs: dict[int, JobSpec] = {}
+
+    def scaled(self, speedup: float) -> SwfRequests:
+        """The same jobs with run times and walltimes divided by ``speedup``."""
+        out = SwfRequests(self.procs, self.submit, self.job_id, self.run_time / speedup,
+                          self.walltime / speedup)  # fmt: skip
+        out._specs = self._specs
+        return out
+
+    def __len__(self) -> int:
+        return len(self.submit)
+
+    @overload
+    def __getitem__(self, i: int) -> JobRequest: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[JobRequest]: ...
+
+    def __getitem__(self, i: int | slice) -> JobRequest | list[JobRequest]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        return self._request(int(self.procs[i]), float(self.submit[i]), int(self.job_id[i]),
+                             float(self.run_time[i]), float(self.walltime[i]))  # fmt: skip
+
+    def __iter__(self) -> Iterator[JobRequest]:
+        request = self._request
+        for args in zip(self.procs.tolist(), self.submit.tolist(), self.job_id.tolist(),
+                        self.run_time.tolist(), self.walltime.tolist(), strict=True):  # fmt: skip
+            yield request(*args)
+
+    def _request(self, n: int, submit: float, job_id: int, run_time: float, walltime: float) -> JobRequest:
+        spec = self._specs.get(n)
         if spec is None:
-            spec = cache[n] = swf_job_spec(n)
-        out.append(swf_request(spec, submit=float(submit[i]), job_id=int(job_number[i]), run_time=float(run_time[i]), walltime=float(walltime[i])))
-    return out, int(len(df) - keep.sum())
+            spec = self._specs[n] = swf_job_spec(n)
+        return swf_request(spec, submit=submit, job_id=job_id, run_time=run_time, walltime=walltime)
 
 
 # --- writing -------------------------------------------------------------------------

@@ -249,3 +249,20 @@ def test_synthetic_trace_changes_with_the_seed():
     mod = _make_swf_module()
     assert mod.make_trace(6, 50) == mod.make_trace(6, 50)
     assert mod.make_trace(6, 50) != mod.make_trace(7, 50)
+
+
+def test_swf_requests_are_made_as_they_are_read(tmp_path):
+    """swf_jobs keeps the trace as arrays: indexing, slicing and iterating give the same
+    requests, with one spec per procs count; a speedup divides run and requested times."""
+    from benchhub_sim.workload.replay import swf_workload
+
+    trace = read_swf(_write(tmp_path, TRACE))
+    jobs, _ = swf_jobs(trace)
+    assert list(jobs) == [jobs[i] for i in range(len(jobs))] == jobs[:]
+    assert jobs[-1] == list(jobs)[-1] and jobs[1:3] == list(jobs)[1:3]
+    assert list(jobs)[0].spec is jobs[0].spec
+    fast, _ = swf_workload(trace, nodes=16, speedup=4.0)
+    assert [r.durations for r in fast] == [
+        {k: v / 4.0 for k, v in r.durations.items()} for r in jobs
+    ]
+    assert [r.walltime for r in fast] == [r.walltime / 4.0 for r in jobs]
