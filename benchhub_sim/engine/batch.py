@@ -159,7 +159,7 @@ class _Kind:
         self.stage: CompiledStage = stage
         self.shape = shape = c.simple
         self.slot_names = names = tuple(s.name for s in c.slots)
-        t = store._template
+        t = store.template  # the store's own, so its blocks and ours share patterns
         #: per job: submit; assign, bind, start; finish, release (see Store)
         self.templates: tuple[Template, ...] = (
             t(("assign", names), assign_template, names),

@@ -202,7 +202,7 @@ class Store:
         if self.bulk and can_bind(self.jobs, self.nodes, job_id, bindings):
             apply_bind(self.jobs, job_id, bindings)
             slots = tuple(b[1] for b in bindings)
-            template = self._template(("assign", slots), assign_template, slots)
+            template = self.template(("assign", slots), assign_template, slots)
             nodes = [b[0] for b in bindings]
             self.history.block(template, time, job_id, nodes, [b[2] for b in bindings])
         else:
@@ -227,14 +227,14 @@ class Store:
         state, with_job = steps[-1]
         if self.bulk and self.nodes.set_states(node_ids, state, job_id if with_job else None):
             width = len(node_ids)
-            template = self._template(("states", width, steps), states_template, width, steps)
+            template = self.template(("states", width, steps), states_template, width, steps)
             self.history.block(template, time, job_id, node_ids)
             return
         for node_id in node_ids:
             for state, with_job in steps:
                 self.node(time, node_id, "state", state, job_id if with_job else None)
 
-    def _template(self, key: tuple, build: Callable[..., Template], *args: Any) -> Template:
+    def template(self, key: tuple, build: Callable[..., Template], *args: Any) -> Template:
         """The template of ``key``, built once by ``build(*args)``."""
         template = self._templates.get(key)
         if template is None:
@@ -267,7 +267,7 @@ class Store:
         if self.bulk and can_start(self.jobs, job_id, units):
             apply_start(self.jobs, time, job_id, shape, units, log_paths)
             slots = tuple(u[1] for u in units)
-            template = self._template(("start", shape, slots), start_template, shape, slots)
+            template = self.template(("start", shape, slots), start_template, shape, slots)
             nodes = [u[0] for u in units]
             self.history.block(template, time, job_id, nodes, log_paths)
             return
@@ -295,7 +295,7 @@ class Store:
             shape, units = simple
             apply_finish(self.jobs, time, job_id)
             slots = tuple(u[1] for u in units)
-            template = self._template(("finish", shape, slots), finish_template, shape, slots)
+            template = self.template(("finish", shape, slots), finish_template, shape, slots)
             self.history.block(template, time, job_id, [u[0] for u in units])
             return
         if live is None or live.simple is None:
