@@ -41,13 +41,18 @@ def _table(run: Any, name: str) -> pd.DataFrame | None:
 
 
 def _event_rows(
-    run: Any, name: str, columns: list[str], events: set[str] | None = None
+    run: Any,
+    name: str,
+    columns: list[str],
+    events: set[str] | None = None,
+    categorical: tuple[str, ...] = (),
 ) -> pd.DataFrame | None:
     """``columns`` of table ``name`` (rows of ``events`` only), None if the run has no
-    such table. A :class:`~benchhub_sim.store.run.Run` reads only those columns."""
+    such table. A :class:`~benchhub_sim.store.run.Run` reads only those columns, the
+    ``categorical`` ones as categoricals."""
     rows = getattr(run, "rows", None)
     if callable(rows):
-        return rows(name, columns, events=events)
+        return rows(name, columns, events=events, categorical=categorical)
     df = _table(run, name)
     if df is None or not len(df):
         return None
@@ -238,13 +243,14 @@ def node_intervals(run: Any) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns ``job_id``, ``node_id``, ``node_index`` (row of the node in
-        ``run.nodes``, -1 if unknown), ``start``, ``stop``; sorted by start, node index.
+        Columns ``job_id``, ``node_id`` (categorical), ``node_index`` (row of the node
+        in ``run.nodes``, -1 if unknown), ``start``, ``stop``; sorted by start, node
+        index.
     """
     jobs = run.jobs
     end = run_end(run)
     parts = []
-    a = _event_rows(run, "job_events", ["job_id", "node_id", "time"], {"assign"})
+    a = _event_rows(run, "job_events", ["job_id", "node_id", "time"], {"assign"}, ("node_id",))
     if a is not None and len(a):
         a = a.sort_values("time", kind="stable").drop_duplicates(["job_id", "node_id"])
         parts.append(a.rename(columns={"time": "start"}))
@@ -261,13 +267,21 @@ def node_intervals(run: Any) -> pd.DataFrame:
     cols = ["job_id", "node_id", "node_index", "start", "stop"]
     if not parts:
         return pd.DataFrame({c: [] for c in cols})
-    iv = pd.concat(parts, ignore_index=True)
-    iv["node_id"] = iv["node_id"].astype(object)
+    # node ids as one categorical (the assign rows' may be one already): a big run's
+    # ten million ids then cost four bytes each, and mapping them to node indices is
+    # a lookup per distinct id
+    if len(parts) == 1 and isinstance(parts[0]["node_id"].dtype, pd.CategoricalDtype):
+        node_ids = parts[0]["node_id"].reset_index(drop=True)
+    else:
+        node_ids = pd.concat([p["node_id"].astype(object) for p in parts], ignore_index=True)
+    iv = pd.concat([p.drop(columns="node_id") for p in parts], ignore_index=True)
+    iv["node_id"] = node_ids.astype("category")
     iv = iv.merge(jobs[["job_id", "stop_time"]], on="job_id", how="left")
     iv["stop"] = iv["stop_time"].fillna(end).astype(np.float64)
     iv = iv.dropna(subset=["start"])
     index = {nid: i for i, nid in enumerate(run.nodes["node_id"].astype(object))}
-    iv["node_index"] = [index.get(n, -1) for n in iv["node_id"]]
+    of_category = np.array([index.get(n, -1) for n in iv["node_id"].cat.categories] + [-1])
+    iv["node_index"] = of_category[iv["node_id"].cat.codes.to_numpy()]  # code -1: none
     iv = iv[cols].sort_values(["start", "node_index"], kind="stable").reset_index(drop=True)
     return iv
 

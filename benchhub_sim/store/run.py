@@ -35,6 +35,7 @@ PARTS_DIR = "_parts"
 EVENT_TABLES = ("node_events", "job_events")
 SNAPSHOT_TABLES = ("nodes", "jobs", "stages", "tasks")
 _ROW_GROUP = 131_072
+_DICT_TYPE = pa.dictionary(pa.int32(), pa.string())
 _VERSIONS = f"{min(READABLE_SCHEMA_VERSIONS)}..{max(READABLE_SCHEMA_VERSIONS)}"
 
 
@@ -633,7 +634,12 @@ class Run:
         return to_batsim_csv(self, path)
 
     def rows(
-        self, name: str, columns: Sequence[str], *, events: Collection[str] | None = None
+        self,
+        name: str,
+        columns: Sequence[str],
+        *,
+        events: Collection[str] | None = None,
+        categorical: Collection[str] = (),
     ) -> pd.DataFrame:
         """Some columns of table ``name``, optionally only rows of some ``event`` kinds.
 
@@ -649,6 +655,9 @@ class Run:
             Columns to return, in this order.
         events : collection of str, optional
             Keep only rows whose ``event`` is one of these.
+        categorical : collection of str, optional
+            String columns to return as categoricals too (a node id repeated over ten
+            million rows then costs four bytes a row, not a Python string).
 
         Returns
         -------
@@ -662,7 +671,14 @@ class Run:
         def keep(table: pa.Table) -> pa.Table:
             if kinds is not None:
                 table = table.filter(pc.is_in(table["event"].cast(pa.string()), value_set=kinds))
-            return table.select(want)
+            table = table.select(want)
+            for column in categorical:
+                i = table.schema.get_field_index(column)
+                if i >= 0 and pa.types.is_string(table.schema.field(i).type):
+                    table = table.set_column(
+                        i, column, pc.dictionary_encode(table.column(i)).cast(_DICT_TYPE)
+                    )
+            return table
 
         tables = self.tables
         if isinstance(tables, LazyTables) and tables.on_disk(name):

@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -325,3 +326,15 @@ def test_rows_reads_some_columns_of_some_events(run_dir, reads):
     want = full.loc[keep, ["job_id", "node_id", "time"]]
     assert got.astype(object).values.tolist() == want.astype(object).values.tolist()
     assert set(full.loc[keep, "event"].astype(str)) == {"assign", "finish"} and len(got) > 2
+
+
+def test_rows_gives_string_columns_as_categoricals_when_asked(run_dir):
+    """The same values, as a categorical: from the files and from tables in memory."""
+    for run in (load_run(run_dir), Run(load_run(run_dir).tables)):
+        plain = run.rows("job_events", ["job_id", "node_id"], events={"assign"})
+        cat = run.rows("job_events", ["job_id", "node_id"], events={"assign"},
+                       categorical=("node_id",))  # fmt: skip
+        assert not isinstance(plain["node_id"].dtype, pd.CategoricalDtype)
+        assert isinstance(cat["node_id"].dtype, pd.CategoricalDtype)
+        assert cat.astype(object).values.tolist() == plain.values.tolist()
+        assert len(plain) and plain["node_id"].notna().all()
