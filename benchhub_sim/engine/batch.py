@@ -347,6 +347,9 @@ class _Batch:
                     kind = kinds[key]
                 else:
                     kind = kinds[key] = _kind(engine, req.spec)
+                # Engine.new_job's id and draws, inline: a job of a kind it cannot take
+                # leaves both to the general loop; one whose durations turn out unequal
+                # is handed over as the JobRun new_job would have made
                 job_id = req.job_id
                 if job_id is None:
                     job_id = next_id

@@ -55,8 +55,9 @@ class Engine:
         its tasks take equal times. ``False`` runs every job step by step: same tables,
         slower (the reference the tests compare with).
     batch : bool
-        Run uniform simple workloads (M/M/c models, traces under ``fcfs``) in batch mode
-        while they allow it (:mod:`~benchhub_sim.engine.batch`); needs ``one_step``.
+        Run uniform simple workloads (M/M/c models, SWF traces; any built-in policy) in
+        batch mode while they allow it (:mod:`~benchhub_sim.engine.batch`); needs
+        ``one_step``.
         ``False``: the general loop throughout. Same tables either way.
     """
 
