@@ -62,6 +62,7 @@ from benchhub_sim.sched.assign import Binding, Role, min_nodes
 from benchhub_sim.sched.policies import POLICIES, fcfs
 from benchhub_sim.spec.model import JobSpec
 from benchhub_sim.store.blocks import Template
+from benchhub_sim.store.rows import repeat
 from benchhub_sim.store.schema import JOBS_SCHEMA
 from benchhub_sim.store.simple import (
     assign_template,
@@ -580,7 +581,7 @@ def _jobs_batch(jobs: list[_Job]) -> pa.RecordBatch:
         return pa.array(values, typ).take(per_job)
 
     def const(value: Any, typ: pa.DataType) -> pa.Array:
-        return pa.array([value], typ).take(pa.array(np.zeros(n, np.int64)))
+        return repeat(value, typ, n)
 
     specs = [k.c for k in kinds.values()]
     shapes = [k.shape for k in kinds.values()]

@@ -269,11 +269,15 @@ class JobStore:
     def _set_final(self, job_id: int, status: str) -> None:
         code = _FINAL_CODE[status]
         if 0 <= job_id < _DENSE_IDS:
-            if job_id >= len(self._final):
-                self._final.extend(bytes(max(job_id + 1 - len(self._final), len(self._final))))
+            self._grow_final(job_id + 1)
             self._final[job_id] = code
         else:
             self._final_sparse[job_id] = code
+
+    def _grow_final(self, need: int) -> None:
+        """Make room for the final status of dense ids below ``need`` (doubling)."""
+        if need > len(self._final):
+            self._final.extend(bytes(max(need - len(self._final), len(self._final))))
 
     def end_simple(
         self, jobs: pa.RecordBatch, shapes: Sequence[Any], start: np.ndarray,
@@ -292,9 +296,7 @@ class JobStore:
         code = _FINAL_CODE["finished"]
         dense = (job_id >= 0) & (job_id < _DENSE_IDS)
         if dense.any():
-            need = int(job_id[dense].max()) + 1
-            if need > len(self._final):
-                self._final.extend(bytes(max(need - len(self._final), len(self._final))))
+            self._grow_final(int(job_id[dense].max()) + 1)
             view = np.frombuffer(self._final, dtype=np.uint8)
             view[job_id[dense]] = code
             del view  # the bytearray cannot grow while a view exists

@@ -33,6 +33,11 @@ def rows_to_batch(rows: list[tuple], schema: pa.Schema) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
+def repeat(value: Any, typ: pa.DataType, n: int) -> pa.Array:
+    """``value`` ``n`` times, as an array of ``typ`` (a dictionary type included)."""
+    return pa.array([value], typ).take(pa.array(np.zeros(n, np.int64)))
+
+
 class RowBuffer:
     """Append-only rows of one schema, kept as record batches of ``flush_rows`` rows."""
 
@@ -240,7 +245,7 @@ class SimpleRows:
         dict_type = pa.dictionary(pa.int32(), pa.string())
 
         def const(value: Any, typ: pa.DataType) -> pa.Array:
-            return pa.array([value], typ).take(pa.array(np.zeros(n, np.int64)))
+            return repeat(value, typ, n)
 
         c = {
             "job_id": pa.array(job_id[b], pa.int64()),
