@@ -18,7 +18,9 @@ def wants_progress(quiet: bool = False) -> bool:
 
 
 @contextmanager
-def job_progress(total: int | None, desc: str, *, enabled: bool) -> Iterator[Callable[[int, float], None] | None]:
+def job_progress(
+    total: int | None, desc: str, *, enabled: bool
+) -> Iterator[Callable[[int, float], None] | None]:
     """A callback ``update(jobs_ended, now)`` driving a bar, or None when disabled.
 
     The bar shows jobs done (of ``total`` when known) and the simulated time reached;

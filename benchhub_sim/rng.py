@@ -29,14 +29,18 @@ def seed_sequence(seed: Seed) -> np.random.SeedSequence:
     if seed is None:
         return np.random.SeedSequence()
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
-        raise TypeError(f"seed must be an int, a numpy Generator or None, not {type(seed).__name__}")
+        raise TypeError(
+            f"seed must be an int, a numpy Generator or None, not {type(seed).__name__}"
+        )
     return np.random.SeedSequence(int(seed))
 
 
 def make_rng(seed: Seed, *key: int) -> np.random.Generator:
     """A Generator for the stream ``key`` under ``seed`` (independent streams per key)."""
     root = seed_sequence(seed)
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(root.entropy, spawn_key=root.spawn_key + key)))
+    return np.random.Generator(
+        np.random.PCG64(np.random.SeedSequence(root.entropy, spawn_key=root.spawn_key + key))
+    )
 
 
 def draw(duration: Duration, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -69,7 +73,11 @@ class Stream:
 
     def next(self) -> float:
         if self._i >= len(self._block):
-            block = self._rng.random(_BLOCK) if self._dist is None else draw(self._dist, self._rng, _BLOCK)
+            block = (
+                self._rng.random(_BLOCK)
+                if self._dist is None
+                else draw(self._dist, self._rng, _BLOCK)
+            )
             self._block = block.tolist()
             self._i = 0
         v = self._block[self._i]

@@ -30,7 +30,9 @@ def test_simulate_writes_a_run_directory(tmp_path, capsys):
 
 def test_simulate_jobs_file(tmp_path, capsys):
     jobs = tmp_path / "jobs.yml"
-    jobs.write_text(f"jobs:\n  - {{spec: {DATA / 'specs' / 'pingpong.yml'}, submit: 0, count: 3, every: 1}}\n")
+    jobs.write_text(
+        f"jobs:\n  - {{spec: {DATA / 'specs' / 'pingpong.yml'}, submit: 0, count: 3, every: 1}}\n"
+    )
     assert main(["simulate", "--nodes", "2", "--jobs", str(jobs)]) == 0
     assert "jobs 3: 3 finished, 0 aborted" in capsys.readouterr().out
 
@@ -40,24 +42,50 @@ def test_unschedulable_jobs_are_explained(capsys):
     assert main(["simulate", "--nodes", "8", "--spec", str(DATA / "specs" / "db-loaders.yml")]) == 0
     out = capsys.readouterr().out
     assert "1 aborted" in out
-    assert "aborted x1: unschedulable: assignment 'db' needs 1 node(s) of role database matching its selectors/requirements" in out
+    assert (
+        "aborted x1: unschedulable: assignment 'db' needs 1 node(s) of role database matching its selectors/requirements"
+        in out
+    )
 
 
 def test_bad_input_exits_2_without_traceback(tmp_path, capsys):
     bad = tmp_path / "bad.yml"
-    bad.write_text("name: x\nstages:\n  - name: s\n    selelectors: [{all: true}]\n    tasks: [{shell: {command: 'true'}}]\n")
+    bad.write_text(
+        "name: x\nstages:\n  - name: s\n    selelectors: [{all: true}]\n    tasks: [{shell: {command: 'true'}}]\n"
+    )
     assert main(["simulate", "--nodes", "2", "--spec", str(bad)]) == 2
     err = capsys.readouterr().err
     assert f"{bad}:4: stages[0].selelectors: unknown key (did you mean 'selectors'?)" in err
     assert "Traceback" not in err
-    assert main(["simulate", "--nodes", "2", "--spec", str(DATA / "specs" / "pingpong.yml"), "--policy", "fifo"]) == 2
+    assert (
+        main(
+            [
+                "simulate",
+                "--nodes",
+                "2",
+                "--spec",
+                str(DATA / "specs" / "pingpong.yml"),
+                "--policy",
+                "fifo",
+            ]
+        )
+        == 2
+    )
     assert "unknown policy 'fifo'" in capsys.readouterr().err
     assert main(["simulate", "--nodes", "2", "--spec", str(tmp_path / "nope.yml")]) == 2
     assert "nope.yml" in capsys.readouterr().err
 
 
 def test_existing_run_directory_is_not_overwritten_silently(tmp_path, capsys):
-    args = ["simulate", "--nodes", "2", "--spec", str(DATA / "specs" / "pingpong.yml"), "--out", str(tmp_path / "r")]
+    args = [
+        "simulate",
+        "--nodes",
+        "2",
+        "--spec",
+        str(DATA / "specs" / "pingpong.yml"),
+        "--out",
+        str(tmp_path / "r"),
+    ]
     assert main(args) == 0
     assert main(args) == 2
     assert "already holds a run" in capsys.readouterr().err

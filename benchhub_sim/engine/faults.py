@@ -50,4 +50,6 @@ class Faults:
         node_id, node = arg
         self.engine.central.recover_node(node_id)
         if node is not None and not self.engine.done:
-            self.engine.loop.after(float(self.rng.exponential(node.mtbf)), self._fail_random, node, URGENT)
+            self.engine.loop.after(
+                float(self.rng.exponential(node.mtbf)), self._fail_random, node, URGENT
+            )

@@ -41,14 +41,26 @@ class EventLoop:
         self._seq = 0
         self.events_run = 0
 
-    def at(self, time: float, callback: Callable[[Any], object], arg: Any = None, priority: int = NORMAL) -> None:
+    def at(
+        self,
+        time: float,
+        callback: Callable[[Any], object],
+        arg: Any = None,
+        priority: int = NORMAL,
+    ) -> None:
         """Call ``callback(arg)`` at ``time`` (not before now)."""
         if time < self.now:
             time = self.now
         self._seq += 1
         heapq.heappush(self._heap, (time, priority, self._seq, callback, arg))
 
-    def after(self, delay: float, callback: Callable[[Any], object], arg: Any = None, priority: int = NORMAL) -> None:
+    def after(
+        self,
+        delay: float,
+        callback: Callable[[Any], object],
+        arg: Any = None,
+        priority: int = NORMAL,
+    ) -> None:
         """Call ``callback(arg)`` ``delay`` seconds from now."""
         self.at(self.now + delay, callback, arg, priority)
 

@@ -266,6 +266,7 @@ class _Chunk:
         detail_len = [0 if c.details is None else len(c.details) for c in chunks]
         detail_base = np.cumsum([0] + detail_len[:-1])
         details = [c.details for c in chunks if c.details is not None]
+
         def joined(name: str) -> np.ndarray:
             return np.concatenate([getattr(c, name) for c in chunks])
 

@@ -53,7 +53,13 @@ def poisson_arrivals(
 
 
 def _poisson(
-    specs: list[JobSpec], rate: float, count: int, seed: Seed, start: float, mix: str, weights: Sequence[float] | None
+    specs: list[JobSpec],
+    rate: float,
+    count: int,
+    seed: Seed,
+    start: float,
+    mix: str,
+    weights: Sequence[float] | None,
 ) -> Iterator[JobRequest]:
     import numpy as np
 
@@ -72,13 +78,17 @@ def _poisson(
         n += k
 
 
-def fixed_arrivals(specs: JobSpec | Sequence[JobSpec], *, every: float = 0.0, count: int = 1, start: float = 0.0) -> list[JobRequest]:
+def fixed_arrivals(
+    specs: JobSpec | Sequence[JobSpec], *, every: float = 0.0, count: int = 1, start: float = 0.0
+) -> list[JobRequest]:
     """``count`` jobs, one every ``every`` seconds from ``start``, cycling over ``specs``."""
     specs = [specs] if isinstance(specs, JobSpec) else list(specs)
     return [JobRequest(specs[i % len(specs)], start + i * every) for i in range(count)]
 
 
-def parse_arrivals(text: str | None, specs: Sequence[JobSpec], *, count: int, seed: Seed = 0) -> Iterable[JobRequest]:
+def parse_arrivals(
+    text: str | None, specs: Sequence[JobSpec], *, count: int, seed: Seed = 0
+) -> Iterable[JobRequest]:
     """Requests from a command-line arrival process: ``poisson:RATE``, ``fixed:EVERY`` or None (all at 0).
 
     Examples
@@ -95,7 +105,9 @@ def parse_arrivals(text: str | None, specs: Sequence[JobSpec], *, count: int, se
     except ValueError:
         number = float("nan")
     if kind not in ("poisson", "fixed") or not number >= 0:
-        raise WorkloadError([f"--arrivals {text!r}: expected poisson:RATE or fixed:EVERY with a number >= 0"])
+        raise WorkloadError(
+            [f"--arrivals {text!r}: expected poisson:RATE or fixed:EVERY with a number >= 0"]
+        )
     if kind == "poisson":
         return poisson_arrivals(specs, rate=number, count=count, seed=seed)
     return fixed_arrivals(specs, every=number, count=count)

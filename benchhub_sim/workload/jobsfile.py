@@ -38,7 +38,9 @@ def load_jobs(path: str | os.PathLike[str]) -> list[JobRequest]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise WorkloadError([f"{where}: cannot read the jobs file: {exc.strerror or exc}"]) from None
+        raise WorkloadError(
+            [f"{where}: cannot read the jobs file: {exc.strerror or exc}"]
+        ) from None
     loc = Locator(where=where)
     try:
         data = parse_yaml(text, loc)
@@ -60,9 +62,17 @@ def load_jobs(path: str | os.PathLike[str]) -> list[JobRequest]:
                 problems.append(f"{here}.{key}: unknown key{did_you_mean(str(key), _KEYS)}")
         spec = _spec(entry.get("spec"), path.parent, here, specs, problems)
         nums: dict[str, Any] = {}
-        for key, default in (("submit", 0.0), ("count", 1), ("every", 0.0), ("priority", None), ("walltime", None)):
+        for key, default in (
+            ("submit", 0.0),
+            ("count", 1),
+            ("every", 0.0),
+            ("priority", None),
+            ("walltime", None),
+        ):
             value = entry.get(key, default)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or value < 0):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int | float) or value < 0
+            ):
                 problems.append(f"{here}.{key}: expected a number >= 0, found {value!r}")
                 value = default
             nums[key] = value
@@ -73,7 +83,12 @@ def load_jobs(path: str | os.PathLike[str]) -> list[JobRequest]:
             continue
         for k in range(nums["count"]):
             requests.append(
-                JobRequest(spec, float(nums["submit"]) + k * float(nums["every"]), priority=nums["priority"], walltime=nums["walltime"])
+                JobRequest(
+                    spec,
+                    float(nums["submit"]) + k * float(nums["every"]),
+                    priority=nums["priority"],
+                    walltime=nums["walltime"],
+                )
             )
     if problems:
         raise WorkloadError(problems)
@@ -81,7 +96,9 @@ def load_jobs(path: str | os.PathLike[str]) -> list[JobRequest]:
     return requests
 
 
-def _spec(value: Any, base: Path, here: str, cache: dict[str, JobSpec], problems: list[Any]) -> JobSpec | None:
+def _spec(
+    value: Any, base: Path, here: str, cache: dict[str, JobSpec], problems: list[Any]
+) -> JobSpec | None:
     if value is None:
         problems.append(f"{here}.spec: missing (a path or an inline spec)")
         return None

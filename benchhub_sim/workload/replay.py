@@ -522,9 +522,7 @@ def replay_cluster(run: Any, *, nodes: int | None = None) -> Cluster:
 # -- SWF traces ---------------------------------------------------------------------------
 
 
-def swf_workload(
-    trace: SwfTrace, *, nodes: int, speedup: float = 1.0
-) -> tuple[SwfRequests, int]:
+def swf_workload(trace: SwfTrace, *, nodes: int, speedup: float = 1.0) -> tuple[SwfRequests, int]:
     """Job requests of an SWF trace for a cluster of ``nodes`` nodes, durations ÷ ``speedup``.
 
     See :func:`~benchhub_sim.workload.swf.swf_jobs`; with a speedup, run times and

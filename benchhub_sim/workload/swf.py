@@ -260,12 +260,22 @@ def swf_job_spec(n: int) -> JobSpec:
     """
     task = Task(name="run", driver=Driver.SHELL, shell=ShellPayload("true"))
     stage = Stage(name="run", selectors=(Selector(all=True),), tasks=(task,))
-    return JobSpec(name="swf", node_assignments=(NodeAssignment(name="procs", count=n),), stages=(stage,))
+    return JobSpec(
+        name="swf", node_assignments=(NodeAssignment(name="procs", count=n),), stages=(stage,)
+    )
 
 
-def swf_request(spec: JobSpec, *, submit: float, job_id: int, run_time: float, walltime: float | None) -> JobRequest:
+def swf_request(
+    spec: JobSpec, *, submit: float, job_id: int, run_time: float, walltime: float | None
+) -> JobRequest:
     """A request for a job of :func:`swf_job_spec` that runs ``run_time`` seconds on every node."""
-    return JobRequest(spec=spec, submit=submit, job_id=job_id, walltime=walltime, durations={("run", ALL_NODES, "run"): run_time})
+    return JobRequest(
+        spec=spec,
+        submit=submit,
+        job_id=job_id,
+        walltime=walltime,
+        durations={("run", ALL_NODES, "run"): run_time},
+    )
 
 
 def swf_jobs(trace: SwfTrace, *, nodes: int | None = None) -> tuple[SwfRequests, int]:
@@ -351,7 +361,9 @@ class SwfRequests(Sequence[JobRequest]):
                         self.run_time.tolist(), self.walltime.tolist(), strict=True):  # fmt: skip
             yield request(*args)
 
-    def _request(self, n: int, submit: float, job_id: int, run_time: float, walltime: float) -> JobRequest:
+    def _request(
+        self, n: int, submit: float, job_id: int, run_time: float, walltime: float
+    ) -> JobRequest:
         spec = self._specs.get(n)
         if spec is None:
             spec = self._specs[n] = swf_job_spec(n)

@@ -13,7 +13,14 @@ from benchhub_sim.spec.model import (
 )
 
 
-def one_task(n: int, duration: float | Duration, *, walltime: float | None = None, name: str | None = None, **task: object) -> JobSpec:
+def one_task(
+    n: int,
+    duration: float | Duration,
+    *,
+    walltime: float | None = None,
+    name: str | None = None,
+    **task: object,
+) -> JobSpec:
     """A job of ``n`` nodes of role any running one task of ``duration`` on each."""
     d = duration if isinstance(duration, Duration) else Duration.constant(duration)
     if walltime is None and d.dist == "constant":
@@ -21,6 +28,12 @@ def one_task(n: int, duration: float | Duration, *, walltime: float | None = Non
     return JobSpec(
         name or f"n{n}",
         node_assignments=(NodeAssignment("w", count=n),),
-        stages=(Stage("run", selectors=(Selector(all=True),), tasks=(Task("t", shell=ShellPayload("true"), duration=d, **task),)),),  # type: ignore[arg-type]
+        stages=(
+            Stage(
+                "run",
+                selectors=(Selector(all=True),),
+                tasks=(Task("t", shell=ShellPayload("true"), duration=d, **task),),
+            ),
+        ),  # type: ignore[arg-type]
         walltime=walltime,
     )

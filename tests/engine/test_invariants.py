@@ -21,16 +21,23 @@ def runnable(spec: JobSpec) -> JobSpec:
     """No injected failures, no timeouts, no capacity requirements: every job must finish."""
 
     def fix(task):
-        return dataclasses.replace(task, fail_prob=0.0, timeout=None, ready=tuple(fix(r) for r in task.ready))
+        return dataclasses.replace(
+            task, fail_prob=0.0, timeout=None, ready=tuple(fix(r) for r in task.ready)
+        )
 
-    stages = tuple(dataclasses.replace(s, tasks=tuple(fix(t) for t in s.tasks)) for s in spec.stages)
+    stages = tuple(
+        dataclasses.replace(s, tasks=tuple(fix(t) for t in s.tasks)) for s in spec.stages
+    )
     nas = tuple(dataclasses.replace(a, requirements=Requirements()) for a in spec.node_assignments)
     return dataclasses.replace(spec, stages=stages, node_assignments=nas)
 
 
 @st.composite
 def workloads(draw):
-    specs = [runnable(s) for s in draw(st.lists(job_specs(max_stages=4, max_tasks=3), min_size=1, max_size=3))]
+    specs = [
+        runnable(s)
+        for s in draw(st.lists(job_specs(max_stages=4, max_tasks=3), min_size=1, max_size=3))
+    ]
     need = max(len(job_slots(s)) for s in specs)
     n_nodes = draw(st.integers(need, need + 6))
     submits = sorted(draw(st.lists(st.floats(0, 500, allow_nan=False), min_size=1, max_size=12)))
@@ -59,20 +66,28 @@ def check_barriers(run) -> None:
             # every earlier pipeline's foreground stages finished, background ones ready
             # (a stage whose label selector matched no node has no rows: look further back)
             prev = job[job.pipeline < p]
-            gate = pd.concat([prev.loc[~prev.background, "stop_time"], prev.loc[prev.background, "ready_time"]]).max()
+            gate = pd.concat(
+                [prev.loc[~prev.background, "stop_time"], prev.loc[prev.background, "ready_time"]]
+            ).max()
             assert gate == gate, prev  # not NaN: every earlier row has its time
             assert (job.loc[job.pipeline == p, "start_time"] >= gate).all()
 
 
 def check_background_stopped_at_end(run) -> None:
-    tasks = run.tasks.merge(run.jobs[["job_id", "stop_time"]].rename(columns={"stop_time": "job_stop"}), on="job_id")
+    tasks = run.tasks.merge(
+        run.jobs[["job_id", "stop_time"]].rename(columns={"stop_time": "job_stop"}), on="job_id"
+    )
     bg = tasks[tasks.background]
     assert set(bg.status) <= {"stopped"}
     assert (bg.stop_time <= bg.job_stop).all()
     assert not set(run.tasks.status) & {"running", "queued", "background"}
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(workloads(), st.integers(0, 2**32 - 1))
 def test_random_workloads_keep_every_invariant(w, seed):
     cluster, reqs, policy = w
@@ -82,7 +97,9 @@ def test_random_workloads_keep_every_invariant(w, seed):
     check_barriers(run)
     check_background_stopped_at_end(run)
     # snapshots equal the fold of the history
-    folded = fold_history(run.tables["job_events"], run.tables["node_events"], run.tables["jobs"], run.tables["nodes"])
+    folded = fold_history(
+        run.tables["job_events"], run.tables["node_events"], run.tables["jobs"], run.tables["nodes"]
+    )
     for name in ("nodes", "jobs", "stages", "tasks"):
         assert folded[name].equals(run.tables[name]), name
     # the same seed gives the same tables

@@ -17,7 +17,11 @@ from benchhub_sim.workload.base import JobRequest
 from .builders import one_task
 
 
-def starts(policy: str, nodes: int, jobs: list[tuple[float, int, float]] | list[tuple[float, int, float, float]]) -> list[float]:
+def starts(
+    policy: str,
+    nodes: int,
+    jobs: list[tuple[float, int, float]] | list[tuple[float, int, float, float]],
+) -> list[float]:
     reqs = []
     for job in jobs:
         submit, n, d = job[:3]

@@ -32,7 +32,9 @@ DATA = Path(__file__).resolve().parents[2] / "data"
 
 
 def sh(name: str, d: float | None = None, **kw: object) -> Task:
-    return Task(name, shell=ShellPayload("true"), duration=None if d is None else Duration.constant(d), **kw)  # type: ignore[arg-type]
+    return Task(
+        name, shell=ShellPayload("true"), duration=None if d is None else Duration.constant(d), **kw
+    )  # type: ignore[arg-type]
 
 
 def server_client(ping: float = 3.0, probe: float = 2.0, **ping_kw: object) -> JobSpec:
@@ -41,7 +43,12 @@ def server_client(ping: float = 3.0, probe: float = 2.0, **ping_kw: object) -> J
         node_assignments=(NodeAssignment("srv", Role.DATABASE), NodeAssignment("cli", Role.LOADER)),
         pipelines=(StagePipeline("p0", ("start",)), StagePipeline("p1", ("ping",))),
         stages=(
-            Stage("start", background=True, selectors=(Selector(name="srv"),), tasks=(sh("server", background=True, ready=(sh("probe", probe),)),)),
+            Stage(
+                "start",
+                background=True,
+                selectors=(Selector(name="srv"),),
+                tasks=(sh("server", background=True, ready=(sh("probe", probe),)),),
+            ),
             Stage("ping", selectors=(Selector(name="cli"),), tasks=(sh("ping", ping, **ping_kw),)),
         ),
     )
@@ -53,7 +60,14 @@ DB_LD = Cluster((Node("db", Role.DATABASE), Node("ld", Role.LOADER)))
 def log(run) -> list[tuple]:
     ev = run.job_events
     return [
-        (r.time, r.event, r.status, None if r.stage_name is None or r.stage_name != r.stage_name else r.stage_name, _s(r.node_name), _s(r.task_name))
+        (
+            r.time,
+            r.event,
+            r.status,
+            None if r.stage_name is None or r.stage_name != r.stage_name else r.stage_name,
+            _s(r.node_name),
+            _s(r.task_name),
+        )
         for r in ev.itertuples()
     ]
 
@@ -85,7 +99,10 @@ def test_exact_event_log_of_a_server_and_a_client():
         (5.0, "stage_stop", "stopped", "start", "srv", None),
         (5.0, "finish", "finished", None, None, None),
     ]
-    assert run.job_events.loc[run.job_events.event == "assign", "detail"].tolist() == ["exact", "exact"]
+    assert run.job_events.loc[run.job_events.event == "assign", "detail"].tolist() == [
+        "exact",
+        "exact",
+    ]
     nodes = [(r.time, r.node_id, r.event, r.state) for r in run.node_events.itertuples()]
     assert nodes == [
         (0.0, "db", "register", "idle"),
@@ -107,7 +124,9 @@ def test_failed_task_aborts_job_stops_server_and_releases_nodes():
     run = simulate(DB_LD, [JobRequest(spec, 0), JobRequest(spec, 1)])
     jobs = run.jobs.sort_values("job_id")
     assert jobs.status.tolist() == ["aborted", "aborted"]
-    assert jobs.reason.iloc[0] == "task ping.ping on cli (ld) failed: simulated failure (fail_prob=1)"
+    assert (
+        jobs.reason.iloc[0] == "task ping.ping on cli (ld) failed: simulated failure (fail_prob=1)"
+    )
     assert jobs.stop_time.tolist() == [5.0, 10.0]  # the second job got the nodes at 5
     tasks = run.tasks.set_index(["job_id", "task_name"])
     assert tasks.loc[(0, "server"), "status"] == "stopped"
@@ -138,7 +157,11 @@ def test_timeout_fails_the_task_at_the_timeout():
 
 def test_stopper_stops_the_background_stage_when_it_runs():
     base = server_client()
-    stop = Stage("teardown", selectors=(Selector(name="cli"),), tasks=(Task("halt", driver=Driver.STOPPER, stopper=StopperPayload("start")),))
+    stop = Stage(
+        "teardown",
+        selectors=(Selector(name="cli"),),
+        tasks=(Task("halt", driver=Driver.STOPPER, stopper=StopperPayload("start")),),
+    )
     spec = JobSpec(
         "stopped",
         node_assignments=base.node_assignments,
@@ -147,7 +170,11 @@ def test_stopper_stops_the_background_stage_when_it_runs():
     )
     run = simulate(DB_LD, spec)
     server = run.tasks[run.tasks.task_name == "server"].iloc[0]
-    assert (server.status, server.stop_time, server.reason) == ("stopped", 5.0, "stopped by teardown.halt")
+    assert (server.status, server.stop_time, server.reason) == (
+        "stopped",
+        5.0,
+        "stopped by teardown.halt",
+    )
     assert run.stages.set_index("stage_name").loc["start", "status"] == "stopped"
     assert run.jobs.status.tolist() == ["finished"]
     # stopped by the stopper, not again at job end
@@ -159,13 +186,17 @@ def test_unschedulable_job_is_refused_and_the_run_goes_on():
     run = simulate(4, reqs)
     jobs = run.jobs.sort_values("job_id")
     assert jobs.status.tolist() == ["aborted", "finished"]
-    assert jobs.reason.iloc[0].startswith("unschedulable: assignment 'w' needs 5 node(s) of role any, 4 available")
+    assert jobs.reason.iloc[0].startswith(
+        "unschedulable: assignment 'w' needs 5 node(s) of role any, 4 available"
+    )
 
 
 def test_run_where_every_job_is_refused_ends_cleanly():
     run = simulate(Cluster((Node("a", Role.LOADER),)), [server_client(), server_client()])
     assert run.jobs.status.tolist() == ["aborted", "aborted"]
-    assert run.jobs.reason.str.contains("unschedulable: assignment 'srv' needs 1 node\\(s\\) of role database").all()
+    assert run.jobs.reason.str.contains(
+        "unschedulable: assignment 'srv' needs 1 node\\(s\\) of role database"
+    ).all()
 
 
 def test_injected_node_failure_aborts_its_job_and_node_comes_back():
@@ -176,7 +207,11 @@ def test_injected_node_failure_aborts_its_job_and_node_comes_back():
     assert jobs.reason.iloc[0] == "node a failed: injected fault"
     assert jobs.stop_time.iloc[0] == 4.0
     assert jobs.start_time.iloc[1] == 7.0  # after the 3 s repair
-    ev = [(r.time, r.event, r.state) for r in run.node_events.itertuples() if r.event in ("fail", "recover")]
+    ev = [
+        (r.time, r.event, r.state)
+        for r in run.node_events.itertuples()
+        if r.event in ("fail", "recover")
+    ]
     assert ev == [(4.0, "fail", "offline"), (7.0, "recover", "idle")]
     t = run.tasks.sort_values("job_id").iloc[0]
     assert (t.status, t.reason) == ("failed", "injected fault")
@@ -189,7 +224,9 @@ def test_node_speed_divides_durations():
 
 def test_mtbf_faults_are_reproducible_and_every_job_ends():
     cluster = Cluster(tuple(Node(f"n{i}", mtbf=50.0, mttr=5.0) for i in range(4)))
-    reqs = [JobRequest(one_task(2, Duration.of("exponential", mean=5.0)), float(i)) for i in range(60)]
+    reqs = [
+        JobRequest(one_task(2, Duration.of("exponential", mean=5.0)), float(i)) for i in range(60)
+    ]
     a = simulate(cluster, reqs, seed=3)
     b = simulate(cluster, reqs, seed=3)
     assert set(a.jobs.status) <= {"finished", "aborted"}
@@ -204,11 +241,21 @@ def test_same_seed_gives_identical_tables_and_files(tmp_path):
     cluster = Cluster.uniform(8, cores=8, mem_mb=16384)
     from benchhub_sim.workload.arrivals import poisson_arrivals
 
-    runs = [simulate(cluster, poisson_arrivals(spec, rate=0.01, count=20, seed=5), seed=5, out=tmp_path / f"r{i}") for i in range(2)]
+    runs = [
+        simulate(
+            cluster,
+            poisson_arrivals(spec, rate=0.01, count=20, seed=5),
+            seed=5,
+            out=tmp_path / f"r{i}",
+        )
+        for i in range(2)
+    ]
     assert (runs[0].jobs.status == "finished").sum() >= 15  # 1% task failures, one retry
     for name in runs[0].tables:
         assert runs[0].tables[name].equals(runs[1].tables[name]), name
-        assert (tmp_path / "r0" / f"{name}.parquet").read_bytes() == (tmp_path / "r1" / f"{name}.parquet").read_bytes()
+        assert (tmp_path / "r0" / f"{name}.parquet").read_bytes() == (
+            tmp_path / "r1" / f"{name}.parquet"
+        ).read_bytes()
     other = simulate(cluster, poisson_arrivals(spec, rate=0.01, count=20, seed=5), seed=6)
     assert not other.tables["tasks"].equals(runs[0].tables["tasks"])
 
@@ -219,9 +266,16 @@ def test_durations_do_not_depend_on_the_policy():
     long = one_task(1, Duration.of("exponential", mean=3.0), walltime=9.0, name="long")
     reqs = [JobRequest(short if i % 2 else long, 0.5 * i) for i in range(30)]
     runs = [simulate(3, reqs, policy=p, seed=11) for p in ("fcfs", "sjf")]
-    d = [(r.tasks.sort_values("job_id").stop_time - r.tasks.sort_values("job_id").start_time).round(9).tolist() for r in runs]
+    d = [
+        (r.tasks.sort_values("job_id").stop_time - r.tasks.sort_values("job_id").start_time)
+        .round(9)
+        .tolist()
+        for r in runs
+    ]
     assert d[0] == d[1]
-    assert runs[0].jobs.start_time.tolist() != runs[1].jobs.start_time.tolist()  # the policies did differ
+    assert (
+        runs[0].jobs.start_time.tolist() != runs[1].jobs.start_time.tolist()
+    )  # the policies did differ
 
 
 @pytest.mark.skipif(not SHARED.exists(), reason="BenchHub reference files not present")

@@ -55,7 +55,10 @@ def test_any_slot_leaves_specific_nodes_to_specific_slots():
 
 
 def test_role_mismatch_is_refused_with_the_assignment_named():
-    with pytest.raises(ScheduleError, match=r"assignment 'srv' needs 1 node\(s\) of role database, 0 available of 1"):
+    with pytest.raises(
+        ScheduleError,
+        match=r"assignment 'srv' needs 1 node\(s\) of role database, 0 available of 1",
+    ):
         assign_nodes(spec(NodeAssignment("srv", DB)), [Node("l", LD)])
 
 
@@ -72,12 +75,22 @@ def test_requirements_are_minimum_capacities():
 
 
 def test_assignment_selectors_by_name_and_labels():
-    nodes = [Node("a", labels=(("disk", "hdd"),)), Node("b", labels=(("disk", "ssd"),)), Node("c", host="pinned")]
-    assert bound(spec(NodeAssignment("x", selectors=(Selector(labels=(("disk", "ssd"),)),))), nodes) == [("x", "b", "exact")]
-    assert bound(spec(NodeAssignment("x", selectors=(Selector(name="pinned"),))), nodes) == [("x", "c", "exact")]
+    nodes = [
+        Node("a", labels=(("disk", "hdd"),)),
+        Node("b", labels=(("disk", "ssd"),)),
+        Node("c", host="pinned"),
+    ]
+    assert bound(
+        spec(NodeAssignment("x", selectors=(Selector(labels=(("disk", "ssd"),)),))), nodes
+    ) == [("x", "b", "exact")]
+    assert bound(spec(NodeAssignment("x", selectors=(Selector(name="pinned"),))), nodes) == [
+        ("x", "c", "exact")
+    ]
     # OR between selectors
     either = (Selector(name="a"), Selector(name="c"))
-    assert bound(spec(NodeAssignment("x", selectors=either), NodeAssignment("y", selectors=either)), nodes) == [
+    assert bound(
+        spec(NodeAssignment("x", selectors=either), NodeAssignment("y", selectors=either)), nodes
+    ) == [
         ("x", "a", "exact"),
         ("y", "c", "exact"),
     ]

@@ -110,6 +110,8 @@ def test_a_simple_job_read_while_running_then_finished_in_bulk():
         s.finish_simple(6.0, 1)
         tables[bulk] = s.tables()
         tasks = tables[bulk]["tasks"].to_pylist()
-        assert [(r["status"], r["exit_code"], r["stop_time"]) for r in tasks] == [("finished", 0, 6.0)] * 2
+        assert [(r["status"], r["exit_code"], r["stop_time"]) for r in tasks] == [
+            ("finished", 0, 6.0)
+        ] * 2
     for name in ("jobs", "stages", "tasks", "job_events", "node_events"):
         assert tables[True][name].equals(tables[False][name]), name

@@ -67,7 +67,12 @@ def test_poisson_arrivals_rate_and_reproducibility():
 
 def test_poisson_arrivals_mix_random_uses_weights():
     a, b = JobSpec("a"), JobSpec("b")
-    names = [r.spec.name for r in poisson_arrivals([a, b], rate=1.0, count=4000, seed=0, mix="random", weights=[3, 1])]
+    names = [
+        r.spec.name
+        for r in poisson_arrivals(
+            [a, b], rate=1.0, count=4000, seed=0, mix="random", weights=[3, 1]
+        )
+    ]
     assert abs(names.count("a") / 4000 - 0.75) < 0.03
 
 
