@@ -1,0 +1,74 @@
+"""The ``benchhub-sim`` command.
+
+One module per subcommand, each with ``add_parser(sub)`` (its options) and
+``main(args) -> int`` (what it does); :func:`build_parser` lists them in the order
+``--help`` shows them. Bad input (any :class:`BenchhubSimError` that is about the input)
+prints its problems one per line on stderr and exits 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from benchhub_sim.cli import (
+    compare,
+    demo,
+    export,
+    graph,
+    plan,
+    replay,
+    report,
+    run,
+    simulate,
+    sweep,
+    validate,
+)
+from benchhub_sim.cli.common import EXIT_BAD_INPUT, EXIT_OK
+from benchhub_sim.errors import BenchhubSimError
+
+#: the subcommands, in the order ``--help`` lists them
+COMMANDS = (demo, validate, plan, graph, simulate, run, replay, sweep, compare, report, export)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="benchhub-sim",
+        description="Simulate, execute and replay BenchHub benchmark clusters.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for command in COMMANDS:
+        command.add_parser(sub)
+    return parser
+
+
+def _version() -> str:
+    from benchhub_sim import __version__
+
+    return __version__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except BenchhubSimError as exc:
+        for line in str(exc).splitlines() or [type(exc).__name__]:
+            print(f"error: {line}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except FileNotFoundError as exc:
+        print(f"error: {exc.filename or exc}: no such file", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

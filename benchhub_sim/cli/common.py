@@ -1,0 +1,61 @@
+"""What the subcommands share: exit codes, argument types, run loading and printing."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # the command ran, but what it ran failed (e.g. a job aborted)
+EXIT_BAD_INPUT = 2
+
+
+def csv_of(kind: type) -> Callable[[str], list]:
+    """An argparse type: a comma-separated list of ``kind`` values."""
+
+    def parse(text: str) -> list:
+        try:
+            values = [kind(v.strip()) for v in text.split(",") if v.strip()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r}: expected comma-separated {kind.__name__} values"
+            ) from None
+        if not values:
+            raise argparse.ArgumentTypeError(f"{text!r}: no value given")
+        return values
+
+    return parse
+
+
+def load_runs(paths: Sequence[str]) -> list:
+    from benchhub_sim.store.run import load_run
+
+    return [load_run(Path(p)) for p in paths]
+
+
+def run_labels(paths: Sequence[str]) -> list[str]:
+    labels = [Path(p).resolve().name or str(p) for p in paths]
+    return [n if labels.index(n) == i else f"{n} ({i + 1})" for i, n in enumerate(labels)]
+
+
+def print_abort_reasons(run: object, most: int = 3) -> None:
+    reasons = run.jobs.loc[run.jobs.status == "aborted", "reason"].value_counts()  # type: ignore[attr-defined]
+    for reason, n in reasons.head(most).items():
+        print(f"  aborted x{n}: {reason}")
+
+
+def summary_line(run: object) -> str:
+    from benchhub_sim.analysis.metrics import summary
+
+    s = summary(run)
+    return (
+        f"jobs {s['jobs']}: {s['finished']} finished, {s['aborted']} aborted; "
+        f"makespan {s['makespan']:,.1f} s; mean wait {s['mean_wait']:,.2f} s; "
+        f"utilization {s['utilization']:.1%}"
+    )
+
+
+def fmt(x: float) -> str:
+    """Numbers for tables: thousands as whole numbers, the rest to 4 significant digits."""
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.4g}"

@@ -1,0 +1,87 @@
+"""``benchhub-sim replay``: replay a recorded run or an SWF trace."""
+
+from __future__ import annotations
+
+import argparse
+
+from benchhub_sim.cli.common import EXIT_OK, print_abort_reasons, summary_line
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "replay", help="replay a recorded run or an SWF trace under another policy/cluster"
+    )
+    p.add_argument("source", metavar="SOURCE", help="run directory, or trace .swf / .swf.gz")
+    p.add_argument(
+        "--policy",
+        default=None,
+        help="fcfs, easy, conservative, sjf, priority (default: the recorded run's, fcfs for a trace)",
+    )
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--nodes",
+        type=int,
+        metavar="N",
+        help="N nodes of role any (a run: with its nodes' median capacity)",
+    )
+    where.add_argument("--cluster", metavar="CLUSTER", help="cluster YAML or Parquet")
+    p.add_argument("--speedup", type=float, default=1.0, metavar="F", help="divide durations by F")
+    p.add_argument(
+        "--warm-start",
+        type=float,
+        default=None,
+        metavar="T",
+        help="start from the recorded run's state at time T (s)",
+    )
+    p.add_argument(
+        "--faults",
+        choices=("recorded", "none"),
+        default="auto",
+        help="the recording's node failures: recorded (default on the recorded cluster) "
+        "or none (default with --nodes/--cluster)",
+    )
+    p.add_argument(
+        "--seed", type=int, default=None, help="default: the recorded run's seed, else 0"
+    )
+    p.add_argument(
+        "--out", required=True, metavar="RUN_DIR", help="write the replay's run directory here"
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace a run already in RUN_DIR")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    """Replay a run directory or an SWF trace; print the one-line summary."""
+    from benchhub_sim.progress import job_progress, wants_progress
+    from benchhub_sim.store.run import Run
+    from benchhub_sim.workload.replay import open_source, replay
+
+    source = open_source(args.source)
+    total = len(source.jobs) if isinstance(source, Run) and args.warm_start is None else None
+    with job_progress(total, "replay", enabled=wants_progress(args.quiet)) as progress:
+        run = replay(
+            source,
+            policy=args.policy,
+            cluster=args.cluster,
+            nodes=args.nodes,
+            speedup=args.speedup,
+            warm_start=args.warm_start,
+            faults=args.faults,
+            seed=args.seed,
+            out=args.out,
+            overwrite=args.overwrite,
+            progress=progress,
+        )
+    opts = (run.meta.get("inputs") or {}).get("replay", {})
+    print(summary_line(run))
+    if opts.get("skipped"):
+        print(f"  skipped {opts['skipped']} job(s) of the source (no run time, or too many nodes)")
+    if opts.get("faults_dropped"):
+        print(
+            f"  dropped {opts['faults_dropped']} recorded node failure(s) of nodes not in the "
+            "replay cluster"
+        )
+    print_abort_reasons(run)
+    print(f"run directory: {args.out}")
+    return EXIT_OK

@@ -1,0 +1,62 @@
+"""``benchhub-sim run``: execute jobs for real as local processes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from benchhub_sim.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="execute jobs for real as local processes (wall clock)")
+    p.add_argument("spec", nargs="?", metavar="SPEC", help="job spec YAML file")
+    p.add_argument("--jobs", metavar="JOBS", help="jobs file (instead of SPEC)")
+    p.add_argument(
+        "--cluster",
+        metavar="CLUSTER",
+        help="cluster YAML or Parquet (default: one local node per node assignment)",
+    )
+    p.add_argument("--out", metavar="RUN_DIR", help="run directory (required unless --dry-run)")
+    p.add_argument(
+        "--dry-run", action="store_true", help="print every command per node; run nothing"
+    )
+    p.add_argument("--policy", default="fcfs", help="queue policy (default: fcfs)")
+    p.add_argument(
+        "--grace", type=float, default=3.0, help="seconds from SIGTERM to SIGKILL (default: 3)"
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace a run already in RUN_DIR")
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    """Execute the jobs (or list their commands); exit 1 if a job aborted."""
+    from benchhub_sim.execute import dry_run, execute
+
+    if (args.spec is None) == (args.jobs is None):
+        print("error: give a SPEC or --jobs JOBS.yml (one of them)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    workload = Path(args.jobs or args.spec)
+    if args.dry_run:
+        print(dry_run(args.cluster, workload))
+        return EXIT_OK
+    if args.out is None:
+        print("error: --out RUN_DIR is required (or --dry-run)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    run = execute(
+        args.cluster,
+        workload,
+        out=args.out,
+        policy=args.policy,
+        grace=args.grace,
+        overwrite=args.overwrite,
+    )
+    jobs = run.jobs
+    aborted = jobs[jobs["status"] == "aborted"]
+    for row in aborted.itertuples():
+        print(f"job {row.job_id} {row.name}: aborted: {row.reason}", file=sys.stderr)
+    n_aborted = len(aborted)
+    print(f"{len(jobs)} jobs: {len(jobs) - n_aborted} finished, {n_aborted} aborted")
+    print(f"run directory: {args.out}")
+    return EXIT_FAILED if n_aborted else EXIT_OK

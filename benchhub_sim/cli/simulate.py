@@ -1,0 +1,89 @@
+"""``benchhub-sim simulate``: run a workload on a cluster in virtual time."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterable
+
+from benchhub_sim.cli.common import EXIT_OK, print_abort_reasons, summary_line
+from benchhub_sim.errors import WorkloadError
+from benchhub_sim.workload.base import JobRequest
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("simulate", help="run a workload on a cluster in virtual time")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--cluster", metavar="CLUSTER", help="cluster YAML or Parquet")
+    where.add_argument("--nodes", type=int, metavar="N", help="N nodes of role any")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--jobs", metavar="JOBS", help="jobs file (spec, submit, count, ...)")
+    what.add_argument("--spec", action="append", metavar="SPEC", help="job spec (repeatable)")
+    p.add_argument(
+        "--arrivals",
+        metavar="PROCESS",
+        help="with --spec: poisson:RATE (jobs/s) or fixed:EVERY (s); default: all at t=0",
+    )
+    p.add_argument("--count", type=int, default=None, help="with --spec: number of jobs")
+    p.add_argument("--policy", default="fcfs", help="fcfs, easy, conservative, sjf, priority")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", metavar="RUN_DIR", help="write the run directory here")
+    p.add_argument("--overwrite", action="store_true", help="replace a run already in RUN_DIR")
+    p.add_argument(
+        "--default-duration",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="seconds a task takes when its spec gives no duration (default 1)",
+    )
+    p.add_argument(
+        "--max-loader-pack",
+        type=int,
+        default=1,
+        metavar="K",
+        help="loader slots of one job allowed on one node (default 1)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    from benchhub_sim.progress import job_progress, wants_progress
+    from benchhub_sim.simulate import as_cluster, simulate
+    from benchhub_sim.workload.arrivals import parse_arrivals
+
+    cluster = as_cluster(args.nodes if args.nodes is not None else args.cluster)
+    if args.jobs:
+        from benchhub_sim.workload.jobsfile import load_jobs
+
+        if args.arrivals or args.count:
+            raise WorkloadError(["--arrivals and --count go with --spec, not --jobs"])
+        jobs = load_jobs(args.jobs)
+        total: int | None = len(jobs)
+        workload: Iterable[JobRequest] = jobs
+        inputs = {"jobs": args.jobs}
+    else:
+        from benchhub_sim.spec.load import load_spec
+
+        specs = [load_spec(s) for s in args.spec]
+        count = args.count if args.count is not None else len(specs)
+        workload = parse_arrivals(args.arrivals, specs, count=count, seed=args.seed)
+        total = count
+        inputs = {"specs": args.spec, "arrivals": args.arrivals or "all at 0", "count": count}
+    with job_progress(total, "simulate", enabled=wants_progress(args.quiet)) as progress:
+        run = simulate(
+            cluster,
+            workload,
+            policy=args.policy,
+            seed=args.seed,
+            out=args.out,
+            overwrite=args.overwrite,
+            default_duration=args.default_duration,
+            max_loader_pack=args.max_loader_pack,
+            progress=progress,
+            inputs=inputs,
+        )
+    print(summary_line(run))
+    print_abort_reasons(run)
+    if args.out:
+        print(f"run directory: {args.out}")
+    return EXIT_OK

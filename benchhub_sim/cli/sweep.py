@@ -1,0 +1,99 @@
+"""``benchhub-sim sweep``: one replay per grid cell."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from benchhub_sim.cli.common import EXIT_FAILED, EXIT_OK, csv_of, fmt
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sweep", help="one replay per grid cell (policies x nodes x seeds); summary")
+    p.add_argument(
+        "--workload",
+        required=True,
+        metavar="WORKLOAD",
+        help="SWF trace, run directory, or jobs file (YAML)",
+    )
+    p.add_argument(
+        "--policies", type=csv_of(str), metavar="P,..", help="queue policies (default: fcfs)"
+    )
+    p.add_argument(
+        "--nodes",
+        type=csv_of(int),
+        metavar="N,..",
+        help="cluster sizes (default: the trace's or the recorded run's)",
+    )
+    p.add_argument(
+        "--seeds",
+        type=csv_of(int),
+        metavar="S,..",
+        help="seeds (default: a recorded run's, else 0)",
+    )
+    p.add_argument(
+        "--speedups",
+        type=csv_of(float),
+        metavar="X,..",
+        help="machines X times faster: task durations divided by X",
+    )
+    p.add_argument("--clusters", type=csv_of(str), metavar="FILE,..", help="cluster files")
+    p.add_argument(
+        "--dask",
+        metavar="local|tcp://HOST:PORT",
+        help="run the cells on a Dask LocalCluster or on the scheduler at that address",
+    )
+    p.add_argument("--workers", type=int, metavar="N", help="local workers (default: CPU count)")
+    p.add_argument("--out", required=True, metavar="DIR", help="sweep directory")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run the grid, print one row per cell; exit 1 if a cell failed."""
+    import pandas as pd
+
+    from benchhub_sim.sweep import SUMMARY_FILE, sweep
+
+    grid: dict[str, list] = {"policy": args.policies or ["fcfs"]}
+    if args.nodes:
+        grid["nodes"] = args.nodes
+    if args.seeds:
+        grid["seed"] = args.seeds
+    if args.speedups:
+        grid["speedup"] = args.speedups
+    if args.clusters:
+        grid["cluster"] = args.clusters
+    executor = None if args.dask is None else ("dask" if args.dask == "local" else args.dask)
+    df = sweep(
+        args.workload,
+        grid,
+        out=args.out,
+        executor=executor,
+        max_workers=args.workers,
+        progress=False if args.quiet else None,
+    )
+    cols = [
+        "cell",
+        "status",
+        "jobs",
+        "makespan",
+        "mean_wait",
+        "p95_wait",
+        "mean_bounded_slowdown",
+        "utilization",
+        "elapsed",
+    ]
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        table = df[[c for c in cols if c in df]].set_index("cell")
+        print(table.to_string(float_format=fmt))
+    failed = df[df["status"] != "ok"]
+    for row in failed.itertuples():
+        print(f"  {row.cell}: {row.error}", file=sys.stderr)
+    print(
+        f"{len(df)} cells: {len(df) - len(failed)} ok, {len(failed)} failed"
+        f" ({df.attrs.get('skipped', 0)} already done, skipped)"
+    )
+    print(f"summary: {Path(args.out) / SUMMARY_FILE}")
+    return EXIT_FAILED if len(failed) else EXIT_OK
