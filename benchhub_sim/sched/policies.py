@@ -137,19 +137,27 @@ def _backfill(view: SchedulerView, jobs: Iterable[Any], shadow: float, extra: in
 
 
 def _shadow(view: SchedulerView, need: int, free: int) -> tuple[float, int, float]:
-    """When ``need`` nodes will be free by the walltimes of running jobs, how many spare
-    then, and the earliest walltime end of a running job (inf when none runs)."""
+    """The head's reservation: the *shadow time* (the earliest time at which, by the
+    running jobs' walltimes, ``need`` nodes are free), the *extra* nodes (all the nodes
+    free at the shadow time, every job ending at or before it counted, minus ``need``),
+    and the earliest walltime end of a running job (inf when none runs).
+
+    As Lifka's EASY and Mu'alem & Feitelson (2001) define them: jobs that end at the
+    shadow time all release their nodes then, so ties at the shadow time count in full.
+    """
     now = view.now
-    releases = sorted((j.expected_end, j.n_nodes) for j in view.running())
-    first_end = releases[0][0] if releases else float("inf")
-    if first_end < now:  # overdue jobs release now; ties at now then go by node count
-        releases = sorted((max(end, now), n) for end, n in releases)
+    ends = [(j.expected_end, j.n_nodes) for j in view.running()]
+    first_end = min((end for end, _ in ends), default=float("inf"))
+    releases = sorted((max(end, now), n) for end, n in ends)  # overdue jobs release now
     avail = free
+    shadow = float("inf")  # stays so only when nodes are offline
     for end, n in releases:
+        if end > shadow:
+            break
         avail += n
         if avail >= need:
-            return end, avail - need, first_end
-    return float("inf"), 0, first_end  # only reachable when nodes are offline
+            shadow = end
+    return shadow, (avail - need if shadow < float("inf") else 0), first_end
 
 
 @dataclass(frozen=True)

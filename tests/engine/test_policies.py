@@ -111,3 +111,26 @@ def test_custom_policy_callable():
 def test_unknown_policy_is_a_clear_error():
     with pytest.raises(ScheduleError, match="unknown policy 'fifo'"):
         get_policy("fifo")
+
+
+def test_easy_counts_every_job_ending_at_the_shadow_time():
+    # 10 nodes. A and B (4 nodes each) run until 10; 2 nodes are free. The head H
+    # (5 nodes) is reserved at 10, when A *and* B release: 10 nodes free, so the extra
+    # nodes are 10 - 5 = 5 (Lifka; Mu'alem & Feitelson 2001), not the 1 left after A
+    # alone. C (2 nodes, 100 s) fits now and within the 5 extra nodes: it starts at 2,
+    # and H still starts at 10 (8 nodes free then).
+    jobs = [(0, 4, 10), (0, 4, 10), (1, 5, 10), (2, 2, 100)]
+    assert starts("easy", 10, jobs) == [0, 0, 10, 2]
+
+
+def test_easy_ties_at_the_shadow_time_with_overdue_jobs():
+    # The same with A and B overdue at the pass (walltime 5 < duration 10): both count
+    # as releasing now, so the shadow time is now and the extra nodes are 10 - 5 = 5.
+    reqs = [
+        JobRequest(one_task(4, 10), 0.0, walltime=5.0),
+        JobRequest(one_task(4, 10), 0.0, walltime=5.0),
+        JobRequest(one_task(5, 10), 6.0),
+        JobRequest(one_task(2, 100), 7.0),
+    ]
+    run = simulate(Cluster.uniform(10), reqs, policy="easy")
+    assert run.jobs.sort_values("job_id").start_time.tolist() == [0, 0, 10, 7]
