@@ -7,6 +7,7 @@ keeps working for callers that do not know this package.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 
 class BenchhubSimError(Exception):
@@ -89,3 +90,23 @@ class RunFormatError(BenchhubSimError, OSError):
 
 class WorkloadError(ProblemsError, ValueError):
     """A workload (jobs file, trace, recorded run) cannot be turned into jobs."""
+
+
+class BenchhubSimWarning(UserWarning):
+    """Base class of the package's warnings."""
+
+
+class StalledRunWarning(BenchhubSimWarning):
+    """A run ended with jobs still queued or running: nothing left could move them."""
+
+
+def stalled_message(stalled: dict[str, Any]) -> str:
+    """One sentence for a run's ``stalled`` record (see :attr:`Engine.stalled
+    <benchhub_sim.engine.engine.Engine.stalled>`): how many jobs, the first ids, why."""
+    ids = stalled["job_ids"]
+    shown = ", ".join(str(i) for i in ids[:5])
+    more = ", ..." if stalled["count"] > len(ids[:5]) else ""
+    return (
+        f"{stalled['count']} job(s) never ended ({stalled['queued']} queued, "
+        f"{stalled['running']} running; job ids {shown}{more}): {stalled['reason']}"
+    )

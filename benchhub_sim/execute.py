@@ -12,6 +12,7 @@ import shutil
 import signal
 import threading
 import uuid
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 
 from benchhub_sim.cluster import Cluster, Node
 from benchhub_sim.engine.local import LOCAL_IP, LocalExecutor, task_argv
+from benchhub_sim.errors import StalledRunWarning, stalled_message
 from benchhub_sim.sched.assign import job_slots
 from benchhub_sim.sched.policies import Policy
 from benchhub_sim.simulate import WorkloadLike, as_cluster, as_workload
@@ -183,11 +185,17 @@ def execute(
         if not interrupted:
             store.history.flush()  # an error: keep what happened up to it readable
     writer.meta.update(
-        end_time=clock.elapsed(), events=engine.loop.events_run, interrupted=interrupted
+        end_time=clock.elapsed(),
+        events=engine.loop.events_run,
+        interrupted=interrupted,
+        paths=engine.paths,
+        stalled=engine.stalled,
     )
     writer.finish(store.tables())
     if interrupted:
         raise KeyboardInterrupt
+    if engine.stalled is not None:
+        warnings.warn(StalledRunWarning(stalled_message(engine.stalled)), stacklevel=2)
     return load_run(writer.path)
 
 

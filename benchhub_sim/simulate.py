@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import gc
 import os
+import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from benchhub_sim.cluster import Cluster
 from benchhub_sim.engine.engine import Engine, fewer_collections, iter_sorted
+from benchhub_sim.errors import StalledRunWarning, stalled_message
 from benchhub_sim.rng import Seed
 from benchhub_sim.sched.policies import Policy
 from benchhub_sim.spec.model import JobSpec
@@ -160,12 +162,19 @@ def simulate(
     if progress is not None:
         engine.central.on_job_end = progress
     engine.run(requests)
-    meta["end_time"] = engine.loop.now
-    meta["events"] = engine.loop.events_run
+    ended = {
+        "end_time": engine.loop.now,
+        "events": engine.loop.events_run,
+        "paths": engine.paths,
+        "stalled": engine.stalled,
+    }
+    meta.update(ended)
+    if engine.stalled is not None:
+        warnings.warn(StalledRunWarning(stalled_message(engine.stalled)), stacklevel=2)
     if writer is not None:
         from benchhub_sim.store.rows import SORT_KEYS
 
-        writer.meta.update(end_time=meta["end_time"], events=meta["events"])
+        writer.meta.update(ended)
         # one table at a time, each sorted as it is written and dropped after
         with fewer_collections():
             writer.finish(store.final_tables(), sort=SORT_KEYS)

@@ -45,6 +45,7 @@ import shutil
 import sys
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -54,7 +55,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchhub_sim.errors import WorkloadError
+from benchhub_sim.errors import StalledRunWarning, WorkloadError
 from benchhub_sim.spec.validate import did_you_mean
 
 #: Grid keys, in the order they appear in cell names and summary columns.
@@ -171,8 +172,9 @@ def run_cell(workload: str, kind: str, params: Mapping[str, Any], run_dir: str) 
 
     This is what the workers execute. The row holds the cell's parameters,
     ``status`` (``"ok"`` or ``"failed"``), ``error`` (``""`` or the exception, with the
-    innermost frame), ``run_dir``, ``elapsed`` (wall seconds) and the metrics of
-    :func:`benchhub_sim.analysis.metrics.summary`.
+    innermost frame), ``run_dir``, ``elapsed`` (wall seconds), the metrics of
+    :func:`benchhub_sim.analysis.metrics.summary` and ``stalled``: how many jobs never
+    ended (see :attr:`Run.stalled <benchhub_sim.store.run.Run.stalled>`).
     """
     from benchhub_sim.analysis.metrics import summary
 
@@ -180,8 +182,11 @@ def run_cell(workload: str, kind: str, params: Mapping[str, Any], run_dir: str) 
     row: dict[str, Any] = {**params, "status": "ok", "error": "", "run_dir": run_dir}
     try:
         shutil.rmtree(run_dir, ignore_errors=True)  # a failed or killed earlier attempt
-        run = _run(workload, kind, params, run_dir)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", StalledRunWarning)  # the row says it: stalled
+            run = _run(workload, kind, params, run_dir)
         row.update(summary(run))
+        row["stalled"] = run.stalled["count"] if run.stalled else 0
     except Exception as exc:  # a failed cell is data, not a crash of the sweep
         row["status"] = "failed"
         row["error"] = _describe(exc)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
 
 from benchhub_sim.cli import (
@@ -26,7 +27,7 @@ from benchhub_sim.cli import (
     validate,
 )
 from benchhub_sim.cli.common import EXIT_BAD_INPUT, EXIT_OK
-from benchhub_sim.errors import BenchhubSimError
+from benchhub_sim.errors import BenchhubSimError, StalledRunWarning
 
 #: the subcommands, in the order ``--help`` lists them
 COMMANDS = (demo, validate, plan, graph, simulate, run, replay, sweep, compare, report, export)
@@ -55,7 +56,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            # the commands print a stalled run's line themselves (cli.common.report_stalled)
+            warnings.simplefilter("ignore", StalledRunWarning)
+            return int(args.func(args) or 0)
     except BenchhubSimError as exc:
         for line in str(exc).splitlines() or [type(exc).__name__]:
             print(f"error: {line}", file=sys.stderr)

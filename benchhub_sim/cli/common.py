@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
+
+from benchhub_sim.errors import stalled_message
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # the command ran, but what it ran failed (e.g. a job aborted)
@@ -59,3 +63,11 @@ def summary_line(run: object) -> str:
 def fmt(x: float) -> str:
     """Numbers for tables: thousands as whole numbers, the rest to 4 significant digits."""
     return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.4g}"
+
+
+def report_stalled(run: Any) -> int:
+    """Print a stalled run's line on stderr: EXIT_FAILED when jobs never ended, else EXIT_OK."""
+    if not run.stalled:
+        return EXIT_OK
+    print(f"stalled: {stalled_message(run.stalled)}", file=sys.stderr)
+    return EXIT_FAILED

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from benchhub_sim.cli.common import EXIT_OK, print_abort_reasons, summary_line
+from benchhub_sim.cli.common import print_abort_reasons, report_stalled, summary_line
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -84,4 +84,4 @@ def main(args: argparse.Namespace) -> int:
         )
     print_abort_reasons(run)
     print(f"run directory: {args.out}")
-    return EXIT_OK
+    return report_stalled(run)

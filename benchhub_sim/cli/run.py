@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from benchhub_sim.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
+from benchhub_sim.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, report_stalled
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -59,4 +59,5 @@ def main(args: argparse.Namespace) -> int:
     n_aborted = len(aborted)
     print(f"{len(jobs)} jobs: {len(jobs) - n_aborted} finished, {n_aborted} aborted")
     print(f"run directory: {args.out}")
-    return EXIT_FAILED if n_aborted else EXIT_OK
+    stalled = report_stalled(run)
+    return EXIT_FAILED if n_aborted else stalled

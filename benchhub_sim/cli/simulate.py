@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Iterable
 
-from benchhub_sim.cli.common import EXIT_OK, print_abort_reasons, summary_line
+from benchhub_sim.cli.common import print_abort_reasons, report_stalled, summary_line
 from benchhub_sim.errors import WorkloadError
 from benchhub_sim.workload.base import JobRequest
 
@@ -86,4 +86,4 @@ def main(args: argparse.Namespace) -> int:
     print_abort_reasons(run)
     if args.out:
         print(f"run directory: {args.out}")
-    return EXIT_OK
+    return report_stalled(run)

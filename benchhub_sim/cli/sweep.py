@@ -51,7 +51,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    """Run the grid, print one row per cell; exit 1 if a cell failed."""
+    """Run the grid, print one row per cell; exit 1 if a cell failed or stalled."""
     import pandas as pd
 
     from benchhub_sim.sweep import SUMMARY_FILE, sweep
@@ -83,6 +83,7 @@ def main(args: argparse.Namespace) -> int:
         "p95_wait",
         "mean_bounded_slowdown",
         "utilization",
+        "stalled",
         "elapsed",
     ]
     with pd.option_context("display.width", 200, "display.max_columns", 20):
@@ -91,9 +92,12 @@ def main(args: argparse.Namespace) -> int:
     failed = df[df["status"] != "ok"]
     for row in failed.itertuples():
         print(f"  {row.cell}: {row.error}", file=sys.stderr)
+    stalled = df[df["stalled"].fillna(0) > 0] if "stalled" in df else df.iloc[:0]
+    for row in stalled.itertuples():
+        print(f"  {row.cell}: stalled: {row.stalled} job(s) never ended", file=sys.stderr)
     print(
-        f"{len(df)} cells: {len(df) - len(failed)} ok, {len(failed)} failed"
-        f" ({df.attrs.get('skipped', 0)} already done, skipped)"
+        f"{len(df)} cells: {len(df) - len(failed)} ok, {len(failed)} failed, "
+        f"{len(stalled)} stalled ({df.attrs.get('skipped', 0)} already done, skipped)"
     )
     print(f"summary: {Path(args.out) / SUMMARY_FILE}")
-    return EXIT_FAILED if len(failed) else EXIT_OK
+    return EXIT_FAILED if len(failed) or len(stalled) else EXIT_OK

@@ -436,6 +436,7 @@ class _Batch:
         central.jobs_ended += ended
         engine.jobs_submitted += submitted
         engine.batch_jobs += submitted
+        engine.batch_started += submitted
         engine._next_id = next_id
         engine._last_submit = last_submit
         if handed is None:
@@ -633,6 +634,7 @@ def _hand_over(
     nodes = central.nodes
     running = sorted(batch.heap, key=lambda e: (e[0], e[1]))  # in the order they end
     queued = list(batch.fifo if batch.fifo is not None else batch.queue)
+    engine.batch_started -= len(queued)  # the general loop starts them
     history, store.history = store.history, _Unlogged()  # rows are logged: rebuild only
     try:
         runs = {}

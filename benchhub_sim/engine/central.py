@@ -293,6 +293,33 @@ class Central:
         self._free_nodes = None
         self.request_pass()
 
+    # -- when nothing moves -------------------------------------------------------------
+
+    def _fits(self, job: JobRun, nodes: Sequence[Node]) -> bool:
+        return try_assign(job.c.slots, nodes, max_loader_pack=self.max_loader_pack) is not None
+
+    def waiting_on_nodes(self) -> bool:
+        """True when a queued job that does not fit the free nodes now would fit once
+        every offline node is back (a recovery can still change its fate)."""
+        if not self.offline or not self.queue.size:
+            return False
+        free = [self.nodes[i] for i in self._free]
+        back = free + [self.nodes[self._index[node_id]] for node_id in sorted(self.offline)]
+        return any(not self._fits(job, free) and self._fits(job, back) for job in self.queue)
+
+    def stall_reason(self) -> str:
+        """Why the queued jobs cannot start, once nothing runs and nothing will arrive."""
+        free = [self.nodes[i] for i in self._free]
+        declined = sum(self._fits(job, free) for job in self.queue)
+        name = getattr(self.policy, "__name__", repr(self.policy))
+        if declined:
+            return (
+                f"policy {name!r} started none of the {declined} queued job(s) that fit the "
+                f"{len(free)} free node(s), with no job running and none left to arrive"
+            )
+        offline = f"; {len(self.offline)} node(s) offline for good" if self.offline else ""
+        return f"no queued job fits the {len(free)} free node(s){offline}"
+
     # -- node failures ----------------------------------------------------------------
 
     def fail_node(self, node_id: str, reason: str) -> bool:

@@ -30,6 +30,10 @@ class Dispatcher:
         self.store = store
         self.executor = executor
         self.on_release = on_release  # (job, failed node id or None)
+        #: jobs started in one step (see :meth:`start_job`)
+        self.one_step_jobs = 0
+        #: the job :meth:`start_job` is starting (its synchronous part), else None
+        self._starting: JobRun | None = None
         #: how long a simple job's tasks all take, when the executor knows at start
         self._simple_time = getattr(executor, "simple_time", None) if one_step else None
 
@@ -70,7 +74,11 @@ class Dispatcher:
                 self._start_simple(job, bindings, d)
                 return
         self.store.job(self.loop.now, job.job_id, "start", "running")
-        self.start_pipeline(job, 0)
+        self._starting = job
+        try:
+            self.start_pipeline(job, 0)
+        finally:
+            self._starting = None
 
     # -- simple jobs: one step to start, one to end -------------------------------------
 
@@ -78,6 +86,7 @@ class Dispatcher:
         """Start a simple job whose tasks all run ``duration`` seconds: its start and its
         end are each one store call and one loop event, with the rows and the order the
         step-by-step path gives (which :meth:`_expand` falls back to when a node fails)."""
+        self.one_step_jobs += 1
         units = [(b.node.node_id, b.slot.name) for b in bindings]
         self.store.start_simple(self.loop.now, job.job_id, job.c.simple, units)
         job.pipeline = 0
@@ -264,6 +273,14 @@ class Dispatcher:
         job.units.clear()
 
     def _finish_job(self, job: JobRun) -> None:
+        if job is self._starting:
+            # Nothing to run (no stage selects a node, or no stage has a task): it ends
+            # at this instant, but at an event of its own, never inside the policy call
+            # that started it, so a policy's view changes only by what the policy does.
+            self.loop.at(self.loop.now, self._finish_job, job)
+            return
+        if not job.alive:  # aborted at the same instant, before its end event
+            return
         self._stop_all(job, "job end")
         job.alive = False
         self.store.job(self.loop.now, job.job_id, "finish", "finished")

@@ -78,8 +78,12 @@ class Engine:
     ) -> None:
         self.loop = EventLoop()
         self.batch = batch
-        #: jobs submitted in batch mode (see :mod:`~benchhub_sim.engine.batch`)
+        #: jobs submitted in batch mode (see :mod:`~benchhub_sim.engine.batch`), and the
+        #: ones of them it started (the others it handed over queued)
         self.batch_jobs = 0
+        self.batch_started = 0
+        #: jobs left queued or running when the run could not go on (see :meth:`run`)
+        self.stalled: dict[str, Any] | None = None
         self.store = store
         self.cluster = cluster
         self.seed = seed_sequence(seed)
@@ -131,6 +135,12 @@ class Engine:
 
         With a wall ``clock`` (:class:`~benchhub_sim.engine.clock.WallClock`) the loop
         waits in real time for timers and for the executor's process events.
+
+        The run stops when nothing that is still to happen can change the fate of a
+        queued or running job: no arrival pending, no job running, and no offline node
+        coming back that would make a queued job fit (:meth:`waits_for_faults`). Node
+        failures and recoveries alone never keep it going. Jobs then left queued or
+        running are recorded in :attr:`stalled` (``None`` when every job ended).
         """
         for node in self.cluster.nodes:
             self.store.add_node(0.0, node)
@@ -148,9 +158,48 @@ class Engine:
             run_wall(self, clock)
         else:
             with fewer_collections():
-                self.loop.run(until)
+                self.loop.run(until, idle=self.waits_for_faults)
         if hasattr(self.store, "history"):
             self.store.history.flush()
+        self.stalled = self._stall(until)
+
+    def waits_for_faults(self) -> bool:
+        """With only node failures and recoveries left to happen (no arrival pending, no
+        job running): True while one of them can still change a queued job's fate, or,
+        once every job ended, while a failed node is still to come back (no new failure
+        starts then)."""
+        if self.done:
+            return bool(self.central.offline)
+        return self.central.waiting_on_nodes()
+
+    def _stall(self, until: float | None) -> dict[str, Any] | None:
+        """What :attr:`stalled` says: the jobs left queued or running, and why."""
+        central = self.central
+        queued = [job.job_id for job in central.queued()]
+        running = [job.job_id for job in central.running()]
+        if not queued and not running:
+            return None
+        if until is not None and self.loop.now >= until:
+            reason = f"the run was stopped at t = {until:g} s"
+        else:
+            reason = central.stall_reason()
+        ids = sorted(queued + running)
+        return {
+            "count": len(ids),
+            "queued": len(queued),
+            "running": len(running),
+            "job_ids": ids[:20],
+            "reason": reason,
+        }
+
+    @property
+    def paths(self) -> dict[str, int]:
+        """How many jobs each path ran: started in batch mode (:mod:`~benchhub_sim.engine.batch`),
+        started in one step (a simple job, :meth:`Dispatcher.start_job
+        <benchhub_sim.engine.dispatch.Dispatcher.start_job>`), or by the general loop step
+        by step (with the jobs that never started)."""
+        batch, one = self.batch_started, self.dispatcher.one_step_jobs
+        return {"batch": batch, "one_step": one, "general": self.jobs_submitted - batch - one}
 
     def _next_arrival(self) -> None:
         assert self._arrivals is not None

@@ -1,8 +1,12 @@
-"""Node failures: per-node MTBF/MTTR (exponential up and down times) or an explicit list."""
+"""Node failures: per-node MTBF/MTTR (exponential up and down times) or an explicit list.
+
+Their events are the loop's *background* events: they never keep a run going by
+themselves (see :meth:`benchhub_sim.engine.engine.Engine.run`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from benchhub_sim.engine.loop import URGENT
@@ -25,31 +29,32 @@ class Faults:
         self.rng = make_rng(engine.seed, 2**31 - 1)
 
     def start(self) -> None:
-        loop = self.engine.loop
         for t, node_id, down in self.explicit:
-            loop.at(t, self._fail, (node_id, down, "injected fault"), URGENT)
+            self.engine.loop.background(t, self._fail, (node_id, down, "injected fault"), URGENT)
         for node in self.engine.cluster.nodes:
             if node.mtbf:
-                loop.after(float(self.rng.exponential(node.mtbf)), self._fail_random, node, URGENT)
+                self._later(float(self.rng.exponential(node.mtbf)), self._fail_random, node)
+
+    def _later(self, delay: float, callback: Callable[[Any], None], arg: Any) -> None:
+        loop = self.engine.loop
+        loop.background(loop.now + delay, callback, arg, URGENT)
 
     def _fail(self, arg: tuple[str, float, str]) -> None:
         node_id, down, reason = arg
         if self.engine.done:
             return
         if self.engine.central.fail_node(node_id, reason):
-            self.engine.loop.after(down, self._recover, (node_id, None), URGENT)
+            self._later(down, self._recover, (node_id, None))
 
     def _fail_random(self, node: Any) -> None:
         if self.engine.done:
             return
         if self.engine.central.fail_node(node.node_id, f"node failure (mtbf {node.mtbf:g} s)"):
             down = float(self.rng.exponential(node.mttr)) if node.mttr else 0.0
-            self.engine.loop.after(down, self._recover, (node.node_id, node), URGENT)
+            self._later(down, self._recover, (node.node_id, node))
 
     def _recover(self, arg: tuple[str, Any]) -> None:
         node_id, node = arg
         self.engine.central.recover_node(node_id)
         if node is not None and not self.engine.done:
-            self.engine.loop.after(
-                float(self.rng.exponential(node.mtbf)), self._fail_random, node, URGENT
-            )
+            self._later(float(self.rng.exponential(node.mtbf)), self._fail_random, node)

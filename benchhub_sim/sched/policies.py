@@ -54,7 +54,9 @@ class IncrementalView(SchedulerView, Protocol):
     """What the engine's view adds so backfilling can skip work when nothing changed.
 
     ``version`` changes whenever a job starts or ends, a node fails or recovers, or a
-    queued job leaves; ``queue_mark()`` marks the end of the queue now and
+    queued job leaves; it goes up by exactly one for each job the policy's own
+    ``try_start`` starts (and nothing else happens inside a policy call: a job that has
+    nothing to run ends at an event of its own); ``queue_mark()`` marks the end of the queue now and
     ``queued_since(mark)`` gives the jobs queued after it; ``memo`` keeps what a pass
     leaves for the next. Policies use these only when present (see :func:`_unchanged`).
     """
@@ -316,11 +318,14 @@ def conservative(view: SchedulerView) -> None:
         jobs = view.queued()
         held = False
     mark = _mark(view)
+    before = _version(view)
+    started = 0
     stale = False
     for job in jobs:
         t = profile.earliest(job.n_nodes, job.walltime)
         if t == now:
             if view.try_start(job):
+                started += 1
                 stale = stale or held
                 stable_until = min(stable_until, now + job.walltime)  # its release
             else:
@@ -330,7 +335,10 @@ def conservative(view: SchedulerView) -> None:
         if t != float("inf"):
             profile.reserve(t, job.n_nodes, job.walltime)
     version = _version(view)
-    if version is not None:
+    if before is not None and version is not None:
+        # the profile holds the jobs this pass started; anything else that changed the
+        # view meanwhile would make it stale
+        stale = stale or version != before + started
         state = _Unchanged(version, mark, stable_until, (profile, held))  # type: ignore[arg-type]
         _remember(view, "conservative", state, started=stale)
 

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from benchhub_sim.errors import RunFormatError
+from benchhub_sim.errors import RunFormatError, stalled_message
 from benchhub_sim.store.rows import canonical, sort_order
 from benchhub_sim.store.schema import READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION, TABLES
 
@@ -583,6 +583,13 @@ class Run:
                 run.tables[name] = table if same else canonical(table, schema)
         return run
 
+    @property
+    def stalled(self) -> dict[str, Any] | None:
+        """The jobs left queued or running when the run could not go on, and why
+        (``count``, ``queued``, ``running``, the first ``job_ids``, ``reason``); None when
+        every job ended. See :meth:`Engine.run <benchhub_sim.engine.engine.Engine.run>`."""
+        return self.meta.get("stalled")
+
     def frame(self, name: str) -> pd.DataFrame:
         """Table ``name`` as a pandas DataFrame (converted once, then cached)."""
         if name not in self._frames:
@@ -735,6 +742,8 @@ class Run:
         s = self.summary()
         where = f" {self.path}" if self.path else ""
         flag = "" if self.complete else " INCOMPLETE"
+        if self.stalled:
+            flag += f" STALLED({self.stalled['count']} jobs never ended)"
         return (
             f"<Run{where}{flag} jobs={sum(s['jobs'].values())} {s['jobs']} "
             f"nodes={sum(s['nodes'].values())} events={s['events']} span={s['span']}>"
@@ -752,6 +761,8 @@ class Run:
         )
         title = html.escape(str(self.path)) if self.path else "Run"
         warn = "" if self.complete else " <b style='color:#b00'>(incomplete)</b>"
+        if self.stalled:
+            warn += f" <b style='color:#b00'>(stalled: {html.escape(stalled_message(self.stalled))})</b>"
         return (
             f"<b>{title}</b>{warn}<ul>"
             f"<li>{sum(s['jobs'].values())} jobs ({html.escape(jobs)})</li>"

@@ -168,13 +168,16 @@ def test_reserving_where_earliest_says_never_overbooks(now, free, releases, jobs
 
 
 def ref_shadow(now, need, free, running):
-    """Walk the running jobs by end (an overdue end counts as now), then node count."""
-    avail = free
-    for end, n in sorted((max(end, now), n) for end, n in running):
-        avail += n
-        if avail >= need:
-            return end, avail - need
-    return INF, 0
+    """Textbook EASY (Lifka; Mu'alem & Feitelson 2001), from its definition: the shadow
+    time is the earliest release time t (an overdue end counts as now) at which the nodes
+    free by t reach ``need``; the extra nodes are all the nodes free at t minus ``need``."""
+
+    def free_at(t):
+        return free + sum(n for end, n in running if max(end, now) <= t)
+
+    times = sorted({max(end, now) for end, _ in running})
+    shadow = next((t for t in times if free_at(t) >= need), INF)
+    return shadow, (free_at(shadow) - need if shadow < INF else 0)
 
 
 def fake_view(now, running):
@@ -188,8 +191,10 @@ def test_shadow_hand_computed():
     assert _shadow(view, 4, 1) == (8.0, 2, 3.0)
     assert _shadow(view, 3, 1) == (5.0, 0, 3.0)
     assert _shadow(fake_view(5.0, []), 2, 1) == (INF, 0, INF)
-    # overdue at 4.5 and due at 5 both release now; at a tie the smaller job counts first
-    assert _shadow(fake_view(5.0, [(4.5, 3), (5.0, 1)]), 1, 0) == (5.0, 0, 4.5)
+    # overdue at 4.5 and due at 5 both release now: all 4 nodes count, 3 are extra
+    assert _shadow(fake_view(5.0, [(4.5, 3), (5.0, 1)]), 1, 0) == (5.0, 3, 4.5)
+    # two jobs end together at the shadow time: both count (the old rule stopped at one)
+    assert _shadow(fake_view(0.0, [(10.0, 4), (10.0, 4)]), 5, 2) == (10.0, 5, 10.0)
 
 
 @settings(max_examples=50, deadline=None)
