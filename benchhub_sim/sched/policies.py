@@ -30,6 +30,7 @@ A policy written in a notebook: largest job first, no reservation.
 
 from __future__ import annotations
 
+import importlib
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -353,14 +354,24 @@ POLICIES: dict[str, Policy] = {
 
 
 def get_policy(policy: str | Policy) -> Policy:
-    """A policy by name, or the callable itself."""
+    """A policy by name, a ``module:function`` of one's own (so the command line can take
+    it too), or the callable itself."""
     if callable(policy):
         return policy
-    try:
-        return POLICIES[policy]
-    except KeyError:
-        from benchhub_sim.errors import ScheduleError
+    from benchhub_sim.errors import ScheduleError
 
-        raise ScheduleError(
-            f"unknown policy {policy!r}; choose one of {', '.join(POLICIES)} or pass a callable"
-        ) from None
+    if policy in POLICIES:
+        return POLICIES[policy]
+    if isinstance(policy, str) and ":" in policy:
+        module, _, name = policy.partition(":")
+        try:
+            found = getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError) as exc:
+            raise ScheduleError(f"policy {policy!r}: cannot import it: {exc}") from None
+        if not callable(found):
+            raise ScheduleError(f"policy {policy!r}: {name} is not a function") from None
+        return cast(Policy, found)
+    raise ScheduleError(
+        f"unknown policy {policy!r}; choose one of {', '.join(POLICIES)}, name a function "
+        "of your own as module:function, or pass a callable"
+    ) from None
