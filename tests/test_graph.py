@@ -9,6 +9,7 @@ import networkx as nx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 from spec.strategies import job_specs  # tests/spec/strategies.py
 
 from benchhub_sim.graph import barrier_edges, critical_path, plot_stage_graph, stage_graph
@@ -238,7 +239,7 @@ def specs(draw: st.DrawFn) -> JobSpec:
     return JobSpec("j", pipelines=pipelines, stages=tuple(stages))
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(specs(), st.booleans())
 def test_random_specs_give_acyclic_graphs_with_exact_barriers(spec, with_tasks):
     g = stage_graph(spec, tasks=with_tasks)
@@ -265,7 +266,7 @@ def test_random_specs_give_acyclic_graphs_with_exact_barriers(spec, with_tasks):
     assert total == pytest.approx(estimate_walltime(spec))
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(job_specs())
 def test_generated_valid_specs_give_acyclic_graphs_with_exact_barriers(spec):
     g = stage_graph(spec, tasks=True)

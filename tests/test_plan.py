@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
+from hypothesis_profiles import examples
 from spec.strategies import job_specs  # tests/spec/strategies.py
 
 from benchhub_sim.cluster import Cluster, Node, load_cluster
@@ -362,7 +363,7 @@ def test_to_text_tree():
     ]
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(job_specs())
 def test_generated_specs_expand_fully_with_templates_rendered(spec):
     # 16 nodes of role any, larger than any drawn requirement (at most 3 x 4 slots)

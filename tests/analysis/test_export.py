@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 
 from benchhub_sim.analysis.export import BATSIM_COLUMNS, interval_set, to_batsim_csv, to_swf
 from benchhub_sim.workload.swf import read_swf
@@ -71,7 +72,7 @@ def _parse(text: str) -> set[int]:
     return out
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(st.sets(st.integers(0, 200), max_size=40))
 def test_interval_set_round_trip(values):
     text = interval_set(values)

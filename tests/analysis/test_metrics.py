@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 
 from benchhub_sim.analysis.metrics import (
     compare_jobs,
@@ -251,7 +252,7 @@ def test_littles_law_on_a_single_server_queue():
     assert mean_utilization(run) == pytest.approx(1.0)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(
     st.lists(
         st.tuples(st.integers(0, 50), st.integers(0, 30), st.integers(1, 20)),

@@ -13,6 +13,7 @@ import hashlib
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 
 from benchhub_sim.cluster import Cluster, Node
 from benchhub_sim.engine import batch
@@ -231,7 +232,7 @@ def uniform_workloads(draw):
     return cluster, reqs
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(80), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     uniform_workloads(),
     st.sampled_from(["fcfs", "easy", "conservative", "sjf", "priority"]),

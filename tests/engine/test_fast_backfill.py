@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 
 import benchhub_sim.sched.policies as policies
 from benchhub_sim.cluster import Cluster, Node
@@ -68,7 +69,7 @@ def reuse_count(monkeypatch):
 
 
 @pytest.mark.parametrize("policy", ["easy", "conservative"])
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(workload=workloads())
 def test_reusing_passes_give_the_tables_of_full_passes(policy, workload):
     reqs, n_nodes, faults = workload
@@ -135,7 +136,7 @@ def role_workloads(draw):
 
 
 @pytest.mark.parametrize("policy", ["easy", "conservative"])
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(workload=role_workloads())
 def test_reusing_passes_with_roles_and_packing(policy, workload):
     cluster, reqs, pack = workload

@@ -10,6 +10,7 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 
 from benchhub_sim.cluster import Cluster, Node
 from benchhub_sim.engine.central import JobQueue
@@ -37,7 +38,7 @@ def free_nodes(draw):
     return [Node(f"n{i}", role, cores=c) for i, role, c in zip(ids, roles, cores, strict=True)]
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(free=free_nodes(), n=st.integers(1, 6))
 def test_assign_any_is_the_general_greedy_binding(free, n):
     slots = tuple(Slot(f"w-{i}", "w", Role.ANY, i) for i in range(n))
@@ -79,7 +80,7 @@ _yaml_data = st.recursive(
 )
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(data=st.dictionaries(_text, _yaml_data, min_size=1, max_size=4))
 def test_dump_yaml_is_safe_dump(data):
     assert dump_yaml(data) == yaml.safe_dump(data, sort_keys=False)

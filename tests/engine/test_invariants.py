@@ -7,6 +7,7 @@ import dataclasses
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 from spec.strategies import job_specs
 
 from benchhub_sim.cluster import Cluster
@@ -84,7 +85,7 @@ def check_background_stopped_at_end(run) -> None:
 
 
 @settings(
-    max_examples=25,
+    max_examples=examples(25),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import random
 import signal
 import sys
 import warnings
@@ -17,13 +18,19 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis_profiles import examples
+from spec.strategies import job_specs
 
 from benchhub_sim.cli import main
 from benchhub_sim.cluster import Cluster, load_cluster
 from benchhub_sim.errors import StalledRunWarning
+from benchhub_sim.sched.assign import job_slots
 from benchhub_sim.sched.policies import POLICIES
 from benchhub_sim.simulate import simulate
 from benchhub_sim.spec.model import (
+    Duration,
     JobSpec,
     NodeAssignment,
     Selector,
@@ -31,6 +38,7 @@ from benchhub_sim.spec.model import (
     Stage,
     Task,
 )
+from benchhub_sim.store.fold import fold_history
 from benchhub_sim.store.run import load_run
 from benchhub_sim.workload.arrivals import poisson_arrivals
 from benchhub_sim.workload.base import JobRequest
@@ -194,3 +202,102 @@ def test_the_cli_prints_the_stall_and_exits_1(tmp_path, monkeypatch, capsys):
     assert "Warning" not in err  # one line of ours, not Python's warning format
     assert json.loads((out / "run.json").read_text())["stalled"]["count"] == 2
     sys.modules.pop("my_policies", None)
+
+
+# -- every run ends, and says which jobs did not ------------------------------------
+
+TIMES = st.sampled_from(
+    [Duration.constant(0.0), Duration.constant(1.0), Duration.constant(2.0)]
+    + [Duration.constant(5.0), Duration.of("exponential", mean=3.0)]
+)
+
+
+def reverse_order(view):
+    """Starts what fits, last submitted first."""
+    for job in reversed(list(view.queued())):
+        view.try_start(job)
+
+
+def some_of(seed: int):
+    """Starts a pseudo-random subset of the jobs that fit (the same subset for the same
+    jobs, time and seed)."""
+
+    def subset(view):
+        for job in list(view.queued()):
+            if random.Random(f"{seed} {job.job_id} {view.now}").random() < 0.5:
+                view.try_start(job)
+
+    return subset
+
+
+@st.composite
+def short(draw, spec):
+    """``spec`` with short, tie-prone task times: zeros, equal constants, exponentials."""
+
+    def task(t):
+        ready = tuple(task(r) for r in t.ready)
+        return dataclasses.replace(t, duration=draw(TIMES), ready=ready, ready_timeout=None)
+
+    stages = tuple(
+        dataclasses.replace(s, tasks=tuple(task(t) for t in s.tasks)) for s in spec.stages
+    )
+    walltime = draw(st.none() | st.sampled_from([1.0, 5.0, 20.0]))
+    return dataclasses.replace(spec, stages=stages, walltime=walltime)
+
+
+@st.composite
+def liveness_cases(draw):
+    specs = [
+        draw(short(s))
+        for s in draw(st.lists(job_specs(max_stages=3, max_tasks=2), min_size=1, max_size=3))
+    ]
+    specs += draw(st.lists(st.sampled_from([no_units(1), no_units(2)]), max_size=1))
+    need = max(len(job_slots(s)) for s in specs)
+    n_nodes = draw(st.integers(max(1, need - 2), need + 3))  # some jobs may never fit
+    nodes = list(Cluster.uniform(n_nodes).nodes)
+    faults = []
+    if draw(st.booleans()):  # node failures: MTBF/MTTR processes, explicit ones, or both
+        for i in draw(st.sets(st.integers(0, n_nodes - 1), max_size=n_nodes)):
+            nodes[i] = dataclasses.replace(
+                nodes[i],
+                mtbf=draw(st.sampled_from([5.0, 30.0, 200.0])),
+                mttr=draw(st.sampled_from([0.0, 3.0, 20.0])),
+            )
+        for _ in range(draw(st.integers(0, 3))):
+            node = draw(st.sampled_from(nodes)).node_id
+            faults.append((float(draw(st.integers(0, 40))), node, float(draw(st.integers(0, 30)))))
+    submits = sorted(draw(st.lists(st.integers(0, 30), min_size=1, max_size=10)))
+    reqs = [JobRequest(specs[i % len(specs)], float(t)) for i, t in enumerate(submits)]
+    policy = draw(st.sampled_from([*sorted(POLICIES), "noop", "reverse", "subset"]))
+    return Cluster(tuple(nodes)), reqs, faults, policy
+
+
+CUSTOM = {"noop": lambda seed: noop, "reverse": lambda seed: reverse_order, "subset": some_of}
+
+
+@settings(max_examples=examples(20))
+@given(liveness_cases(), st.integers(0, 2**16))
+def test_every_run_ends_and_every_job_ended_or_is_listed_as_stalled(case, seed):
+    cluster, reqs, faults, name = case
+    policy = CUSTOM[name](seed) if name in CUSTOM else name
+    with deadline(30), warnings.catch_warnings():
+        warnings.simplefilter("ignore", StalledRunWarning)
+        run = simulate(cluster, reqs, policy=policy, seed=seed, faults=faults)
+    assert run.meta["events"] < 100_000
+    jobs = run.jobs
+    left = set(jobs.job_id[~jobs.status.isin(["finished", "aborted"])])
+    if name in POLICIES:
+        # every node comes back: a built-in policy starts every job that fits at last
+        assert not left, jobs[["job_id", "status", "reason"]]
+    if left:
+        assert run.stalled["count"] == len(left)
+        assert set(run.stalled["job_ids"]) == left
+        assert run.stalled["queued"] + run.stalled["running"] == len(left)
+    else:
+        assert run.stalled is None
+    assert sum(run.meta["paths"].values()) == len(jobs)
+    folded = fold_history(
+        run.tables["job_events"], run.tables["node_events"], run.tables["jobs"], run.tables["nodes"]
+    )
+    for table in ("nodes", "jobs", "stages", "tasks"):
+        assert folded[table].equals(run.tables[table]), table

@@ -13,6 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 
 from benchhub_sim.cluster import Cluster, Node
 from benchhub_sim.engine.compiled import CompiledSpec, simple_stage
@@ -149,7 +150,7 @@ def scenarios(draw):
     return cluster, reqs, faults
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     scenarios(),
     st.sampled_from(["fcfs", "easy", "conservative", "sjf"]),

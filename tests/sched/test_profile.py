@@ -13,6 +13,7 @@ from types import SimpleNamespace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 
 from benchhub_sim.sched.policies import _Profile, _shadow
 
@@ -123,7 +124,7 @@ queries = st.lists(
 )
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(case=profiles())
 def test_the_profile_is_the_reference_at_every_breakpoint(case):
     now, free, releases, reservations = case
@@ -133,7 +134,7 @@ def test_the_profile_is_the_reference_at_every_breakpoint(case):
     assert profile.free == [free_at(now, free, releases, reservations, t) for t in points]
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(case=profiles(), asks=queries)
 def test_earliest_is_the_first_breakpoint_that_works(case, asks):
     profile = build(*case)
@@ -142,7 +143,7 @@ def test_earliest_is_the_first_breakpoint_that_works(case, asks):
         assert profile.earliest(n, duration, after=after) == expected, (n, duration, after)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(
     now=st.sampled_from([0.0, 3.0]),
     free=st.integers(0, 6),
@@ -197,7 +198,7 @@ def test_shadow_hand_computed():
     assert _shadow(fake_view(0.0, [(10.0, 4), (10.0, 4)]), 5, 2) == (10.0, 5, 10.0)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(
     now=st.sampled_from([0.0, 3.0]),
     need=st.integers(1, 12),

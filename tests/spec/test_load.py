@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 from hypothesis import given, settings
+from hypothesis_profiles import examples
 
 from benchhub_sim.errors import SpecError
 from benchhub_sim.spec import (
@@ -297,7 +298,7 @@ def test_oltp_example_uses_lognormal_durations() -> None:
 # ---------------------------------------------------------------- round trip
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(job_specs())
 def test_generated_specs_are_valid_and_round_trip(spec: JobSpec) -> None:
     assert validate_spec(spec) == []

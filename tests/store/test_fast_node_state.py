@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 
 from benchhub_sim.cluster import Node
 from benchhub_sim.errors import StoreError
@@ -15,7 +16,7 @@ STATES = ["idle", "running_job", "cleanup", "offline", "bogus", None]
 EVENTS = ["state", "state", "state", "fail", "recover", "deregister", "register"]
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(
     check=st.booleans(),
     steps=st.lists(

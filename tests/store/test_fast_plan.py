@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 
 from benchhub_sim.cluster import Node, load_cluster
 from benchhub_sim.engine.engine import Engine
@@ -104,7 +105,7 @@ def _one_task(n: int, mean: float) -> JobSpec:
     )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     sizes=st.lists(st.integers(1, 4), min_size=1, max_size=3),
     seed=st.integers(0, 2**16),

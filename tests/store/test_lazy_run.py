@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 
 from benchhub_sim.errors import RunFormatError
 from benchhub_sim.store import TABLES, Run, Store, load_run
@@ -292,7 +293,7 @@ def shared_run(tmp_path_factory):
     return dst
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(order=st.lists(st.sampled_from(list(TABLES)), max_size=10))
 def test_each_table_read_at_most_once(shared_run, order):
     calls = []

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 
 from benchhub_sim.analysis.metrics import summary
 from benchhub_sim.cli import main
@@ -293,7 +294,7 @@ def test_unfinished_jobs_fall_back_to_the_spec():
     assert jobs.loc[1, ["start_time", "stop_time"]].tolist() == [3.0, 10.0]
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(
     st.lists(
         st.tuples(st.integers(0, 50), st.integers(1, 30), st.integers(1, 4), st.integers(0, 20)),

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 
 from benchhub_sim.errors import WorkloadError
 from benchhub_sim.spec.model import Role
@@ -180,7 +181,7 @@ def test_write_swf_round_trip(tmp_path):
     pd.testing.assert_frame_equal(gz.jobs, df)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(
     st.lists(
         st.tuples(
