@@ -37,3 +37,19 @@ def one_task(
         ),  # type: ignore[arg-type]
         walltime=walltime,
     )
+
+
+def no_units(n: int, name: str = "nothing") -> JobSpec:
+    """A job of ``n`` nodes whose only stage selects a label no node has: it has nothing
+    to run, and ends the instant it starts."""
+    return JobSpec(
+        name,
+        node_assignments=(NodeAssignment("w", count=n),),
+        stages=(
+            Stage(
+                "s",
+                selectors=(Selector(labels=(("disk", "none"),)),),
+                tasks=(Task("t", shell=ShellPayload("true")),),
+            ),
+        ),
+    )

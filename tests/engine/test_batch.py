@@ -27,7 +27,7 @@ from benchhub_sim.store.schema import TABLES
 from benchhub_sim.workload.arrivals import poisson_arrivals
 from benchhub_sim.workload.base import JobRequest
 
-from .builders import one_task
+from .builders import no_units, one_task
 from .test_one_step import assert_same_tables, two_stage
 
 
@@ -194,7 +194,8 @@ def test_backfilling_in_batch_mode_by_hand():
         ], policy
 
 
-OTHER = {"two1", "failing"}  # the kinds of job batch mode leaves to the general loop
+#: the kinds of job batch mode leaves to the general loop
+OTHER = {"two1", "failing", "nothing", "too-big"}
 
 
 @st.composite
@@ -212,7 +213,12 @@ def uniform_workloads(draw):
         one_task(n_nodes, 0.0, name="zero-all"),
         one_task(1, 2.0, name="const1"),
     ]
-    other = [two_stage(1), one_task(1, 1.0, name="failing", fail_prob=0.5, retries=1)]
+    other = [
+        two_stage(1),
+        one_task(1, 1.0, name="failing", fail_prob=0.5, retries=1),
+        no_units(1),  # ends the instant it starts
+        one_task(n_nodes + 1, 1.0, name="too-big"),  # never fits: aborted at its submit
+    ]
     assert {o.name for o in other} == OTHER
     times = (
         st.sampled_from([0.0, 0.25, 1.0]) if draw(st.booleans()) else st.sampled_from([0.0, 1.0])

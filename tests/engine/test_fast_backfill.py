@@ -23,7 +23,7 @@ from benchhub_sim.spec.model import (
 from benchhub_sim.store import History, Store
 from benchhub_sim.workload.base import JobRequest
 
-from .builders import one_task
+from .builders import no_units, one_task
 
 
 def run(reqs, n_nodes, policy, faults, *, memo: bool):
@@ -42,11 +42,12 @@ def workloads(draw):
     reqs, t = [], 0.0
     for i in range(n_jobs):
         t += draw(st.sampled_from([0.0, 0.5, 1.0, 3.0]))
-        size = draw(st.integers(1, n_nodes))
-        run_time = draw(st.sampled_from([1.0, 2.0, 5.0]))
+        size = draw(st.integers(1, n_nodes + 1))  # n_nodes + 1: never fits, aborted
+        run_time = draw(st.sampled_from([0.0, 1.0, 2.0, 5.0]))
         # walltimes below the run time make running jobs overdue: their reservations move
         walltime = run_time * draw(st.sampled_from([0.5, 1.0, 2.0]))
-        reqs.append(JobRequest(one_task(size, run_time), t, job_id=i, walltime=walltime))
+        spec = no_units(size) if draw(st.integers(0, 9)) == 0 else one_task(size, run_time)
+        reqs.append(JobRequest(spec, t, job_id=i, walltime=walltime))
     faults = draw(st.lists(st.tuples(st.sampled_from([0.5, 2.0, 4.0, 7.0]), st.integers(0, n_nodes - 1),
                                      st.sampled_from([0.0, 1.5])), max_size=2))  # fmt: skip
     faults = [(at, f"node-{i}", down) for at, i, down in faults]

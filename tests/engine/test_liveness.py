@@ -31,19 +31,13 @@ from benchhub_sim.sched.policies import POLICIES
 from benchhub_sim.simulate import simulate
 from benchhub_sim.spec.model import (
     Duration,
-    JobSpec,
-    NodeAssignment,
-    Selector,
-    ShellPayload,
-    Stage,
-    Task,
 )
 from benchhub_sim.store.fold import fold_history
 from benchhub_sim.store.run import load_run
 from benchhub_sim.workload.arrivals import poisson_arrivals
 from benchhub_sim.workload.base import JobRequest
 
-from .builders import one_task
+from .builders import no_units, one_task
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 
@@ -62,21 +56,6 @@ def deadline(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
-
-
-def no_units(n: int) -> JobSpec:
-    """A job of ``n`` nodes whose only stage selects a label no node has: no units."""
-    return JobSpec(
-        "nothing",
-        node_assignments=(NodeAssignment("w", count=n),),
-        stages=(
-            Stage(
-                "s",
-                selectors=(Selector(labels=(("disk", "none"),)),),
-                tasks=(Task("t", shell=ShellPayload("true")),),
-            ),
-        ),
-    )
 
 
 def noop(view: object) -> None:

@@ -33,7 +33,7 @@ from benchhub_sim.store.rows import canonical
 from benchhub_sim.store.schema import TABLES
 from benchhub_sim.workload.base import JobRequest
 
-from .builders import one_task
+from .builders import no_units, one_task
 
 
 def run_tables(
@@ -133,6 +133,9 @@ def scenarios(draw):
         ),
         one_task(2, 1.0, name="failing", fail_prob=0.3, retries=1),
         two_stage(min(2, n_nodes)),
+        one_task(2, 0.0, name="zero2"),  # ends at its start, in an event of its own
+        no_units(min(2, n_nodes)),  # nothing to run
+        one_task(n_nodes + 1, 1.0, name="too-big"),  # never fits
     ]
     reqs = []
     t = 0.0

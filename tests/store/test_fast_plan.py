@@ -6,6 +6,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from engine.builders import no_units
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_profiles import examples
@@ -89,6 +90,12 @@ def test_checked_and_unchecked_runs_give_equal_tables():
     assert all(a[k].equals(b[k]) for k in a)
 
 
+def zero_task(n: int) -> JobSpec:
+    task = Task("z", shell=ShellPayload("true"), duration=Duration.constant(0.0))
+    stage = Stage("run", selectors=(Selector(all=True),), tasks=(task,))
+    return JobSpec(f"zero{n}", node_assignments=(NodeAssignment("w", count=n),), stages=(stage,))
+
+
 def _one_task(n: int, mean: float) -> JobSpec:
     task = Task(
         "t",
@@ -115,7 +122,8 @@ def test_fast_plans_equal_general_plans_with_failures_and_retries(sizes, seed, c
     from benchhub_sim.cluster import Cluster
 
     store = ComparingStore(check)
-    specs = [_one_task(n, 1.0) for n in sizes]
+    # with a job that has nothing to run, one with a zero-length task, one that never fits
+    specs = [_one_task(n, 1.0) for n in sizes] + [no_units(2), zero_task(1), zero_task(6)]
     Engine(Cluster.uniform(5), store, seed=seed).run(
         poisson_arrivals(specs, rate=2.0, count=15, seed=seed)
     )
