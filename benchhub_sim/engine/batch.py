@@ -131,6 +131,7 @@ def ready(engine: Any) -> bool:
         and isinstance(engine.store, Store)
         and engine.store.bulk
         and central.policy in POLICIES.values()
+        and central.poller is None  # a policy that polls runs on its clock, in the loop
         and not engine.faults.explicit
         and engine.jobs_submitted == 0
         and bool(nodes)

@@ -11,6 +11,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from benchhub_sim.cluster import Cluster, Node
 from benchhub_sim.engine.loop import LATE
+from benchhub_sim.engine.polling import Poller
 from benchhub_sim.engine.state import JobRun
 from benchhub_sim.errors import WorkloadError
 from benchhub_sim.sched.assign import (
@@ -32,15 +33,26 @@ class Queueable(Protocol):
 J = TypeVar("J", bound=Queueable)
 
 
+class _Moved:
+    """Where a job was before :meth:`JobQueue.push_back` moved it: keeps the ranks sorted."""
+
+    __slots__ = ("qseq",)
+    queued = False
+
+    def __init__(self, qseq: int) -> None:
+        self.qseq = qseq
+
+
 class JobQueue(Generic[J]):
-    """Queued jobs in submit order; removal is O(1) and iteration is safe meanwhile.
+    """Queued jobs in submit order; removal is O(1) and iteration is safe meanwhile (an
+    iteration does not see the jobs appended or pushed back after it began).
 
     Each job gets a rank in append order (``job.qseq``); :meth:`since` iterates over the
     jobs appended from a given rank on without walking the ones before.
     """
 
     def __init__(self) -> None:
-        self._jobs: list[J] = []
+        self._jobs: list[Any] = []  # jobs, and _Moved where a job was pushed back from
         self._head = 0  # jobs before it are all gone
         self._gone = 0
         self.size = 0
@@ -57,6 +69,15 @@ class JobQueue(Generic[J]):
         self.size -= 1
         self._gone += 1
 
+    def push_back(self, job: J) -> None:
+        """Move a queued job to the back of the queue (a new rank)."""
+        i = bisect_left(self._jobs, job.qseq, lo=self._head, key=_rank)
+        self._jobs[i] = _Moved(job.qseq)
+        self._gone += 1
+        job.qseq = self.appended
+        self.appended += 1
+        self._jobs.append(job)
+
     def __iter__(self) -> Iterator[J]:
         return self._from(self._head)
 
@@ -66,7 +87,8 @@ class JobQueue(Generic[J]):
 
     def _from(self, i: int) -> Iterator[J]:
         jobs = self._jobs
-        while i < len(jobs):
+        end = len(jobs)
+        while i < end:
             job = jobs[i]
             if job.queued:
                 yield job
@@ -111,6 +133,10 @@ class Central:
         self.queue: JobQueue[JobRun] = JobQueue()
         self._running: dict[int, JobRun] = {}
         self._pending_pass = False
+        interval = getattr(policy, "interval", None)
+        #: the ticks of a policy that polls (see :mod:`~benchhub_sim.engine.polling`)
+        self.poller = Poller(self, interval) if interval is not None else None
+        self.started = 0  # jobs started so far
         self.dispatcher: Any = None
         self.jobs_ended = 0
         #: progress hook: ``on_job_end(jobs_ended, now)``
@@ -190,6 +216,8 @@ class Central:
             self.store.job(now, job.job_id, "abort", "aborted", detail=f"unschedulable: {reason}")
             self._ended()
             return
+        if self.poller is not None:
+            self.poller.catch_up()  # the polls skipped before this job joined the queue
         self.queue.append(job)
         self.request_pass()
 
@@ -251,8 +279,11 @@ class Central:
         self.queue.compact()
 
     def request_pass(self) -> None:
-        """Run the policy once at this instant, after every release and submit at it."""
-        if not self._pending_pass:
+        """Run the policy once at this instant, after every release and submit at it (a
+        policy that polls: at its next tick)."""
+        if self.poller is not None:
+            self.poller.wake()
+        elif not self._pending_pass:
             self._pending_pass = True
             self.loop.at(self.loop.now, self._pass, None, LATE)
 
@@ -262,10 +293,32 @@ class Central:
             self.policy(self)
             self.queue.compact()
 
+    def poll(self) -> bool:
+        """One poll of a polling policy (its tick); True when it started a job. The
+        policy runs even when no node is free: it turns the queue all the same."""
+        started = self.started
+        if self.queue.size:
+            self.policy(self)
+            self.queue.compact()
+        return self.started != started
+
+    def push_back(self, job: JobRun) -> None:
+        """Move a queued job to the back of the queue (BenchHub's ``PushbackJobSpec``)."""
+        if job.queued:
+            self.queue.push_back(job)
+            self.version += 1
+
+    def turn(self, polls: int) -> None:
+        """Push the job at the head of the queue to the back, ``polls`` times."""
+        if self.queue.size and polls % self.queue.size:
+            for job in list(self.queue)[: polls % self.queue.size]:
+                self.push_back(job)
+
     def _bind(self, job: JobRun, bindings: tuple) -> None:
         now = self.loop.now
         store = self.store
         self.version += 1
+        self.started += 1
         job.bindings = bindings
         job.start = now
         store.bind(now, job.job_id, [(b.node.node_id, b.slot.name, b.match) for b in bindings])

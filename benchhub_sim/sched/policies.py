@@ -31,6 +31,7 @@ A policy written in a notebook: largest job first, no reservation.
 from __future__ import annotations
 
 import importlib
+import math
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -344,12 +345,53 @@ def conservative(view: SchedulerView) -> None:
         _remember(view, "conservative", state, started=stale)
 
 
+class BenchhubCentral:
+    """BenchHub's own central: its job poller, as a policy.
+
+    Every ``interval`` seconds (at t = k × interval from the run's start; BenchHub's
+    ``job.pollInterval``, never below 0.5 s there) it pops the job at the head of the
+    queue and starts it if its node assignments can be met now, else pushes it to the
+    back of the queue: one job per poll, and no job blocks the others for long. The
+    central calls it on its clock, not after each event (see
+    :mod:`benchhub_sim.engine.polling`); a view without ``push_back`` (a notebook's own)
+    sees it leave the job where it is.
+
+    Parameters
+    ----------
+    interval : float
+        Seconds between polls (default 0.5, BenchHub's default and minimum).
+    """
+
+    __name__ = "benchhub"
+
+    def __init__(self, interval: float = 0.5) -> None:
+        if not (isinstance(interval, int | float) and math.isfinite(interval) and interval > 0):
+            from benchhub_sim.errors import ScheduleError
+
+            raise ScheduleError(f"benchhub policy: interval must be a number > 0, got {interval!r}")
+        self.interval = float(interval)
+
+    def __call__(self, view: SchedulerView) -> None:
+        for job in view.queued():
+            if not view.try_start(job):
+                push_back = getattr(view, "push_back", None)
+                if push_back is not None:
+                    push_back(job)
+            return
+
+    def __repr__(self) -> str:
+        return f"BenchhubCentral(interval={self.interval:g})"
+
+
+benchhub = BenchhubCentral()
+
 POLICIES: dict[str, Policy] = {
     "fcfs": fcfs,
     "easy": easy,
     "conservative": conservative,
     "sjf": sjf,
     "priority": priority,
+    "benchhub": benchhub,
 }
 
 

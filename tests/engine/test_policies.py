@@ -7,11 +7,13 @@ walltime, so each start time below follows from the policy's rule alone.
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from benchhub_sim.cluster import Cluster
 from benchhub_sim.errors import ScheduleError
-from benchhub_sim.sched.policies import get_policy
+from benchhub_sim.sched.policies import BenchhubCentral, get_policy
 from benchhub_sim.simulate import simulate
+from benchhub_sim.store.run import load_run
 from benchhub_sim.workload.base import JobRequest
 
 from .builders import one_task
@@ -134,3 +136,73 @@ def test_easy_ties_at_the_shadow_time_with_overdue_jobs():
     ]
     run = simulate(Cluster.uniform(10), reqs, policy="easy")
     assert run.jobs.sort_values("job_id").start_time.tolist() == [0, 0, 10, 7]
+
+
+# -- BenchHub's central: one job per poll, pushed to the back when it does not fit --------
+
+ABC = [(0, 3, 10), (0, 3, 10), (0, 1, 1)]  # A, B, C at t=0, in this order, on 4 nodes
+
+
+def test_benchhub_polls_one_job_and_pushes_it_back():
+    # polls at 0, 0.5, 1.0, ...: A starts at 0; B does not fit at 0.5 and goes to the
+    # back; C starts at 1.0; B waits for A's end at 10 (fcfs: A 0, B 10, C 10)
+    assert starts("benchhub", 4, ABC) == [0, 10, 1.0]
+    assert starts("fcfs", 4, ABC) == [0, 10, 10]
+
+
+def test_benchhub_poll_interval():
+    # polls every 2 s: A at 0, B pushed back at 2, C at 4, B at 10
+    reqs = [JobRequest(one_task(n, d), s) for s, n, d in ABC]
+    run = simulate(Cluster.uniform(4), reqs, policy=BenchhubCentral(interval=2.0))
+    assert run.jobs.start_time.tolist() == [0, 10, 4]
+    assert run.meta["policy"] == "benchhub"
+
+
+def test_benchhub_turns_the_queue_while_nothing_can_start():
+    # 2 nodes. L (2 nodes, 10 s), X (2 nodes, 1 s), Y (1 node, 1 s) at 0. L starts at 0;
+    # then every poll pops X or Y in turn and pushes it back: X at odd polls, Y at even
+    # ones. L ends at 10 = poll 20: Y's turn, it starts; X (poll 21 at 10.5) does not
+    # fit; Y ends at 11 = poll 22: X starts. (fcfs: X at 10, Y at 11.) The polls from
+    # 1.5 to 9.5 change nothing and are not run one by one: the queue is turned by
+    # them when L ends.
+    reqs = [JobRequest(one_task(n, d), s) for s, n, d in [(0, 2, 10), (0, 2, 1), (0, 1, 1)]]
+    run = simulate(Cluster.uniform(2), reqs, policy="benchhub")
+    assert run.jobs.start_time.tolist() == [0, 11, 10]
+    assert run.meta["events"] < 30  # not one event per poll: 22 polls in 11 s
+
+
+def test_benchhub_in_the_cli(tmp_path, capsys):
+    from benchhub_sim.cli import main
+    from benchhub_sim.spec.dump import dump_spec
+
+    lines = ["jobs:"]
+    for name, (submit, n, d) in zip("ABC", ABC, strict=True):
+        path = tmp_path / f"{name}.yml"
+        path.write_text(yaml.safe_dump(dump_spec(one_task(n, d, name=name))))
+        lines += [f"  - spec: {path.name}", f"    submit: {submit}"]
+    (tmp_path / "jobs.yml").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "run"
+    code = main(
+        ["simulate", "--nodes", "4", "--jobs", str(tmp_path / "jobs.yml"), "--policy", "benchhub"]
+        + ["--out", str(out), "--quiet"]
+    )
+    assert code == 0, capsys.readouterr().err
+    jobs = load_run(out).jobs.sort_values("job_id")
+    assert jobs.name.tolist() == ["A", "B", "C"]
+    assert jobs.start_time.tolist() == [0, 10, 1.0]
+
+
+def test_a_pushed_back_job_is_seen_once_per_iteration():
+    # a policy that pushes back every job it cannot start, while iterating the queue
+    seen = []
+
+    def rotate_all(view):
+        for job in view.queued():
+            seen.append(job.job_id)
+            if not view.try_start(job):
+                view.push_back(job)
+
+    reqs = [JobRequest(one_task(2, 5.0), 0.0), JobRequest(one_task(2, 5.0), 0.0)]
+    run = simulate(Cluster.uniform(2), reqs, policy=rotate_all)
+    assert run.jobs.start_time.tolist() == [0, 5]
+    assert seen == [0, 1, 1]  # at 0: both (job 1 pushed back), at 5: job 1

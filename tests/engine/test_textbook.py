@@ -17,11 +17,12 @@ from hypothesis_profiles import examples
 
 from benchhub_sim.cluster import Cluster
 from benchhub_sim.engine.engine import Engine
+from benchhub_sim.sched.policies import BenchhubCentral
 from benchhub_sim.store import History, Store
 from benchhub_sim.workload.base import JobRequest
 
 from .builders import one_task
-from .textbook import Job, schedule
+from .textbook import Job, poll_schedule, schedule
 
 POLICIES = ["fcfs", "easy", "conservative", "sjf", "priority"]
 #: (batch mode, one-step jobs and bulk rows, passes that reuse the last one)
@@ -99,4 +100,15 @@ def test_every_path_gives_the_textbook_schedule(policy, workload):
     jobs, nodes = workload
     expected = schedule(jobs, nodes, policy)
     for path in PATHS:
+        assert engine_starts(jobs, nodes, policy, path) == expected, path
+
+
+@settings(max_examples=examples(30))
+@given(workload=tie_heavy(), interval=st.sampled_from([0.5, 1.0, 2.5]))
+def test_benchhub_gives_the_schedule_of_every_poll(workload, interval):
+    # the engine pauses while polls cannot start anything; the reference runs them all
+    jobs, nodes = workload
+    expected = poll_schedule(jobs, nodes, interval)
+    for path in ("one_step", "general"):
+        policy = BenchhubCentral(interval)
         assert engine_starts(jobs, nodes, policy, path) == expected, path

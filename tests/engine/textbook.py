@@ -25,6 +25,9 @@ a job that ends the instant it starts frees its nodes for another pass at that i
 - SJF: by walltime (ties by submit time, then id), every job that fits starts.
 - Priority: by priority, highest first (ties by submit time, then id), while the first
   job fits.
+- BenchHub's central (its job poller, ``central-server-job.go``): at every poll, t = k ×
+  interval, the job at the head of the queue starts if it fits, else goes to the back.
+  :func:`poll_schedule` walks every poll, one by one.
 """
 
 from __future__ import annotations
@@ -176,3 +179,26 @@ PASSES = {
     "sjf": _sjf,
     "priority": _priority,
 }
+
+
+def poll_schedule(jobs: list[Job], nodes: int, interval: float = 0.5) -> dict[int, float]:
+    """Start times under BenchHub's central, poll after poll."""
+    pending = sorted((j for j in jobs if j.n <= nodes), key=lambda j: (j.submit, j.job_id))
+    queue: list[Job] = []
+    running: list[_Running] = []
+    starts: dict[int, float] = {}
+    k = 0
+    while pending or queue:
+        now = k * interval
+        while pending and pending[0].submit <= now:  # arrivals and job ends come first
+            queue.append(pending.pop(0))
+        running = [r for r in running if r.end > now]
+        if queue:
+            job = queue.pop(0)
+            if job.n <= nodes - sum(r.job.n for r in running):
+                running.append(_Running(job, now))
+                starts[job.job_id] = now
+            else:
+                queue.append(job)
+        k += 1
+    return starts
