@@ -56,6 +56,7 @@ import numpy as np
 import pandas as pd
 
 from benchhub_sim.errors import StalledRunWarning, WorkloadError
+from benchhub_sim.io import atomic_path
 from benchhub_sim.spec.validate import did_you_mean
 
 #: Grid keys, in the order they appear in cell names and summary columns.
@@ -374,12 +375,8 @@ def _missing(value: Any) -> bool:
 
 
 def _write_atomic(df: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
+    with atomic_path(path) as tmp:
         df.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 # --- the sweep ----------------------------------------------------------------------------

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 
 from benchhub_sim.analysis.metrics import node_intervals
-from benchhub_sim.workload.swf import write_swf, write_text_atomic
+from benchhub_sim.io import write_text_atomic
+from benchhub_sim.workload.swf import write_swf
 
 #: Column order of Batsim's ``jobs.csv`` as read by evalys.
 BATSIM_COLUMNS: tuple[str, ...] = (

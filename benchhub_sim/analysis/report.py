@@ -21,7 +21,7 @@ import pandas as pd
 
 from benchhub_sim.analysis import plot as _plot
 from benchhub_sim.analysis.metrics import _names, compare_runs, job_metrics, stage_durations
-from benchhub_sim.workload.swf import write_text_atomic
+from benchhub_sim.io import check_file_path, write_bytes_atomic, write_text_atomic
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto;
@@ -261,7 +261,7 @@ def _render_md(blocks: list[_Block], out: Path) -> str:
         elif b.kind == "figure":
             k += 1
             png = fig_dir / f"fig-{k:02d}.png"
-            png.write_bytes(b.png)
+            write_bytes_atomic(png, b.png)
             parts.append(f"![{b.text}]({fig_dir.name}/{png.name})")
     return "\n\n".join(parts) + "\n"
 
@@ -308,7 +308,7 @@ def write_report(
     if not runs:
         raise ValueError("write_report needs at least one run")
     labels = _names(runs, names)
-    out = Path(path)
+    out = check_file_path(path)  # before the figures are drawn
     blocks = _blocks(runs, labels, title, top)
     text = _render_html(blocks, title) if format == "html" else _render_md(blocks, out)
     write_text_atomic(out, text)

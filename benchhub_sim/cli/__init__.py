@@ -3,7 +3,8 @@
 One module per subcommand, each with ``add_parser(sub)`` (its options) and
 ``main(args) -> int`` (what it does); :func:`build_parser` lists them in the order
 ``--help`` shows them. Bad input (any :class:`BenchhubSimError` that is about the input)
-prints its problems one per line on stderr and exits 2, without a traceback.
+prints its problems one per line on stderr and exits 2, without a traceback; so does a
+file that cannot be read or written.
 """
 
 from __future__ import annotations
@@ -67,11 +68,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FileNotFoundError as exc:
         print(f"error: {exc.filename or exc}: no such file", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        return EXIT_OK
+    except OSError as exc:  # e.g. an output that is a directory, or not writable
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return EXIT_OK
 
 
 if __name__ == "__main__":  # pragma: no cover

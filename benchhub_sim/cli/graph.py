@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from benchhub_sim.cli.common import EXIT_BAD_INPUT, EXIT_OK
+from benchhub_sim.io import atomic_path
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -31,6 +32,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"error: {args.output}: expected one of .{', .'.join(formats)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     plot_stage_graph(graph, ax=fig.add_subplot())
-    fig.savefig(args.output)
+    with atomic_path(args.output) as tmp:
+        fig.savefig(tmp, format=Path(args.output).suffix.lstrip(".").lower())
     print(f"wrote {args.output}")
     return EXIT_OK

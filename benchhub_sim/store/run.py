@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from benchhub_sim.errors import RunFormatError, stalled_message
+from benchhub_sim.io import write_text_atomic
 from benchhub_sim.store.rows import canonical, sort_order
 from benchhub_sim.store.schema import READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION, TABLES
 
@@ -154,9 +155,7 @@ def _read_parquet(
 
 
 def _write_json(path: Path, data: Mapping[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(data, indent=2, default=str) + "\n")
 
 
 def _read_meta(path: Path) -> dict[str, Any]:

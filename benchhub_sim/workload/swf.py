@@ -17,7 +17,6 @@ import io
 import math
 import os
 import re
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from benchhub_sim.errors import Problem, WorkloadError
+from benchhub_sim.io import write_text_atomic
 from benchhub_sim.spec.model import (
     Driver,
     JobSpec,
@@ -390,29 +390,6 @@ def _status_code(status: Any, started: bool) -> int:
     if status == "aborted":
         return SWF_STATUS["failed"] if started else SWF_STATUS["cancelled"]
     return -1
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename (gzip for ``.gz``)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = text.encode("utf-8")
-    if path.suffix == ".gz":
-        data = gzip.compress(data, mtime=0)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a report is for sharing
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_swf(run: Any, path: str | os.PathLike[str]) -> Path:
