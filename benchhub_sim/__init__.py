@@ -31,6 +31,7 @@ from benchhub_sim.errors import (
     ScheduleError,
     SpecError,
     StoreError,
+    UsageError,
     WorkloadError,
 )
 from benchhub_sim.graph import critical_path, plot_stage_graph, stage_graph
@@ -62,6 +63,7 @@ __all__ = [
     "SpecError",
     "Store",
     "StoreError",
+    "UsageError",
     "WorkloadError",
     "__version__",
     "as_of",

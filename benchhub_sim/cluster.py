@@ -17,6 +17,7 @@ from typing import Any
 import pyarrow as pa
 
 from benchhub_sim.errors import ClusterError, Problem, SpecError
+from benchhub_sim.params import require, whole
 from benchhub_sim.spec.load import parse_yaml
 from benchhub_sim.spec.model import Role
 from benchhub_sim.spec.validate import Locator, did_you_mean, format_path
@@ -69,7 +70,8 @@ class Cluster:
     def uniform(
         cls, n: int, *, role: Role = Role.ANY, prefix: str = "node", **info: object
     ) -> Cluster:
-        """``n`` identical nodes ``prefix-0 .. prefix-(n-1)``."""
+        """``n`` identical nodes ``prefix-0 .. prefix-(n-1)``; ``n`` must be a whole number >= 1."""
+        require(ClusterError, [whole("nodes", n)])
         return cls(tuple(Node(f"{prefix}-{i}", role=role, **info) for i in range(n)))  # type: ignore[arg-type]
 
 

@@ -92,6 +92,10 @@ class WorkloadError(ProblemsError, ValueError):
     """A workload (jobs file, trace, recorded run) cannot be turned into jobs."""
 
 
+class UsageError(BenchhubSimError, TypeError):
+    """A function was given an argument of the wrong kind (e.g. ``summary({})``)."""
+
+
 class BenchhubSimWarning(UserWarning):
     """Base class of the package's warnings."""
 

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from benchhub_sim.errors import UsageError
+from benchhub_sim.params import whole
 from benchhub_sim.spec.model import Duration
 
 Seed = int | np.random.Generator | np.random.SeedSequence | None
@@ -20,19 +22,33 @@ Seed = int | np.random.Generator | np.random.SeedSequence | None
 _BLOCK = 1024
 
 
+def check_seed(seed: Seed) -> None:
+    """Refuse a seed argument :func:`seed_sequence` cannot take (draws nothing from a Generator).
+
+    Raises
+    ------
+    UsageError
+        Not a whole number >= 0, a numpy Generator, a SeedSequence or None.
+    """
+    if seed is None or isinstance(seed, np.random.SeedSequence | np.random.Generator):
+        return
+    if whole("", seed, minimum=0) is not None:
+        raise UsageError(
+            "seed: expected a whole number >= 0, a numpy Generator or None, "
+            f"found {type(seed).__name__} {seed!r:.40}"
+        )
+
+
 def seed_sequence(seed: Seed) -> np.random.SeedSequence:
     """Normalise a seed argument to a SeedSequence (an int, a Generator, a SeedSequence or None)."""
+    check_seed(seed)
     if isinstance(seed, np.random.SeedSequence):
         return seed
     if isinstance(seed, np.random.Generator):
         return np.random.SeedSequence(int(seed.integers(2**63)))
     if seed is None:
         return np.random.SeedSequence()
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
-        raise TypeError(
-            f"seed must be an int, a numpy Generator or None, not {type(seed).__name__}"
-        )
-    return np.random.SeedSequence(int(seed))
+    return np.random.SeedSequence(int(seed))  # type: ignore[arg-type]
 
 
 def make_rng(seed: Seed, *key: int) -> np.random.Generator:

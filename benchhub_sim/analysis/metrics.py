@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchhub_sim.errors import UsageError
+
 #: tau of the bounded slowdown, in seconds
 BSLD_TAU = 10.0
 
@@ -28,7 +30,16 @@ _JOB_TIMES = ("submit_time", "start_time", "stop_time")
 
 
 def _jobs(run: Any) -> pd.DataFrame:
-    return run if isinstance(run, pd.DataFrame) else run.jobs
+    if isinstance(run, pd.DataFrame):
+        return run
+    jobs = getattr(run, "jobs", None)
+    if not isinstance(jobs, pd.DataFrame):
+        raise UsageError(
+            "expected a run (load_run(...), simulate(...)) or anything with jobs, nodes, "
+            "stages, tasks, node_events and job_events DataFrames, "
+            f"found {type(run).__name__} {run!r:.60}"
+        )
+    return jobs
 
 
 def _status(df: pd.DataFrame) -> np.ndarray:
@@ -247,7 +258,7 @@ def node_intervals(run: Any) -> pd.DataFrame:
         in ``run.nodes``, -1 if unknown), ``start``, ``stop``; sorted by start, node
         index.
     """
-    jobs = run.jobs
+    jobs = _jobs(run)
     end = run_end(run)
     parts = []
     a = _event_rows(run, "job_events", ["job_id", "node_id", "time"], {"assign"}, ("node_id",))
@@ -310,7 +321,7 @@ def utilization(run: Any, *, freq: float | None = None) -> pd.Series:
     pandas.Series
         Named ``utilization``, indexed by ``time``; starts at the first submit with 0.
     """
-    jobs = run.jobs
+    jobs = _jobs(run)
     iv = node_intervals(run)
     if len(iv):
         starts, stops = iv["start"].to_numpy(float), iv["stop"].to_numpy(float)
@@ -330,7 +341,7 @@ def utilization(run: Any, *, freq: float | None = None) -> pd.Series:
 
 
 def _window(run: Any) -> tuple[float, float]:
-    jobs = run.jobs
+    jobs = _jobs(run)
     start = float(jobs["submit_time"].min()) if len(jobs) else 0.0
     last = jobs["stop_time"].max() if len(jobs) else np.nan
     return start, (float(last) if not pd.isna(last) else run_end(run))

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from benchhub_sim.analysis.metrics import (
+    _jobs,
     _names,
     job_metrics,
     node_intervals,
@@ -21,6 +22,8 @@ from benchhub_sim.analysis.metrics import (
     run_end,
     utilization,
 )
+from benchhub_sim.errors import StoreError
+from benchhub_sim.store.query import no_such_job
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -169,10 +172,19 @@ def plot_job_timeline(run: Any, job_id: int, *, ax: Axes | None = None, **kwargs
     matplotlib.axes.Axes
         Containers labelled ``stage`` and ``background``, lines labelled ``ready`` and
         ``failed``.
+
+    Raises
+    ------
+    StoreError
+        The run has no such job (as :func:`~benchhub_sim.store.query.job_detail`), or
+        the job never started.
     """
+    jobs = _jobs(run)
+    if not (jobs["job_id"] == job_id).any():
+        raise no_such_job(job_id)
     st = run.stages[run.stages["job_id"] == job_id]
     if st.empty:
-        raise KeyError(f"job {job_id}: no stage rows in this run")
+        raise StoreError(f"job {job_id}: never started, it has no stage to draw")
     st = st.assign(
         stage_name=st["stage_name"].astype(object),
         node_id=st["node_id"].astype(object),

@@ -13,7 +13,7 @@ from benchhub_sim.cluster import Cluster, Node
 from benchhub_sim.engine.loop import LATE
 from benchhub_sim.engine.polling import Poller
 from benchhub_sim.engine.state import JobRun
-from benchhub_sim.errors import WorkloadError
+from benchhub_sim.errors import ScheduleError, WorkloadError
 from benchhub_sim.sched.assign import (
     Binding,
     min_nodes,
@@ -112,6 +112,18 @@ class JobQueue(Generic[J]):
 
 def _rank(job: Queueable) -> int:
     return job.qseq
+
+
+def policy_error(
+    policy: Any, error: Exception, now: float, queue: JobQueue[JobRun]
+) -> ScheduleError:
+    """The error of a policy that raised: its name, the time, the job at the queue's head."""
+    name = getattr(policy, "__name__", repr(policy))
+    head = next(iter(queue), None)
+    job = f"job {head.job_id} at the head of {queue.size} queued" if head else "no job queued"
+    return ScheduleError(
+        f"policy {name} raised {type(error).__name__}: {error} (at t={now:g} s, {job})"
+    )
 
 
 class Central:
@@ -290,17 +302,22 @@ class Central:
     def _pass(self, _: object) -> None:
         self._pending_pass = False
         if self.queue.size and self._free:
-            self.policy(self)
-            self.queue.compact()
+            self._run_policy()
 
     def poll(self) -> bool:
         """One poll of a polling policy (its tick); True when it started a job. The
         policy runs even when no node is free: it turns the queue all the same."""
         started = self.started
         if self.queue.size:
-            self.policy(self)
-            self.queue.compact()
+            self._run_policy()
         return self.started != started
+
+    def _run_policy(self) -> None:
+        try:
+            self.policy(self)
+        except Exception as exc:
+            raise policy_error(self.policy, exc, self.now, self.queue) from exc
+        self.queue.compact()
 
     def push_back(self, job: JobRun) -> None:
         """Move a queued job to the back of the queue (BenchHub's ``PushbackJobSpec``)."""

@@ -31,6 +31,7 @@ A policy written in a notebook: largest job first, no reservation.
 from __future__ import annotations
 
 import importlib
+import inspect
 import math
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
@@ -397,12 +398,20 @@ POLICIES: dict[str, Policy] = {
 
 def get_policy(policy: str | Policy) -> Policy:
     """A policy by name, a ``module:function`` of one's own (so the command line can take
-    it too), or the callable itself."""
-    if callable(policy):
-        return policy
+    it too), or the callable itself; a callable must take one argument, the view.
+
+    Raises
+    ------
+    ScheduleError
+        An unknown name (the message lists the known ones), a ``module:function`` that
+        does not import, or a callable that cannot be called as ``policy(view)`` (named,
+        with its signature).
+    """
     from benchhub_sim.errors import ScheduleError
 
-    if policy in POLICIES:
+    if callable(policy):
+        return _takes_the_view(policy)
+    if isinstance(policy, str) and policy in POLICIES:
         return POLICIES[policy]
     if isinstance(policy, str) and ":" in policy:
         module, _, name = policy.partition(":")
@@ -412,8 +421,27 @@ def get_policy(policy: str | Policy) -> Policy:
             raise ScheduleError(f"policy {policy!r}: cannot import it: {exc}") from None
         if not callable(found):
             raise ScheduleError(f"policy {policy!r}: {name} is not a function") from None
-        return cast(Policy, found)
+        return _takes_the_view(cast(Policy, found))
     raise ScheduleError(
         f"unknown policy {policy!r}; choose one of {', '.join(POLICIES)}, name a function "
         "of your own as module:function, or pass a callable"
     ) from None
+
+
+def _takes_the_view(policy: Policy) -> Policy:
+    """``policy`` itself, once checked that it can be called as ``policy(view)``."""
+    from benchhub_sim.errors import ScheduleError
+
+    try:
+        signature = inspect.signature(policy)
+    except (TypeError, ValueError):  # a builtin without a signature: trust it
+        return policy
+    try:
+        signature.bind(None)
+    except TypeError:
+        name = getattr(policy, "__name__", repr(policy))
+        raise ScheduleError(
+            f"policy {name}{signature}: a policy is called as policy(view) with one "
+            "argument, the scheduler's view"
+        ) from None
+    return policy

@@ -22,6 +22,11 @@ _TASK_FIELDS = ("task", "task_name", "driver", "attempt", "status", "exit_code",
                 "start_time", "ready_time", "stop_time", "reason", "log_path")  # fmt: skip
 
 
+def no_such_job(job_id: object) -> StoreError:
+    """The error of a question about a job the run does not have."""
+    return StoreError(f"job {job_id}: no such job in this run")
+
+
 def _where(table: pa.Table, **equal: Any) -> pa.Table:
     mask = None
     for column, value in equal.items():
@@ -118,7 +123,7 @@ def job_detail(run: Any, job_id: int) -> dict[str, Any]:
     tables = tables_of(run)
     rows = _where(tables["jobs"], job_id=job_id).to_pylist()
     if not rows:
-        raise StoreError(f"job {job_id}: no such job in this run")
+        raise no_such_job(job_id)
     detail: dict[str, Any] = rows[0]
     events = _where(tables["job_events"], job_id=job_id)
     events = events.take(pc.sort_indices(events, sort_keys=[("seq", "ascending")])).to_pylist()

@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from benchhub_sim.errors import UsageError
 from benchhub_sim.store.schema import STAGES_SCHEMA, TASKS_SCHEMA
 
 
@@ -399,5 +400,5 @@ def tables_of(obj: object) -> Mapping[str, pa.Table]:
     if tables is None:
         tables = obj
     if not isinstance(tables, Mapping):
-        raise TypeError(f"expected a Run, a Store or a dict of tables, got {type(obj).__name__}")
+        raise UsageError(f"expected a Run, a Store or a dict of tables, found {type(obj).__name__}")
     return tables

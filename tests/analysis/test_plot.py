@@ -19,6 +19,7 @@ from benchhub_sim.analysis.plot import (  # noqa: E402
     plot_utilization,
     plot_wait_cdf,
 )
+from benchhub_sim.errors import StoreError  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -106,7 +107,8 @@ def test_job_timeline(run):
     assert [tuple(p.get_facecolor()) == red for p in bars["stage"]] == [False, False, False, True]
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels == ["setup @ n0", "setup @ n1", "db @ n1", "run @ n0"]
-    with pytest.raises(KeyError):
+    # the same error as job_detail (it was a KeyError about stage rows)
+    with pytest.raises(StoreError, match="job 42: no such job in this run"):
         plot_job_timeline(run, 42, ax=_new_ax())
 
 
