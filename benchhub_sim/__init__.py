@@ -42,7 +42,7 @@ from benchhub_sim.simulate import simulate
 from benchhub_sim.spec import JobSpec, dump_spec, estimate_walltime, load_spec, validate_spec
 from benchhub_sim.store import Run, Store, as_of, job_detail, load_run
 from benchhub_sim.sweep import sweep
-from benchhub_sim.workload import JobRequest
+from benchhub_sim.workload import JobRequest, Workload
 from benchhub_sim.workload.arrivals import fixed_arrivals, poisson_arrivals
 from benchhub_sim.workload.jobsfile import load_jobs
 from benchhub_sim.workload.replay import replay, replay_workload
@@ -64,6 +64,7 @@ __all__ = [
     "Store",
     "StoreError",
     "UsageError",
+    "Workload",
     "WorkloadError",
     "__version__",
     "as_of",

@@ -20,10 +20,11 @@ from typing import Any
 
 from benchhub_sim.cluster import Cluster, Node
 from benchhub_sim.engine.local import LOCAL_IP, LocalExecutor, task_argv
-from benchhub_sim.errors import StalledRunWarning, stalled_message
+from benchhub_sim.errors import StalledRunWarning, WorkloadError, stalled_message
+from benchhub_sim.params import number, require, whole
 from benchhub_sim.sched.assign import job_slots
-from benchhub_sim.sched.policies import Policy
-from benchhub_sim.simulate import WorkloadLike, as_cluster, as_workload
+from benchhub_sim.sched.policies import Policy, get_policy
+from benchhub_sim.simulate import WorkloadLike, as_cluster, as_workload, policy_name
 from benchhub_sim.spec.model import Driver
 from benchhub_sim.store.store import Store
 from benchhub_sim.workload.base import JobRequest
@@ -124,6 +125,9 @@ def execute(
     KeyboardInterrupt
         After SIGINT or SIGTERM: every running job was aborted (reason ``interrupted``),
         every queued one too, every process stopped, and the run directory finished.
+    WorkloadError, ClusterError, ScheduleError, UsageError, RunFormatError
+        Bad arguments, as for :func:`~benchhub_sim.simulate.simulate`, before anything
+        runs or is written.
 
     Notes
     -----
@@ -138,7 +142,17 @@ def execute(
     from benchhub_sim.store.run import RunWriter, load_run
     from benchhub_sim.store.schema import SCHEMA_VERSION
 
-    requests = list(as_workload(workload))
+    require(
+        WorkloadError,
+        [
+            number("grace", grace, at_least=0),
+            number("ready_timeout", ready_timeout, above=0),
+            whole("max_loader_pack", max_loader_pack),
+        ],
+    )
+    get_policy(policy)
+    given = as_workload(workload)
+    requests = list(given)
     cluster = local_cluster(requests) if cluster is None else as_cluster(cluster)
     run_id = run_id or uuid.uuid4().hex[:12]
     root = Path(out)
@@ -146,7 +160,7 @@ def execute(
     meta = {
         "clock": "wall",
         "epoch": clock.epoch,
-        "policy": policy if isinstance(policy, str) else getattr(policy, "__name__", repr(policy)),
+        "policy": policy_name(policy),
         "seed": None,
         "cluster": cluster.name or cluster.source or f"{len(cluster)} nodes",
         "n_nodes": len(cluster),
@@ -155,6 +169,7 @@ def execute(
         "run_id": run_id,
         "grace": grace,
         "max_loader_pack": max_loader_pack,
+        "skipped": dict(getattr(given, "skipped", {})),
         "version": __version__,
         "schema_version": SCHEMA_VERSION,
     }

@@ -2,39 +2,88 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import itertools
+import numbers
 import os
 import warnings
-from collections.abc import Iterable, Sequence
+import weakref
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from benchhub_sim.cluster import Cluster
-from benchhub_sim.engine.engine import Engine, fewer_collections, iter_sorted
-from benchhub_sim.errors import StalledRunWarning, stalled_message
-from benchhub_sim.rng import Seed
-from benchhub_sim.sched.policies import Policy
+from benchhub_sim.engine.engine import Engine, fewer_collections
+from benchhub_sim.errors import (
+    ClusterError,
+    StalledRunWarning,
+    UsageError,
+    WorkloadError,
+    stalled_message,
+)
+from benchhub_sim.params import number, require, whole
+from benchhub_sim.rng import Seed, check_seed
+from benchhub_sim.sched.policies import Policy, get_policy
 from benchhub_sim.spec.model import JobSpec
-from benchhub_sim.workload.base import JobRequest
+from benchhub_sim.workload.base import JobRequest, RequestList, Workload, not_a_request
 
 WorkloadLike = Iterable[JobRequest] | JobSpec | Sequence[JobSpec] | str | os.PathLike[str]
 
+#: one-shot iterators a run has read (weakly: they are not kept alive), so that giving
+#: one to a second run is an error, not an empty run
+_READ: weakref.WeakSet[Any] = weakref.WeakSet()
+
 
 def as_cluster(cluster: Cluster | int | str | os.PathLike[str]) -> Cluster:
-    """A Cluster, ``n`` nodes of role ``any``, or a cluster file."""
-    if isinstance(cluster, Cluster):
-        return cluster
-    if isinstance(cluster, int):
-        return Cluster.uniform(cluster)
-    from benchhub_sim.cluster import load_cluster
+    """A Cluster, ``n`` nodes of role ``any``, or a cluster file.
 
-    return load_cluster(cluster)
+    Raises
+    ------
+    ClusterError
+        A number of nodes that is not a whole number >= 1, a cluster with no nodes, or a
+        cluster file with problems.
+    UsageError
+        Anything else.
+    """
+    if isinstance(cluster, numbers.Number) and not isinstance(cluster, bool):
+        cluster = Cluster.uniform(cluster)  # type: ignore[arg-type]  # refuses 0, -4, 2.5
+    elif isinstance(cluster, str | os.PathLike):
+        from benchhub_sim.cluster import load_cluster
+
+        cluster = load_cluster(cluster)
+    elif not isinstance(cluster, Cluster):
+        raise UsageError(
+            "cluster: expected a Cluster, a number of nodes or a cluster file, "
+            f"found {type(cluster).__name__} {cluster!r:.60}"
+        )
+    if not len(cluster):
+        raise ClusterError([f"{cluster.source or cluster.name or 'cluster'}: has no nodes"])
+    return cluster
 
 
-def as_workload(workload: WorkloadLike) -> Iterable[JobRequest]:
-    """Job requests from requests, specs (all submitted at t=0), or a jobs file / spec file."""
+def as_workload(workload: WorkloadLike) -> Workload | Iterator[JobRequest]:
+    """A workload from requests, specs (all submitted at t=0), a jobs file or a spec file.
+
+    A :class:`~benchhub_sim.workload.base.Workload` passes through; a list or tuple of
+    requests (or of specs) becomes one, sorted by submit time. A one-shot iterator (a
+    generator) is read as it goes and must already be in submit order; it can be given
+    to one run only.
+
+    Raises
+    ------
+    WorkloadError
+        No jobs (e.g. an iterator a run has already read), an item that is not a job
+        request, or an iterator given a second time.
+    UsageError
+        Anything that is not a workload.
+    """
+    if isinstance(workload, Workload):
+        if not len(workload):
+            raise WorkloadError([_no_jobs(workload)])
+        return workload
     if isinstance(workload, JobSpec):
-        return [JobRequest(workload, 0.0)]
+        return RequestList([JobRequest(workload, 0.0)])
     if isinstance(workload, str | os.PathLike):
         from benchhub_sim.spec.load import parse_yaml
         from benchhub_sim.spec.validate import Locator
@@ -51,14 +100,48 @@ def as_workload(workload: WorkloadLike) -> Iterable[JobRequest]:
             return load_jobs(path)
         from benchhub_sim.spec.load import load_spec
 
-        return [JobRequest(load_spec(path), 0.0)]
-    if (
-        isinstance(workload, list | tuple)
-        and workload
-        and all(isinstance(s, JobSpec) for s in workload)
-    ):
-        return [JobRequest(s, 0.0) for s in workload]
-    return iter_sorted(workload)  # type: ignore[arg-type]
+        return RequestList([JobRequest(load_spec(path), 0.0)])
+    if isinstance(workload, list | tuple):
+        if workload and all(isinstance(s, JobSpec) for s in workload):
+            return RequestList(JobRequest(s, 0.0) for s in workload)
+        return as_workload(RequestList(workload))  # type: ignore[arg-type]  # checks the items
+    if isinstance(workload, Iterator):
+        return _read_once(workload)
+    if isinstance(workload, Iterable):
+        return as_workload(RequestList(workload))  # type: ignore[arg-type]
+    raise UsageError(
+        "workload: expected job requests (e.g. poisson_arrivals(...)), specs, or a jobs or "
+        f"spec file, found {type(workload).__name__} {workload!r:.60}"
+    )
+
+
+def _no_jobs(workload: Workload) -> str:
+    skipped = ", ".join(f"{n} {reason}" for reason, n in workload.skipped.items())
+    return "the workload has no jobs" + (f" (every job was skipped: {skipped})" if skipped else "")
+
+
+def _read_once(iterator: Iterator[Any]) -> Iterator[JobRequest]:
+    """The requests of a one-shot iterator, checked as they are read; refused if a run
+    read it before or it yields nothing."""
+    again = (
+        "pass a list, or a workload that can be read again (poisson_arrivals, "
+        "fixed_arrivals, load_jobs, swf_jobs and replay_workload return one)"
+    )
+    if iterator in _READ:
+        raise WorkloadError([f"workload: this iterator was read by an earlier run: {again}"])
+    with contextlib.suppress(TypeError):  # no weak references to built-in iterators:
+        _READ.add(iterator)  # the check for no jobs below catches those
+    first = next(iterator, None)
+    if first is None:
+        raise WorkloadError([f"workload: the iterator yields no jobs (read before?): {again}"])
+    return _checked(itertools.chain([first], iterator))
+
+
+def _checked(requests: Iterator[Any]) -> Iterator[JobRequest]:
+    for i, req in enumerate(requests):
+        if not isinstance(req, JobRequest):
+            raise WorkloadError([not_a_request(i, req)])
+        yield req
 
 
 def simulate(
@@ -115,6 +198,22 @@ def simulate(
     Returns
     -------
     Run
+        Its ``meta["skipped"]`` counts the jobs of the input the workload left out, by
+        reason (see :class:`~benchhub_sim.workload.base.Workload`).
+
+    Raises
+    ------
+    ClusterError, WorkloadError, ScheduleError, UsageError
+        Bad arguments, before anything is written: a number of nodes that is not a
+        whole number >= 1, a workload with no jobs or with an item that is not a job
+        request, a one-shot iterator a run has read before, an unknown policy or one
+        that cannot be called as ``policy(view)``, a negative ``default_duration`` ...
+    RunFormatError
+        ``out`` is a file, a directory holding other files, or a run (without
+        ``overwrite``).
+    ScheduleError
+        The policy raised: the message names the policy, the time and the job at the
+        head of the queue.
 
     Examples
     --------
@@ -131,18 +230,22 @@ def simulate(
     from benchhub_sim.store.schema import SCHEMA_VERSION
     from benchhub_sim.store.store import Store
 
+    check_engine_args(default_duration=default_duration, max_loader_pack=max_loader_pack)
+    check_seed(seed)
+    get_policy(policy)
     cluster = as_cluster(cluster)
     requests = as_workload(workload)
     meta = {
         "clock": "virtual",
         "epoch": 0.0,
-        "policy": policy if isinstance(policy, str) else getattr(policy, "__name__", repr(policy)),
+        "policy": policy_name(policy),
         "seed": seed if isinstance(seed, int) else None,
         "cluster": cluster.name or cluster.source or f"{len(cluster)} nodes",
         "n_nodes": len(cluster),
         "inputs": inputs or {},
         "default_duration": default_duration,
         "max_loader_pack": max_loader_pack,
+        "skipped": dict(getattr(requests, "skipped", {})),
         "version": __version__,
         "schema_version": SCHEMA_VERSION,
     }
@@ -185,3 +288,19 @@ def simulate(
         return load_run(writer.path)
     with fewer_collections():
         return Run.of_store(store.tables(), meta)
+
+
+def policy_name(policy: str | Policy) -> str:
+    """How ``run.json`` names a policy: its name, or the callable's ``__name__``."""
+    return policy if isinstance(policy, str) else getattr(policy, "__name__", repr(policy))
+
+
+def check_engine_args(*, default_duration: float = 1.0, max_loader_pack: int = 1) -> None:
+    """Refuse engine arguments out of range (every problem at once)."""
+    require(
+        WorkloadError,
+        [
+            number("default_duration", default_duration, at_least=0),
+            whole("max_loader_pack", max_loader_pack),
+        ],
+    )

@@ -55,8 +55,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchhub_sim.cluster import Cluster
 from benchhub_sim.errors import StalledRunWarning, WorkloadError
 from benchhub_sim.io import atomic_path
+from benchhub_sim.params import number, require, whole
 from benchhub_sim.spec.validate import did_you_mean
 
 #: Grid keys, in the order they appear in cell names and summary columns.
@@ -69,6 +71,10 @@ SUMMARY_FILE = "summary.parquet"
 
 #: Columns every summary has besides the grid keys and the metrics.
 STATUS_COLUMNS: tuple[str, ...] = ("cell", "status", "error", "run_dir", "elapsed")
+
+#: Jobs of the workload a cell left out (SWF lines without run time or size, jobs larger
+#: than the cell's cluster): how many, and ``reason count, ...`` (``run.json``'s ``skipped``).
+SKIP_COLUMNS: tuple[str, ...] = ("skipped", "skipped_reasons")
 
 _SAVE_EVERY = 5.0  # seconds between rewrites of summary.parquet while a sweep runs
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=,+-]")
@@ -91,14 +97,16 @@ def grid_cells(grid: Mapping[str, Sequence[Any]]) -> list[Cell]:
     Raises
     ------
     WorkloadError
-        An unknown key, an empty or non-list value, or two cells with the same name.
+        An unknown key, an empty or non-list value, a value the key does not take (a
+        ``nodes`` that is not a whole number >= 1, an unknown policy, ...: the rules of
+        :func:`~benchhub_sim.workload.replay.replay`), or two cells with the same name.
 
     Examples
     --------
     >>> [c.name for c in grid_cells({"seed": [0, 1], "policy": ["easy"]})]
     ['policy=easy,seed=0', 'policy=easy,seed=1']
     """
-    problems = []
+    problems: list[str | None] = []
     for key, values in grid.items():
         if key not in GRID_KEYS:
             problems.append(
@@ -107,8 +115,9 @@ def grid_cells(grid: Mapping[str, Sequence[Any]]) -> list[Cell]:
             )
         elif isinstance(values, str | bytes) or not isinstance(values, Sequence) or not values:
             problems.append(f"sweep: grid[{key!r}]: expected a non-empty list, found {values!r}")
-    if problems:
-        raise WorkloadError(problems)
+        else:
+            problems.extend(_value_problem(key, v) for v in values)
+    require(WorkloadError, problems)
     keys = [k for k in GRID_KEYS if k in grid]
     cells = []
     for combo in itertools.product(*(grid[k] for k in keys)):
@@ -119,6 +128,28 @@ def grid_cells(grid: Mapping[str, Sequence[Any]]) -> list[Cell]:
     if dupes:
         raise WorkloadError([f"sweep: two grid cells are both named {n!r}" for n in dupes])
     return cells
+
+
+def _value_problem(key: str, value: Any) -> str | None:
+    """What is wrong with one value of grid key ``key`` (the rules every entry point uses)."""
+    from benchhub_sim.errors import ScheduleError
+    from benchhub_sim.sched.policies import get_policy
+
+    where = f"sweep: grid[{key!r}]"
+    if key == "nodes":
+        return whole(where, value)
+    if key == "seed":
+        return whole(where, value, minimum=0)
+    if key == "speedup":
+        return number(where, value, above=0)
+    if key == "policy":
+        try:
+            get_policy(value)
+        except ScheduleError as exc:
+            return f"{where}: {exc}"
+    if key == "cluster" and not isinstance(value, str | os.PathLike | Cluster):
+        return f"{where}: expected a cluster file or a Cluster, found {type(value).__name__}"
+    return None
 
 
 def cell_name(params: Mapping[str, Any]) -> str:
@@ -134,6 +165,8 @@ def cell_name(params: Mapping[str, Any]) -> str:
         value = params[key]
         if key == "cluster" and isinstance(value, str | os.PathLike):
             text = Path(value).name.split(".")[0]
+        elif key == "policy" and callable(value):
+            text = getattr(value, "__name__", str(value))
         elif isinstance(value, float):
             text = f"{value:g}"
         else:
@@ -173,9 +206,9 @@ def run_cell(workload: str, kind: str, params: Mapping[str, Any], run_dir: str) 
 
     This is what the workers execute. The row holds the cell's parameters,
     ``status`` (``"ok"`` or ``"failed"``), ``error`` (``""`` or the exception, with the
-    innermost frame), ``run_dir``, ``elapsed`` (wall seconds), the metrics of
-    :func:`benchhub_sim.analysis.metrics.summary` and ``stalled``: how many jobs never
-    ended (see :attr:`Run.stalled <benchhub_sim.store.run.Run.stalled>`).
+    innermost frame), ``run_dir``, ``elapsed`` (wall seconds), the :data:`SKIP_COLUMNS`,
+    the metrics of :func:`benchhub_sim.analysis.metrics.summary` and ``stalled``: how
+    many jobs never ended (see :attr:`Run.stalled <benchhub_sim.store.run.Run.stalled>`).
     """
     from benchhub_sim.analysis.metrics import summary
 
@@ -186,6 +219,11 @@ def run_cell(workload: str, kind: str, params: Mapping[str, Any], run_dir: str) 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", StalledRunWarning)  # the row says it: stalled
             run = _run(workload, kind, params, run_dir)
+        skipped = dict(run.meta.get("skipped") or {})
+        row.update(
+            skipped=sum(skipped.values()),
+            skipped_reasons=", ".join(f"{reason} {n}" for reason, n in skipped.items()),
+        )
         row.update(summary(run))
         row["stalled"] = run.stalled["count"] if run.stalled else 0
     except Exception as exc:  # a failed cell is data, not a crash of the sweep
@@ -240,8 +278,6 @@ def _simulate_jobs(
         raise WorkloadError([f"{workload}: a jobs file needs 'nodes' or 'cluster' in the grid"])
     cluster = as_cluster(cluster)
     if speedup != 1.0:
-        if not (isinstance(speedup, int | float) and math.isfinite(speedup) and speedup > 0):
-            raise WorkloadError([f"speedup must be a finite number > 0, got {speedup!r}"])
         faster = tuple(dataclasses.replace(n, speed=n.speed * speedup) for n in cluster.nodes)
         cluster = Cluster(faster, name=cluster.name, source=cluster.source)
     return simulate(
@@ -258,8 +294,7 @@ def _any_nodes(n: int, like: Any) -> Any:
     """``n`` nodes of role any, as big as the largest node of ``like`` (or generous)."""
     from benchhub_sim.cluster import Cluster, Node
 
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-        raise WorkloadError([f"nodes must be an int >= 1, got {n!r}"])
+    require(WorkloadError, [whole("nodes", n)])
     n = int(n)
     if like is None or not len(like):
         capacity = dict(GENEROUS_NODE)
@@ -354,7 +389,8 @@ def summary_frame(rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> pd.
         for k in row:
             if k not in keys and k not in STATUS_COLUMNS and k not in metrics:
                 metrics.append(k)
-    cols = ["cell", *keys, "status", "error", "run_dir", "elapsed", *metrics]
+    metrics = [m for m in metrics if m not in SKIP_COLUMNS]
+    cols = ["cell", *keys, "status", "error", "run_dir", "elapsed", *SKIP_COLUMNS, *metrics]
     df = pd.DataFrame([{c: row.get(c) for c in cols} for row in rows], columns=cols)
     for c in metrics:
         values = [row[c] for row in rows if not _missing(row.get(c))]
@@ -366,7 +402,13 @@ def summary_frame(rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> pd.
         )
     if "cluster" in df:
         df["cluster"] = df["cluster"].map(str)
+    if "policy" in df:  # a policy callable by its name
+        df["policy"] = df["policy"].map(
+            lambda p: getattr(p, "__name__", str(p)) if callable(p) else p
+        )
     df["elapsed"] = df["elapsed"].astype(float)
+    df["skipped"] = df["skipped"].astype("Int64")
+    df["skipped_reasons"] = df["skipped_reasons"].astype(object)
     return df
 
 
@@ -422,7 +464,8 @@ def sweep(
     pandas.DataFrame
         One row per cell in grid order: ``cell``, the grid keys, ``status`` (``ok`` /
         ``failed``), ``error``, ``run_dir``, ``elapsed`` (wall seconds in the worker),
-        then the metrics of :func:`~benchhub_sim.analysis.metrics.summary`. Also written
+        ``skipped`` and ``skipped_reasons`` (jobs of the workload the cell left out,
+        e.g. larger than its cluster), then the metrics of :func:`~benchhub_sim.analysis.metrics.summary`. Also written
         atomically to ``OUT/summary.parquet`` (rewritten every few seconds while the
         sweep runs). ``df.attrs["skipped"]`` counts the cells a rerun did not redo: those
         whose run directory is complete and whose summary row says ``ok``.

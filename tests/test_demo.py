@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from benchhub_sim.cli import main
 from benchhub_sim.demo import DEMO_POLICIES
 from benchhub_sim.store.run import load_run
@@ -37,5 +39,7 @@ def test_demo_writes_runs_and_report(tmp_path, capsys):
 
 
 def test_demo_rejects_no_jobs(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path / "d"), "--quiet", "--jobs", "0"]) == 2
-    assert "--jobs must be >= 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["demo", "--out", str(tmp_path / "d"), "--quiet", "--jobs", "0"])
+    assert exc.value.code == 2
+    assert "argument --jobs: expected a whole number >= 1, found 0" in capsys.readouterr().err

@@ -122,13 +122,18 @@ def test_dask_local_cluster_gives_the_same_summary_as_the_process_pool(trace, tm
     assert list(pool["jobs"]) == [small, 40, small, 40]
 
 
+def broken(view):
+    """A policy that raises: its cell fails while the sweep runs."""
+    raise RuntimeError("boom")
+
+
 def test_a_failing_cell_is_recorded_and_the_rest_completes(trace, tmp_path):
-    grid = {"policy": ["fcfs", "no-such-policy"], "nodes": [32]}
+    grid = {"policy": ["fcfs", broken], "nodes": [32]}
     df = sweep(trace, grid, out=tmp_path / "s", executor=cf.ThreadPoolExecutor(2))
     ok, bad = df.iloc[0], df.iloc[1]
     assert (ok["status"], ok["error"], int(ok["jobs"])) == ("ok", "", 40)
-    assert bad["status"] == "failed"
-    assert "ScheduleError" in bad["error"] and "no-such-policy" in bad["error"]
+    assert (bad["cell"], bad["status"]) == ("policy=broken,nodes=32", "failed")
+    assert "ScheduleError: policy broken raised RuntimeError: boom" in bad["error"]
     assert pd.isna(bad["jobs"]) and pd.isna(bad["mean_wait"])
     saved = read_summary(tmp_path / "s")
     assert list(saved["status"]) == ["ok", "failed"]
@@ -152,7 +157,7 @@ class CountingExecutor(cf.ThreadPoolExecutor):
 
 def test_a_rerun_skips_finished_cells_and_redoes_failed_and_damaged_ones(trace, tmp_path):
     out = tmp_path / "s"
-    grid = {"policy": ["fcfs", "easy", "bogus"], "nodes": [32]}
+    grid = {"policy": ["fcfs", "easy", broken], "nodes": [32]}
     first = sweep(trace, grid, out=out, executor=CountingExecutor())
     assert list(first["status"]) == ["ok", "ok", "failed"]
     mtime = (out / "policy=fcfs,nodes=32" / "jobs.parquet").stat().st_mtime_ns
@@ -162,7 +167,7 @@ def test_a_rerun_skips_finished_cells_and_redoes_failed_and_damaged_ones(trace, 
 
     again = CountingExecutor()
     second = sweep(trace, grid, out=out, executor=again)
-    assert again.count == 2  # easy (damaged) and bogus (failed); fcfs skipped
+    assert again.count == 2  # easy (damaged) and broken (failed); fcfs skipped
     assert second.attrs["skipped"] == 1
     assert (out / "policy=fcfs,nodes=32" / "jobs.parquet").stat().st_mtime_ns == mtime
     cols = ["cell", "status", *METRICS]
@@ -276,15 +281,16 @@ def test_progress_bars_stay_off_when_not_a_terminal(trace, tmp_path, capfd):
 
 def test_cli_sweep_prints_the_summary_and_exits_1_on_a_failed_cell(trace, tmp_path, capsys):
     out = tmp_path / "s"
+    good, bad = tmp_path / "good.yml", tmp_path / "bad.yml"
+    good.write_text("nodes: [{id: n, role: any, count: 16}]\n")
+    bad.write_text("nodes: [{id: n, role: any, count: 0}]\n")  # found when the cell runs
     code = main(
         [
             "sweep",
             "--workload",
             str(trace),
-            "--policies",
-            "fcfs,nope",
-            "--nodes",
-            "32",
+            "--clusters",
+            f"{good},{bad}",
             "--seeds",
             "0",
             "--workers",
@@ -296,7 +302,18 @@ def test_cli_sweep_prints_the_summary_and_exits_1_on_a_failed_cell(trace, tmp_pa
     )
     text = capsys.readouterr().out
     assert code == 1
-    assert "policy=fcfs,nodes=32,seed=0" in text and "failed" in text
+    assert "policy=fcfs,seed=0,cluster=good" in text and "failed" in text
+    # jobs asking for more than 16 procs are left out of the good cell: counted, flagged
+    procs = [int(ln.split()[7]) for ln in trace.read_text().splitlines() if not ln.startswith(";")]
+    large = sum(p > 16 for p in procs)
+    assert 0 < large < 40
+    row = next(ln for ln in text.splitlines() if ln.startswith("policy=fcfs,seed=0,cluster=good "))
+    assert row.endswith(f"{large} !")
+    assert f"  policy=fcfs,seed=0,cluster=good: skipped {large} job(s) of the workload" in text
+    summary = read_summary(out).set_index("cell")
+    assert summary.loc["policy=fcfs,seed=0,cluster=good", "skipped"] == large
+    assert summary.loc["policy=fcfs,seed=0,cluster=good", "skipped_reasons"] == f"too_large {large}"
+    assert pd.isna(summary.loc["policy=fcfs,seed=0,cluster=bad", "skipped"])
     assert "2 cells: 1 ok, 1 failed" in text
     assert (out / "summary.parquet").is_file()
 
@@ -305,9 +322,7 @@ def test_cli_sweep_bad_input_exits_2(trace, tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["sweep", "--workload", str(trace), "--nodes", "32,x", "--out", str(tmp_path)])
     assert exc.value.code == 2
-    assert (
-        "argument --nodes: '32,x': expected comma-separated int values" in capsys.readouterr().err
-    )
+    assert "argument --nodes: '32,x': expected a whole number, found 'x'" in capsys.readouterr().err
     code = main(["sweep", "--workload", str(trace), "--dask", "nowhere", "--out", str(tmp_path)])
     assert code == 2
     assert "executor 'nowhere'" in capsys.readouterr().err

@@ -4,7 +4,7 @@ One module per subcommand, each with ``add_parser(sub)`` (its options) and
 ``main(args) -> int`` (what it does); :func:`build_parser` lists them in the order
 ``--help`` shows them. Bad input (any :class:`BenchhubSimError` that is about the input)
 prints its problems one per line on stderr and exits 2, without a traceback; so does a
-file that cannot be read or written.
+file that cannot be read or written. A warning prints as one ``warning: ...`` line.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import argparse
 import sys
 import warnings
 from collections.abc import Sequence
+from typing import Any, TextIO
 
 from benchhub_sim.cli import (
     compare,
@@ -53,14 +54,32 @@ def _version() -> str:
     return __version__
 
 
+def show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """:func:`warnings.showwarning` for the command: ``warning: MESSAGE`` on one line."""
+    text = "; ".join(part.strip() for part in str(message).splitlines() if part.strip())
+    print(f"warning: {text}", file=file or sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    with warnings.catch_warnings():  # Python's own format and filters come back after
+        warnings.showwarning = show_warning
+        # the commands print a stalled run's line themselves (cli.common.report_stalled)
+        warnings.simplefilter("ignore", StalledRunWarning)
+        return _run(args)
+
+
+def _run(args: Any) -> int:
     try:
-        with warnings.catch_warnings():
-            # the commands print a stalled run's line themselves (cli.common.report_stalled)
-            warnings.simplefilter("ignore", StalledRunWarning)
-            return int(args.func(args) or 0)
+        return int(args.func(args) or 0)
     except BenchhubSimError as exc:
         for line in str(exc).splitlines() or [type(exc).__name__]:
             print(f"error: {line}", file=sys.stderr)

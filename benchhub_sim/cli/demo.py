@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import argparse
 
-from benchhub_sim.cli.common import EXIT_OK, fmt
+from benchhub_sim.cli.common import EXIT_OK, fmt, positive_int
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="run a mixed benchmark stream under three policies and report")
     p.add_argument("--out", default="benchhub-demo", metavar="DIR", help="default: ./benchhub-demo")
     p.add_argument(
-        "--jobs", type=int, default=600, metavar="N", help="jobs in the stream (default 600)"
+        "--jobs",
+        type=positive_int,
+        default=600,
+        metavar="N",
+        help="jobs in the stream (default 600)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=main)

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from benchhub_sim.cli.common import print_abort_reasons, report_stalled, summary_line
+from benchhub_sim.cli.common import (
+    nonnegative_float,
+    positive_float,
+    positive_int,
+    print_abort_reasons,
+    print_skipped,
+    report_stalled,
+    seed_int,
+    summary_line,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -20,15 +29,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     where = p.add_mutually_exclusive_group()
     where.add_argument(
         "--nodes",
-        type=int,
+        type=positive_int,
         metavar="N",
         help="N nodes of role any (a run: with its nodes' median capacity)",
     )
     where.add_argument("--cluster", metavar="CLUSTER", help="cluster YAML or Parquet")
-    p.add_argument("--speedup", type=float, default=1.0, metavar="F", help="divide durations by F")
+    p.add_argument(
+        "--speedup", type=positive_float, default=1.0, metavar="F", help="divide durations by F"
+    )
     p.add_argument(
         "--warm-start",
-        type=float,
+        type=nonnegative_float,
         default=None,
         metavar="T",
         help="start from the recorded run's state at time T (s)",
@@ -41,7 +52,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "or none (default with --nodes/--cluster)",
     )
     p.add_argument(
-        "--seed", type=int, default=None, help="default: the recorded run's seed, else 0"
+        "--seed", type=seed_int, default=None, help="default: the recorded run's seed, else 0"
     )
     p.add_argument(
         "--out", required=True, metavar="RUN_DIR", help="write the replay's run directory here"
@@ -75,8 +86,7 @@ def main(args: argparse.Namespace) -> int:
         )
     opts = (run.meta.get("inputs") or {}).get("replay", {})
     print(summary_line(run))
-    if opts.get("skipped"):
-        print(f"  skipped {opts['skipped']} job(s) of the source (no run time, or too many nodes)")
+    print_skipped(run)
     if opts.get("faults_dropped"):
         print(
             f"  dropped {opts['faults_dropped']} recorded node failure(s) of nodes not in the "

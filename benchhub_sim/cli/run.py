@@ -6,7 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from benchhub_sim.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, report_stalled
+from benchhub_sim.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_OK,
+    nonnegative_float,
+    report_stalled,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -24,7 +30,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--policy", default="fcfs", help="queue policy (default: fcfs)")
     p.add_argument(
-        "--grace", type=float, default=3.0, help="seconds from SIGTERM to SIGKILL (default: 3)"
+        "--grace",
+        type=nonnegative_float,
+        default=3.0,
+        help="seconds from SIGTERM to SIGKILL (default: 3)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace a run already in RUN_DIR")
     p.set_defaults(func=main)

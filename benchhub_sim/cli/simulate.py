@@ -3,41 +3,54 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterable
 
-from benchhub_sim.cli.common import print_abort_reasons, report_stalled, summary_line
+from benchhub_sim.cli.common import (
+    nonnegative_float,
+    positive_int,
+    print_abort_reasons,
+    report_stalled,
+    seed_int,
+    summary_line,
+)
 from benchhub_sim.errors import WorkloadError
-from benchhub_sim.workload.base import JobRequest
+from benchhub_sim.workload.base import Workload
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("simulate", help="run a workload on a cluster in virtual time")
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--cluster", metavar="CLUSTER", help="cluster YAML or Parquet")
-    where.add_argument("--nodes", type=int, metavar="N", help="N nodes of role any")
+    where.add_argument("--nodes", type=positive_int, metavar="N", help="N nodes of role any")
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--jobs", metavar="JOBS", help="jobs file (spec, submit, count, ...)")
     what.add_argument("--spec", action="append", metavar="SPEC", help="job spec (repeatable)")
     p.add_argument(
         "--arrivals",
         metavar="PROCESS",
-        help="with --spec: poisson:RATE (jobs/s) or fixed:EVERY (s); default: all at t=0",
+        help="with --spec: poisson:RATE (jobs/s, needs --count) or fixed:EVERY (s); "
+        "default: all at t=0",
     )
-    p.add_argument("--count", type=int, default=None, help="with --spec: number of jobs")
+    p.add_argument(
+        "--count",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="with --spec: number of jobs, cycling over the specs (default: one per --spec)",
+    )
     p.add_argument("--policy", default="fcfs", help="fcfs, easy, conservative, sjf, priority")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_int, default=0, help="default 0")
     p.add_argument("--out", metavar="RUN_DIR", help="write the run directory here")
     p.add_argument("--overwrite", action="store_true", help="replace a run already in RUN_DIR")
     p.add_argument(
         "--default-duration",
-        type=float,
+        type=nonnegative_float,
         default=1.0,
         metavar="S",
         help="seconds a task takes when its spec gives no duration (default 1)",
     )
     p.add_argument(
         "--max-loader-pack",
-        type=int,
+        type=positive_int,
         default=1,
         metavar="K",
         help="loader slots of one job allowed on one node (default 1)",
@@ -57,19 +70,19 @@ def main(args: argparse.Namespace) -> int:
 
         if args.arrivals or args.count:
             raise WorkloadError(["--arrivals and --count go with --spec, not --jobs"])
-        jobs = load_jobs(args.jobs)
-        total: int | None = len(jobs)
-        workload: Iterable[JobRequest] = jobs
+        workload: Workload = load_jobs(args.jobs)
         inputs = {"jobs": args.jobs}
     else:
         from benchhub_sim.spec.load import load_spec
 
         specs = [load_spec(s) for s in args.spec]
-        count = args.count if args.count is not None else len(specs)
-        workload = parse_arrivals(args.arrivals, specs, count=count, seed=args.seed)
-        total = count
-        inputs = {"specs": args.spec, "arrivals": args.arrivals or "all at 0", "count": count}
-    with job_progress(total, "simulate", enabled=wants_progress(args.quiet)) as progress:
+        workload = parse_arrivals(args.arrivals, specs, count=args.count, seed=args.seed)
+        inputs = {
+            "specs": args.spec,
+            "arrivals": args.arrivals or "all at 0",
+            "count": len(workload),
+        }
+    with job_progress(len(workload), "simulate", enabled=wants_progress(args.quiet)) as progress:
         run = simulate(
             cluster,
             workload,

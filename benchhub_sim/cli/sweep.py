@@ -6,7 +6,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from benchhub_sim.cli.common import EXIT_FAILED, EXIT_OK, csv_of, fmt
+from benchhub_sim.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    csv_of,
+    fmt,
+    positive_float,
+    positive_int,
+    seed_int,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -22,19 +30,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--nodes",
-        type=csv_of(int),
+        type=csv_of(positive_int),
         metavar="N,..",
         help="cluster sizes (default: the trace's or the recorded run's)",
     )
     p.add_argument(
         "--seeds",
-        type=csv_of(int),
+        type=csv_of(seed_int),
         metavar="S,..",
         help="seeds (default: a recorded run's, else 0)",
     )
     p.add_argument(
         "--speedups",
-        type=csv_of(float),
+        type=csv_of(positive_float),
         metavar="X,..",
         help="machines X times faster: task durations divided by X",
     )
@@ -44,7 +52,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="local|tcp://HOST:PORT",
         help="run the cells on a Dask LocalCluster or on the scheduler at that address",
     )
-    p.add_argument("--workers", type=int, metavar="N", help="local workers (default: CPU count)")
+    p.add_argument(
+        "--workers", type=positive_int, metavar="N", help="local workers (default: CPU count)"
+    )
     p.add_argument("--out", required=True, metavar="DIR", help="sweep directory")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=main)
@@ -85,10 +95,15 @@ def main(args: argparse.Namespace) -> int:
         "utilization",
         "stalled",
         "elapsed",
+        "skipped",
     ]
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         table = df[[c for c in cols if c in df]].set_index("cell")
+        if "skipped" in table:  # a cell that left jobs of the workload out is flagged
+            table["skipped"] = [_flag(n) for n in table["skipped"]]
         print(table.to_string(float_format=fmt))
+    for row in df[df["skipped"].fillna(0) > 0].itertuples():
+        print(f"  {row.cell}: skipped {row.skipped} job(s) of the workload: {row.skipped_reasons}")
     failed = df[df["status"] != "ok"]
     for row in failed.itertuples():
         print(f"  {row.cell}: {row.error}", file=sys.stderr)
@@ -97,7 +112,16 @@ def main(args: argparse.Namespace) -> int:
         print(f"  {row.cell}: stalled: {row.stalled} job(s) never ended", file=sys.stderr)
     print(
         f"{len(df)} cells: {len(df) - len(failed)} ok, {len(failed)} failed, "
-        f"{len(stalled)} stalled ({df.attrs.get('skipped', 0)} already done, skipped)"
+        f"{len(stalled)} stalled ({df.attrs.get('skipped', 0)} already done, not run again)"
     )
     print(f"summary: {Path(args.out) / SUMMARY_FILE}")
     return EXIT_FAILED if len(failed) or len(stalled) else EXIT_OK
+
+
+def _flag(skipped: object) -> str:
+    """The printed ``skipped`` cell: ``-`` for none, ``12 !`` when jobs were left out."""
+    import pandas as pd
+
+    if skipped is None or pd.isna(skipped):  # type: ignore[call-overload]
+        return ""
+    return f"{int(skipped)} !" if int(skipped) else "-"  # type: ignore[call-overload]

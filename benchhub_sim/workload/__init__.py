@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from benchhub_sim.workload.base import JobRequest
+from benchhub_sim.workload.base import JobRequest, RequestList, Workload
 
-__all__ = ["JobRequest"]
+__all__ = ["JobRequest", "RequestList", "Workload"]

@@ -22,13 +22,13 @@ from benchhub_sim.errors import SpecError, WorkloadError
 from benchhub_sim.spec.load import load_spec, parse_yaml
 from benchhub_sim.spec.model import JobSpec
 from benchhub_sim.spec.validate import Locator, did_you_mean
-from benchhub_sim.workload.base import JobRequest
+from benchhub_sim.workload.base import JobRequest, RequestList
 
 _KEYS = ("spec", "submit", "count", "every", "priority", "walltime")
 
 
-def load_jobs(path: str | os.PathLike[str]) -> list[JobRequest]:
-    """Read a jobs file into job requests, sorted by submit time (stable).
+def load_jobs(path: str | os.PathLike[str]) -> RequestList:
+    """Read a jobs file into a workload of job requests, sorted by submit time (stable).
 
     Every problem (in the file or in the specs it names) is collected, then one
     :class:`WorkloadError` lists them all.
@@ -49,6 +49,8 @@ def load_jobs(path: str | os.PathLike[str]) -> list[JobRequest]:
     entries = data.get("jobs") if isinstance(data, Mapping) else None
     if not isinstance(entries, list):
         raise WorkloadError([f"{where}:1: jobs: expected a mapping with a list under 'jobs'"])
+    if not entries:
+        raise WorkloadError([f"{where}:{loc.line(('jobs',)) or 1}: jobs: the list is empty"])
     problems: list[Any] = list(loc.problems)
     specs: dict[str, JobSpec] = {}
     requests: list[JobRequest] = []
@@ -92,8 +94,7 @@ def load_jobs(path: str | os.PathLike[str]) -> list[JobRequest]:
             )
     if problems:
         raise WorkloadError(problems)
-    requests.sort(key=lambda r: r.submit)
-    return requests
+    return RequestList(requests)
 
 
 def _spec(

@@ -58,11 +58,12 @@ import pandas as pd
 
 from benchhub_sim.cluster import Cluster, Node
 from benchhub_sim.errors import WorkloadError
+from benchhub_sim.params import number, require, whole
 from benchhub_sim.rng import Seed
 from benchhub_sim.sched.assign import job_slots
-from benchhub_sim.sched.policies import POLICIES, Policy
+from benchhub_sim.sched.policies import POLICIES, Policy, get_policy
 from benchhub_sim.spec.model import JobSpec
-from benchhub_sim.workload.base import ALL_NODES, JobRequest
+from benchhub_sim.workload.base import ALL_NODES, JobRequest, RequestList, Workload
 from benchhub_sim.workload.swf import (
     SwfRequests,
     SwfTrace,
@@ -123,8 +124,7 @@ def open_source(source: Any) -> Any:
 
 
 def _check_speedup(speedup: float) -> None:
-    if not (isinstance(speedup, int | float) and math.isfinite(speedup) and speedup > 0):
-        raise WorkloadError([f"speedup must be a finite number > 0, got {speedup!r}"])
+    require(WorkloadError, [number("speedup", speedup, above=0)])
 
 
 def _plain(series: pd.Series) -> np.ndarray:
@@ -226,8 +226,9 @@ def _killed_by_node_failure(
 
 def _requests(
     run: Any, *, speedup: float, since: float | None, where: str
-) -> tuple[dict[int, JobRequest], int]:
-    """One request per replayable job of ``run`` (by job id, in submit order), and how many were skipped."""
+) -> tuple[dict[int, JobRequest], dict[str, int]]:
+    """One request per replayable job of ``run`` (by job id, in submit order), and how
+    many were skipped by reason (``no_run_time``, ``no_size``)."""
     from benchhub_sim.spec.load import load_spec
 
     _check_speedup(speedup)
@@ -236,7 +237,7 @@ def _requests(
     specs: dict[str, JobSpec] = {}
     generated: dict[int, JobSpec] = {}
     out: dict[int, JobRequest] = {}
-    skipped = 0
+    skipped: dict[str, int] = {}
     columns = zip(
         jobs["job_id"].to_numpy(),
         jobs["submit_time"].to_numpy(float),
@@ -258,7 +259,8 @@ def _requests(
             lo = start if since is None or math.isnan(start) else max(start, since)
             runtime = (stop - lo) if not (math.isnan(start) or math.isnan(stop)) else walltime
             if not (runtime >= 0 and n_nodes >= 1):
-                skipped += 1
+                reason = "no_run_time" if not runtime >= 0 else "no_size"
+                skipped[reason] = skipped.get(reason, 0) + 1
                 continue
             n = int(n_nodes)
             spec = generated.get(n)
@@ -283,7 +285,7 @@ def _where(run: Any) -> str:
     return str(path) if path else "<run>"
 
 
-def replay_workload(run: Any, *, speedup: float = 1.0) -> list[JobRequest]:
+def replay_workload(run: Any, *, speedup: float = 1.0) -> RequestList:
     """Rebuild the workload of a recorded run, in submit order.
 
     Parameters
@@ -296,11 +298,12 @@ def replay_workload(run: Any, *, speedup: float = 1.0) -> list[JobRequest]:
 
     Returns
     -------
-    list of JobRequest
+    RequestList
         Same job ids, submit times, priorities and walltimes; specs rebuilt from
         ``raw_spec`` (one :class:`JobSpec` object per distinct text); observed
         ``durations`` and ``ready_delays``. See the module notes for what falls back
-        to the spec. Jobs with no ``raw_spec`` and no run time or walltime are left out.
+        to the spec. Jobs with no ``raw_spec`` and no run time or walltime (or no node
+        count) are left out and counted in its ``skipped``.
 
     Raises
     ------
@@ -309,11 +312,11 @@ def replay_workload(run: Any, *, speedup: float = 1.0) -> list[JobRequest]:
     WorkloadError
         When ``speedup`` is not a positive number.
     """
-    requests, _ = _requests(run, speedup=speedup, since=None, where=_where(run))
-    return list(requests.values())
+    requests, skipped = _requests(run, speedup=speedup, since=None, where=_where(run))
+    return RequestList(requests.values(), skipped=skipped)
 
 
-def warm_start_workload(run: Any, t: float, *, speedup: float = 1.0) -> list[JobRequest]:
+def warm_start_workload(run: Any, t: float, *, speedup: float = 1.0) -> RequestList:
     """The workload of a recorded run from the state it was in at time ``t``.
 
     Jobs that ended by ``t`` are left out. Jobs running at ``t`` are submitted at ``t``
@@ -334,14 +337,13 @@ def warm_start_workload(run: Any, t: float, *, speedup: float = 1.0) -> list[Job
 
     Returns
     -------
-    list of JobRequest
+    RequestList
         In submit order: the running jobs, then the queued ones, then the later ones.
     """
     from benchhub_sim.store.fold import as_of
 
-    if not (isinstance(t, int | float) and math.isfinite(t) and t >= 0):
-        raise WorkloadError([f"warm start time must be a finite number >= 0, got {t!r}"])
-    requests, _ = _requests(run, speedup=speedup, since=float(t), where=_where(run))
+    require(WorkloadError, [number("warm start time", t, at_least=0)])
+    requests, skipped = _requests(run, speedup=speedup, since=float(t), where=_where(run))
     state = as_of(run, float(t))["jobs"]
     status = dict(zip(state["job_id"].to_numpy(), state["status"].astype(object), strict=True))
     starts = dict(zip(state["job_id"].to_numpy(), state["start_time"].to_numpy(float), strict=True))
@@ -376,7 +378,7 @@ def warm_start_workload(run: Any, t: float, *, speedup: float = 1.0) -> list[Job
                     bind_to=tuple(held[sl.name] for sl in slots),
                 )
             )
-    return running + queued + later
+    return RequestList(running + queued + later, skipped=skipped)
 
 
 def _bindings(run: Any) -> dict[int, dict[str, str]]:
@@ -506,8 +508,7 @@ def replay_cluster(run: Any, *, nodes: int | None = None) -> Cluster:
             pa.Table.from_pandas(table, preserve_index=False), where=f"{_where(run)}/nodes"
         )
         return Cluster(cluster.nodes, name=name, source=_where(run))
-    if not (isinstance(nodes, int) and nodes > 0):
-        raise WorkloadError([f"nodes must be an int > 0, got {nodes!r}"])
+    require(WorkloadError, [whole("nodes", nodes)])
     default = Node("x")
     capacity: dict[str, float] = {}
     for key in ("cores", "mem_mb", "disk_mb"):
@@ -632,8 +633,19 @@ def replay(
     """
     from benchhub_sim.simulate import as_cluster, simulate
 
-    if cluster is not None and nodes is not None:
-        raise WorkloadError(["give a cluster or a number of nodes, not both"])
+    require(
+        WorkloadError,
+        [
+            "give a cluster or a number of nodes, not both"
+            if cluster is not None and nodes is not None
+            else None,
+            None if nodes is None else whole("nodes", nodes),
+            number("speedup", speedup, above=0),
+            None if warm_start is None else number("warm start time", warm_start, at_least=0),
+        ],
+    )
+    if policy is not None:
+        get_policy(policy)  # an unknown policy is refused before anything is read
     src = open_source(source)
     options: dict[str, Any] = {
         "source": _label(source, src),
@@ -652,28 +664,24 @@ def replay(
         cl = (
             as_cluster(cluster)
             if cluster is not None
-            else Cluster.uniform(nodes or swf_cluster_size(src))
+            else Cluster.uniform(swf_cluster_size(src) if nodes is None else nodes)
         )
         if not cl.name:
             cl = Cluster(cl.nodes, name=f"{len(cl)} nodes", source=cl.source)
-        requests: Sequence[JobRequest]
-        requests, skipped = swf_workload(src, nodes=len(cl), speedup=speedup)
-        options.update(kind="swf", skipped=skipped, jobs=len(requests))
+        requests: Workload
+        requests, _ = swf_workload(src, nodes=len(cl), speedup=speedup)
+        options.update(kind="swf", jobs=len(requests))
         recorded: Mapping[str, Any] = {}
     else:
         cl = as_cluster(cluster) if cluster is not None else replay_cluster(src, nodes=nodes)
         if warm_start is None:
-            by_id, skipped = _requests(src, speedup=speedup, since=None, where=_where(src))
-            requests = list(by_id.values())
+            requests = replay_workload(src, speedup=speedup)
         else:
-            warm = warm_start_workload(src, warm_start, speedup=speedup)
-            skipped = 0
-            _check_bound_nodes(warm, cl)
-            requests = warm
+            requests = warm_start_workload(src, warm_start, speedup=speedup)
+            _check_bound_nodes(requests, cl)
         recorded = src.meta or {}
         options.update(
             kind="run",
-            skipped=skipped,
             jobs=len(requests),
             recorded_policy=recorded.get("policy"),
             recorded_clock=recorded.get("clock"),
@@ -792,7 +800,7 @@ def _label(source: Any, src: Any) -> str:
     return str(getattr(src, "path", "") or f"<{type(src).__name__}>")
 
 
-def _check_bound_nodes(requests: list[JobRequest], cluster: Cluster) -> None:
+def _check_bound_nodes(requests: Sequence[JobRequest], cluster: Cluster) -> None:
     have = {n.node_id for n in cluster.nodes}
     missing = sorted({i for r in requests if r.bind_to for i in r.bind_to} - have)
     if missing:

@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, overload
 
 import numpy as np
@@ -36,7 +37,7 @@ from benchhub_sim.spec.model import (
     Stage,
     Task,
 )
-from benchhub_sim.workload.base import ALL_NODES, JobRequest
+from benchhub_sim.workload.base import ALL_NODES, JobRequest, Workload, requests_frame
 
 #: The 18 standard fields, in file order.
 SWF_FIELDS: tuple[str, ...] = (
@@ -297,51 +298,70 @@ def swf_jobs(trace: SwfTrace, *, nodes: int | None = None) -> tuple[SwfRequests,
     Returns
     -------
     jobs : SwfRequests
-        A sequence of requests in submit order (ties keep file order), made as they are
-        read: a million-job trace does not hold a million request objects.
+        A workload of requests in submit order (ties keep file order), made as they are
+        read: a million-job trace does not hold a million request objects. Its
+        ``skipped`` counts the jobs left out by reason, each job under the first that
+        applies: ``no_run_time`` (run time missing or <= 0), ``no_size`` (no procs
+        requested nor allocated), ``too_large`` (more procs than ``nodes``).
     skipped : int
-        Jobs left out: missing or non-positive run time, no procs, or too many procs.
+        How many jobs were left out in all.
     """
     df = trace.jobs
     procs = np.where(df["requested_procs"] > 0, df["requested_procs"], df["allocated_procs"])
     run_time = df["run_time"].to_numpy(dtype=np.float64)
-    keep = (run_time > 0) & (procs > 0)
+    no_run_time = ~(run_time > 0)
+    no_size = ~no_run_time & ~(procs > 0)
+    too_large = ~no_run_time & ~no_size
     if nodes is not None:
-        keep &= procs <= nodes
+        too_large &= procs > nodes
+    else:
+        too_large[:] = False
+    keep = ~(no_run_time | no_size | too_large)
     req_time = df["requested_time"].to_numpy(dtype=np.float64)
     walltime = np.where(req_time > 0, req_time, run_time)
     submit = df["submit_time"].to_numpy(dtype=np.float64)
     job_number = df["job_number"].to_numpy()
     order = np.argsort(submit, kind="stable")
     order = order[keep[order]]
+    counts = {"no_run_time": no_run_time, "no_size": no_size, "too_large": too_large}
+    skipped = {reason: int(mask.sum()) for reason, mask in counts.items() if mask.any()}
     jobs = SwfRequests(
         procs[order].astype(np.int64), submit[order], job_number[order].astype(np.int64),
-        run_time[order], walltime[order],
+        run_time[order], walltime[order], skipped=skipped,
     )  # fmt: skip
     return jobs, int(len(df) - keep.sum())
 
 
-class SwfRequests(Sequence[JobRequest]):
+class SwfRequests(Workload, Sequence[JobRequest]):
     """The job requests of a trace (:func:`swf_jobs`), kept as arrays and made one at a
     time as they are read. Jobs with equal procs share one spec object."""
 
     def __init__(
         self, procs: np.ndarray, submit: np.ndarray, job_id: np.ndarray, run_time: np.ndarray,
-        walltime: np.ndarray,
+        walltime: np.ndarray, *, skipped: Mapping[str, int] | None = None,
     ) -> None:  # fmt: skip
         self.procs, self.submit, self.job_id = procs, submit, job_id
         self.run_time, self.walltime = run_time, walltime
+        self.skipped = MappingProxyType(dict(skipped or {}))
         self._specs: dict[int, JobSpec] = {}
 
     def scaled(self, speedup: float) -> SwfRequests:
         """The same jobs with run times and walltimes divided by ``speedup``."""
         out = SwfRequests(self.procs, self.submit, self.job_id, self.run_time / speedup,
-                          self.walltime / speedup)  # fmt: skip
+                          self.walltime / speedup, skipped=self.skipped)  # fmt: skip
         out._specs = self._specs
         return out
 
     def __len__(self) -> int:
         return len(self.submit)
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The jobs as a table (see :meth:`Workload.to_pandas`), plus their ``run_time``."""
+        n = len(self)
+        df = requests_frame(self.job_id, self.submit, ["swf"] * n, self.procs, self.walltime,
+                            [None] * n)  # fmt: skip
+        df["run_time"] = self.run_time
+        return df
 
     @overload
     def __getitem__(self, i: int) -> JobRequest: ...

@@ -77,7 +77,7 @@ def test_poisson_arrivals_mix_random_uses_weights():
 
 
 def test_bad_arrival_arguments_are_clear_errors():
-    with pytest.raises(WorkloadError, match="rate must be > 0"):
+    with pytest.raises(WorkloadError, match="rate: expected a finite number > 0, found 0"):
         poisson_arrivals(JobSpec("j"), rate=0, count=1)
     with pytest.raises(WorkloadError, match="expected poisson:RATE or fixed:EVERY"):
         parse_arrivals("poison:3", [JobSpec("j")], count=1)

@@ -91,7 +91,7 @@ def test_hand_trace_fewer_nodes_given(hand_trace):
     # 4 [15,35) on one node and 5 needs 2: waits for 4, [35, 38)
     run = replay(hand_trace, policy="fcfs", nodes=2)
     assert _starts(run) == {1: 0.0, 3: 10.0, 4: 15.0, 5: 35.0}
-    assert run.meta["inputs"]["replay"]["skipped"] == 1
+    assert run.meta["skipped"] == {"too_large": 1}
 
 
 def test_replay_of_a_replayed_trace_keeps_it(hand_trace, tmp_path):

@@ -101,6 +101,7 @@ def test_swf_jobs_skips_and_maps_fields(tmp_path):
     jobs, skipped = swf_jobs(trace)
     # job 3: run time -1, job 4: run time 0, job 5: no procs at all
     assert skipped == 3
+    assert jobs.skipped == {"no_run_time": 2, "no_size": 1}
     assert [j.job_id for j in jobs] == [1, 8, 2, 6, 7]  # submit order: 0, 5, 10, 20, 30
     assert [j.submit for j in jobs] == [0.0, 5.0, 10.0, 20.0, 30.0]
     by_id = {j.job_id: j for j in jobs}
@@ -126,6 +127,7 @@ def test_swf_jobs_with_a_node_limit(tmp_path):
     trace = read_swf(_write(tmp_path, TRACE))
     jobs, skipped = swf_jobs(trace, nodes=4)
     assert skipped == 4  # the three above plus job 7 (16 procs)
+    assert jobs.skipped == {"no_run_time": 2, "no_size": 1, "too_large": 1}
     assert 7 not in [j.job_id for j in jobs]
 
 
