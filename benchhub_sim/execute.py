@@ -24,7 +24,7 @@ from benchhub_sim.errors import StalledRunWarning, WorkloadError, stalled_messag
 from benchhub_sim.params import number, require, whole
 from benchhub_sim.sched.assign import job_slots
 from benchhub_sim.sched.policies import Policy, get_policy
-from benchhub_sim.simulate import WorkloadLike, as_cluster, as_workload, policy_name
+from benchhub_sim.simulate import WorkloadLike, as_cluster, as_workload, mark_failed, policy_name
 from benchhub_sim.spec.model import Driver
 from benchhub_sim.store.store import Store
 from benchhub_sim.workload.base import JobRequest
@@ -124,10 +124,12 @@ def execute(
     ------
     KeyboardInterrupt
         After SIGINT or SIGTERM: every running job was aborted (reason ``interrupted``),
-        every queued one too, every process stopped, and the run directory finished.
+        every queued one too, every process stopped, and the run directory finished
+        (its ``run.json`` says ``interrupted`` and holds the ``error``).
     WorkloadError, ClusterError, ScheduleError, UsageError, RunFormatError
         Bad arguments, as for :func:`~benchhub_sim.simulate.simulate`, before anything
-        runs or is written.
+        runs or is written. A run that raises later leaves ``run.json`` with its
+        ``error``.
 
     Notes
     -----
@@ -194,6 +196,9 @@ def execute(
         interrupted = True
         if any(True for _ in engine.central.running()) or engine.central.queue.size:
             _abort_all(engine)  # not through our handler (e.g. not the main thread)
+    except BaseException as exc:
+        mark_failed(writer, store, exc)
+        raise
     finally:
         restore()
         executor.close()
@@ -206,6 +211,8 @@ def execute(
         paths=engine.paths,
         stalled=engine.stalled,
     )
+    if interrupted:  # every job was aborted and the directory is written in full
+        writer.meta["error"] = f"KeyboardInterrupt: {INTERRUPTED}"
     writer.finish(store.tables())
     if interrupted:
         raise KeyboardInterrupt

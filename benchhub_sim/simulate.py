@@ -213,7 +213,8 @@ def simulate(
         ``overwrite``).
     ScheduleError
         The policy raised: the message names the policy, the time and the job at the
-        head of the queue.
+        head of the queue. With ``out``, the run directory's ``run.json`` records the
+        ``error`` of a run that raised (and stays ``complete: false``).
 
     Examples
     --------
@@ -264,7 +265,12 @@ def simulate(
     )
     if progress is not None:
         engine.central.on_job_end = progress
-    engine.run(requests)
+    try:
+        engine.run(requests)
+    except BaseException as exc:
+        if writer is not None:
+            mark_failed(writer, store, exc)
+        raise
     ended = {
         "end_time": engine.loop.now,
         "events": engine.loop.events_run,
@@ -304,3 +310,10 @@ def check_engine_args(*, default_duration: float = 1.0, max_loader_pack: int = 1
             whole("max_loader_pack", max_loader_pack),
         ],
     )
+
+
+def mark_failed(writer: Any, store: Any, error: BaseException) -> None:
+    """Keep what a run that raised logged, and say in ``run.json`` that it raised."""
+    with contextlib.suppress(Exception):  # the run's own error is the one to report
+        store.history.flush()
+    writer.fail(error)

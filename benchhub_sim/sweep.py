@@ -41,7 +41,6 @@ import itertools
 import math
 import os
 import re
-import shutil
 import sys
 import time
 import traceback
@@ -209,13 +208,14 @@ def run_cell(workload: str, kind: str, params: Mapping[str, Any], run_dir: str) 
     innermost frame), ``run_dir``, ``elapsed`` (wall seconds), the :data:`SKIP_COLUMNS`,
     the metrics of :func:`benchhub_sim.analysis.metrics.summary` and ``stalled``: how
     many jobs never ended (see :attr:`Run.stalled <benchhub_sim.store.run.Run.stalled>`).
+    A run left in ``run_dir`` by a failed or killed earlier attempt is replaced; a
+    directory holding anything else is not touched (the cell fails).
     """
     from benchhub_sim.analysis.metrics import summary
 
     start = time.perf_counter()
     row: dict[str, Any] = {**params, "status": "ok", "error": "", "run_dir": run_dir}
     try:
-        shutil.rmtree(run_dir, ignore_errors=True)  # a failed or killed earlier attempt
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", StalledRunWarning)  # the row says it: stalled
             run = _run(workload, kind, params, run_dir)
@@ -263,6 +263,7 @@ def _run(workload: str, kind: str, params: Mapping[str, Any], out: str) -> Any:
         speedup=speedup,
         seed=params.get("seed"),
         out=out,
+        overwrite=True,
     )
 
 
@@ -286,6 +287,7 @@ def _simulate_jobs(
         policy=params.get("policy", "fcfs"),
         seed=params.get("seed", 0),
         out=out,
+        overwrite=True,
         inputs={"jobs": str(workload), "speedup": speedup},
     )
 
@@ -367,13 +369,43 @@ def _is_dask_client(obj: Any) -> bool:
 # --- summary ------------------------------------------------------------------------------
 
 
-def _complete(run_dir: Path) -> bool:
-    import json
+def _finished(run_dir: Path) -> bool:
+    """Whether ``run_dir`` holds a finished run (written in full, did not raise)."""
+    from benchhub_sim.errors import RunFormatError
+    from benchhub_sim.store.run import read_meta, unfinished
 
     try:
-        return bool(json.loads((run_dir / "run.json").read_text()).get("complete"))
-    except (OSError, ValueError, AttributeError):
+        return unfinished(read_meta(run_dir)) is None
+    except RunFormatError:
         return False
+
+
+def check_sweep_dir(out: str | os.PathLike[str]) -> None:
+    """Refuse a sweep directory that is a file, or a non-empty directory that is not a sweep.
+
+    A sweep directory holds ``summary.parquet`` and one run directory per cell; a rerun
+    finds them there. Any other content is a user's files, which a sweep must not mix
+    with its own (nor replace).
+
+    Raises
+    ------
+    RunFormatError
+    """
+    from benchhub_sim.errors import RunFormatError
+
+    root = Path(out)
+    if root.exists() and not root.is_dir():
+        raise RunFormatError(
+            f"{root}: is a file, not a directory; give a new or empty directory for the sweep"
+        )
+    if not root.is_dir() or (root / SUMMARY_FILE).is_file():
+        return
+    entries = list(root.iterdir())
+    if entries and not any((e / "run.json").is_file() for e in entries):
+        raise RunFormatError(
+            f"{root}: not empty and not a sweep directory (no {SUMMARY_FILE}, no cell run "
+            "directories); give a new or empty directory"
+        )
 
 
 def read_summary(out: str | os.PathLike[str]) -> pd.DataFrame | None:
@@ -474,10 +506,13 @@ def sweep(
     ------
     WorkloadError
         A bad grid or executor, or a workload path that does not exist.
+    RunFormatError
+        ``out`` is a file, or a non-empty directory that is not a sweep.
     """
     kind = workload_kind(workload)
     cells = grid_cells(grid)
     keys = [k for k in GRID_KEYS if k in grid]
+    check_sweep_dir(out)
     root = Path(out).resolve()
     root.mkdir(parents=True, exist_ok=True)
     source = str(Path(workload).resolve())
@@ -487,7 +522,7 @@ def sweep(
     if old is not None and "cell" in old:
         done = {r["cell"]: r for r in old.to_dict("records") if r.get("status") == "ok"}
         for cell in cells:
-            if cell.name in done and _complete(root / cell.name):
+            if cell.name in done and _finished(root / cell.name):
                 rows[cell.name] = {**done[cell.name], "cell": cell.name}
     skipped = len(rows)
     todo = [c for c in cells if c.name not in rows]

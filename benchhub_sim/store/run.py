@@ -178,6 +178,80 @@ def _read_meta(path: Path) -> dict[str, Any]:
     return meta
 
 
+def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The ``run.json`` of run directory ``path``, checked as :func:`load_run` checks it.
+
+    Raises
+    ------
+    RunFormatError
+        No such directory, no ``run.json``, or one that is damaged or of another schema.
+    """
+    return _read_meta(Path(path))
+
+
+def unfinished(meta: Mapping[str, Any]) -> str | None:
+    """Why a run with this ``run.json`` is not a finished run, or None when it is.
+
+    A run is finished when its directory was fully written (``complete``) and it did not
+    raise (no ``error``: a policy that raised, an interrupt).
+
+    Examples
+    --------
+    >>> unfinished({"complete": False, "error": "KeyboardInterrupt"})
+    'it raised KeyboardInterrupt'
+    >>> unfinished({"complete": True}) is None
+    True
+    """
+    if meta.get("error"):
+        return f"it raised {meta['error']}"
+    if not meta.get("complete", True):
+        return "it did not finish: it was killed, or is still running"
+    return None
+
+
+def _is_run_dir(path: Path) -> bool:
+    """Whether ``path`` holds a run of this package (a ``run.json`` with a schema version)."""
+    try:
+        meta = json.loads((path / META_FILE).read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and "schema_version" in meta
+
+
+def check_out_dir(path: str | os.PathLike[str], *, overwrite: bool = False) -> None:
+    """Refuse an output directory where writing a run would lose or mix up files.
+
+    ``path`` may be missing, an empty directory, or a run directory (replaced only with
+    ``overwrite``, and then only its run files). A file, or a directory holding other
+    files, is refused: a run is never written among a user's files.
+
+    Raises
+    ------
+    RunFormatError
+        Naming the path and what to do instead.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise RunFormatError(
+            f"{path}: is a file, not a directory; give a new or empty directory for the run"
+        )
+    if not path.is_dir():
+        return
+    if _is_run_dir(path):
+        if not overwrite:
+            meta = json.loads((path / META_FILE).read_text())
+            why = unfinished(meta)
+            raise RunFormatError(
+                f"{path}: already holds a run{f' (not a finished one: {why})' if why else ''}; "
+                "pass overwrite=True (--overwrite) to replace it"
+            )
+    elif any(path.iterdir()):
+        raise RunFormatError(
+            f"{path}: not empty and not a run directory; give a new or empty directory "
+            "(overwrite replaces a run, never other files)"
+        )
+
+
 def _base_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
     from benchhub_sim import __version__
 
@@ -219,7 +293,9 @@ class RunWriter:
         cluster, inputs, anything JSON-able. ``schema_version``, ``package_version`` and
         ``complete`` are set here.
     overwrite : bool
-        Replace a run already in ``path`` (its files only). Otherwise that is an error.
+        Replace a run already in ``path`` (its files only). Otherwise that is an error,
+        and so is a ``path`` that is a file or a directory holding other files (see
+        :func:`check_out_dir`).
 
     Examples
     --------
@@ -237,14 +313,20 @@ class RunWriter:
         self, path: str | os.PathLike[str], meta: Mapping[str, Any], *, overwrite: bool = False
     ) -> None:
         self.path = Path(path)
+        check_out_dir(self.path, overwrite=overwrite)
         if (self.path / META_FILE).exists():
-            if not overwrite:
-                raise RunFormatError(f"{self.path}: already holds a run ({META_FILE} exists)")
             _clear(self.path)
         self.path.mkdir(parents=True, exist_ok=True)
         self.meta = _base_meta(meta)
         self.meta["complete"] = False
         self._n_parts = dict.fromkeys(EVENT_TABLES, 0)
+        _write_json(self.path / META_FILE, self.meta)
+
+    def fail(self, error: BaseException) -> None:
+        """Mark the run as one that raised: ``run.json`` gets ``error`` (the exception's
+        type and message) and stays ``complete: false``; what was flushed stays readable."""
+        text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        self.meta.update(complete=False, error=text)
         _write_json(self.path / META_FILE, self.meta)
 
     def sink(self, name: str, batch: pa.RecordBatch) -> None:
@@ -609,9 +691,11 @@ class Run:
         """Write the run directory ``path`` (replacing the run files there); returns it.
 
         A table not yet read from the directory this run was loaded from is copied one
-        row group at a time, not read whole.
+        row group at a time, not read whole. ``path`` must be new, empty or a run
+        directory (see :func:`check_out_dir`).
         """
         path = Path(path)
+        check_out_dir(path, overwrite=True)
         path.mkdir(parents=True, exist_ok=True)
         tables = self.tables
         for name in tables:
@@ -789,7 +873,9 @@ def load_run(path: str | os.PathLike[str]) -> Run:
 
     A run that did not finish (``run.json`` says ``complete: false``) is read from its
     files, else from its part files, with the snapshot tables folded from the history
-    (static job and node columns null), and a warning says it is incomplete.
+    (static job and node columns null), and a warning says it is incomplete. A run that
+    raised (``run.json`` holds an ``error``: a policy that raised, an interrupt) is read
+    likewise, and the warning says it is not a finished run and what it raised.
 
     Raises
     ------
@@ -802,6 +888,8 @@ def load_run(path: str | os.PathLike[str]) -> Run:
     path = Path(path)
     meta = _read_meta(path)
     complete = bool(meta.get("complete"))
+    if complete and meta.get("error"):
+        warnings.warn(f"{path}: not a finished run: {unfinished(meta)}", stacklevel=2)
     if complete:
         rows: dict[str, int] = {}
         for name in TABLES:
@@ -830,8 +918,13 @@ def load_run(path: str | os.PathLike[str]) -> Run:
         tables.update({n: _read_parquet(f, n) for n, f in have.items()})
     else:
         tables.update(fold_history(tables["job_events"], tables["node_events"]))
+    state = (
+        f"not a finished run: {unfinished(meta)}"
+        if meta.get("error")
+        else ("the run is incomplete (it did not finish)")
+    )
     warnings.warn(
-        f"{path}: the run is incomplete (it did not finish); read what was flushed: "
+        f"{path}: {state}; read what was flushed: "
         f"{tables['job_events'].num_rows} job events, {tables['node_events'].num_rows} node events",
         stacklevel=2,
     )

@@ -100,14 +100,28 @@ def open_source(source: Any) -> Any:
     RunFormatError
         When a directory is not a readable run.
     WorkloadError
-        When a trace is malformed, or the path is neither a directory nor a trace.
+        When a trace is malformed, the path is neither a directory nor a trace, or the
+        run is not a finished one (it raised, was killed or is still running): its
+        history stops short, and a replay of it would look like a smaller workload.
     """
-    from benchhub_sim.store.run import Run, load_run
+    from benchhub_sim.store.run import Run, load_run, read_meta, unfinished
 
-    if isinstance(source, Run | SwfTrace):
+    if isinstance(source, SwfTrace):
+        return source
+    if isinstance(source, Run):
+        why = unfinished({**source.meta, "complete": source.complete})
+        if why:
+            raise WorkloadError(
+                [f"{_where(source)}: not a finished run ({why}): a replay needs a run that ended"]
+            )
         return source
     path = Path(source)
     if path.is_dir():
+        why = unfinished(read_meta(path))
+        if why:
+            raise WorkloadError(
+                [f"{path}: not a finished run ({why}): a replay needs a run that ended"]
+            )
         return load_run(path)
     if is_trace_path(path):
         if not path.is_file():

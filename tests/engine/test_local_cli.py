@@ -115,8 +115,10 @@ def test_a_signal_mid_job_stops_everything_and_leaves_a_readable_run(tmp_path, s
     assert proc.returncode == 130, err
     assert "interrupted" in err
     assert processes_of(run_id) == []
-    run = load_run(out)
+    with pytest.warns(UserWarning, match="not a finished run: it raised KeyboardInterrupt"):
+        run = load_run(out)
     assert run.complete and run.meta["interrupted"] is True
+    assert run.meta["error"] == "KeyboardInterrupt: interrupted"
     job = run.jobs.iloc[0]
     assert (job["status"], job["reason"]) == ("aborted", "interrupted")
     assert set(run.tasks["status"]) == {"stopped"}
