@@ -505,11 +505,17 @@ def sweep(
     Raises
     ------
     WorkloadError
-        A bad grid or executor, or a workload path that does not exist.
+        A bad grid or executor, a workload path that does not exist, or a recorded run
+        that is not finished.
     RunFormatError
         ``out`` is a file, or a non-empty directory that is not a sweep.
     """
     kind = workload_kind(workload)
+    if kind == "run":  # refused here, not once per cell
+        from benchhub_sim.store.run import read_meta
+        from benchhub_sim.workload.replay import require_finished
+
+        require_finished(workload, read_meta(workload))
     cells = grid_cells(grid)
     keys = [k for k in GRID_KEYS if k in grid]
     check_sweep_dir(out)

@@ -64,6 +64,9 @@ def test_a_run_that_raised_says_so_and_is_not_replayed(tmp_path, capsys):
     assert not (tmp_path / "again").exists()
     with pytest.raises(WorkloadError, match="not a finished run"):
         bh.replay(out)
+    with pytest.raises(WorkloadError, match="not a finished run"):  # not once per cell
+        bh.sweep(out, {"policy": ["fcfs", "easy"]}, out=tmp_path / "s")
+    assert not (tmp_path / "s").exists()
     # a rerun with overwrite replaces it with a finished run
     run = bh.simulate(2, [one_task(1, 2.0), one_task(1, 2.0)], out=out, overwrite=True)
     assert run.complete and "error" not in json.loads((out / "run.json").read_text())

@@ -104,24 +104,16 @@ def open_source(source: Any) -> Any:
         run is not a finished one (it raised, was killed or is still running): its
         history stops short, and a replay of it would look like a smaller workload.
     """
-    from benchhub_sim.store.run import Run, load_run, read_meta, unfinished
+    from benchhub_sim.store.run import Run, load_run, read_meta
 
     if isinstance(source, SwfTrace):
         return source
     if isinstance(source, Run):
-        why = unfinished({**source.meta, "complete": source.complete})
-        if why:
-            raise WorkloadError(
-                [f"{_where(source)}: not a finished run ({why}): a replay needs a run that ended"]
-            )
+        require_finished(_where(source), {**source.meta, "complete": source.complete})
         return source
     path = Path(source)
     if path.is_dir():
-        why = unfinished(read_meta(path))
-        if why:
-            raise WorkloadError(
-                [f"{path}: not a finished run ({why}): a replay needs a run that ended"]
-            )
+        require_finished(path, read_meta(path))
         return load_run(path)
     if is_trace_path(path):
         if not path.is_file():
@@ -132,6 +124,24 @@ def open_source(source: Any) -> Any:
         if path.exists()
         else [f"{path}: no such run directory or trace"]
     )
+
+
+def require_finished(where: str | os.PathLike[str], meta: Mapping[str, Any]) -> None:
+    """Refuse to replay a run whose ``run.json`` says it did not finish.
+
+    Raises
+    ------
+    WorkloadError
+        Naming the run and why it is not finished (see
+        :func:`~benchhub_sim.store.run.unfinished`).
+    """
+    from benchhub_sim.store.run import unfinished
+
+    why = unfinished(meta)
+    if why:
+        raise WorkloadError(
+            [f"{where}: not a finished run ({why}): a replay needs a run that ended"]
+        )
 
 
 # -- recorded runs ------------------------------------------------------------------------
