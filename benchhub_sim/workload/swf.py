@@ -286,7 +286,7 @@ def swf_jobs(trace: SwfTrace, *, nodes: int | None = None) -> tuple[SwfRequests,
     of role ``any`` in one assignment named ``procs``; its one stage ``run`` selects all
     of them and runs one task ``run`` for ``run_time`` seconds on each. ``submit`` is the
     submit time, ``walltime`` the requested time (the run time when missing), ``job_id``
-    the job number. Jobs with equal (procs, run time) share one spec object.
+    the job number. Jobs of equal procs share one spec object (run times are per request).
 
     Parameters
     ----------
