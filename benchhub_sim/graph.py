@@ -43,9 +43,12 @@ def stage_graph(
     -------
     networkx.DiGraph
         Stage nodes (keyed by name) have ``kind="stage"``, ``pipeline`` (index),
-        ``pipeline_name``, ``background``, ``selectors`` and ``duration``: seconds until
-        the stage finished (foreground) or is ready (background) on one node, from task
-        duration means (see :func:`~benchhub_sim.spec.walltime.stage_time`). Barrier edges join every stage of a pipeline to every stage
+        ``pipeline_name``, ``background``, ``selectors``, ``stops`` (the stages its
+        stopper tasks stop), ``central`` (a stage of stoppers selected by ``none``, run
+        from the central on the nodes of the stages it stops) and ``duration``: seconds
+        until the stage finished (foreground) or is ready (background) on one node, from
+        task duration means (see :func:`~benchhub_sim.spec.walltime.stage_time`).
+        Barrier edges join every stage of a pipeline to every stage
         of the next, with ``kind="ready"`` from a background stage, else ``"finished"``.
         ``graph.graph`` holds ``job`` and ``pipelines`` (names in order).
 
@@ -70,6 +73,8 @@ def stage_graph(
                 pipeline_name=pipeline.name,
                 background=stage.background,
                 selectors=stage.selectors,
+                stops=stage.stops,
+                central=stage.from_central,
                 duration=stage_time(stage, default_task_duration),
             )
             if tasks:
@@ -150,9 +155,11 @@ def plot_stage_graph(
 ) -> Axes:
     """Draw the stage graph in layers: one column per pipeline, left to right.
 
-    Foreground stages are circles, background stages squares; a barrier edge from a
-    background stage (``ready``) is dashed. When the graph has task nodes, each stage's
-    task pipelines are listed under its name, one line each (tasks ``|``-separated).
+    Foreground stages are circles, background stages squares, stages of stoppers run
+    from the central (selected by ``none``) diamonds; a barrier edge from a background
+    stage (``ready``) is dashed, and a dotted line joins a stage of stoppers to each stage
+    it stops. When the graph has task nodes, each stage's task pipelines are listed under
+    its name, one line each (tasks ``|``-separated).
 
     Parameters
     ----------
@@ -167,8 +174,9 @@ def plot_stage_graph(
     Returns
     -------
     matplotlib.axes.Axes
-        Markers are two collections labelled ``"stage"`` and ``"background stage"``, stage
-        names are texts, edges are annotations with a ``gid`` of ``"finished"``/``"ready"``.
+        Markers are collections labelled ``"stage"``, ``"background stage"`` and, when
+        there are any, ``"stopper stage (central)"``; stage names are texts, edges are
+        annotations with a ``gid`` of ``"finished"``/``"ready"``, stopper links ``"stops"``.
     """
     graph = spec_or_graph if isinstance(spec_or_graph, nx.DiGraph) else stage_graph(spec_or_graph)
     if ax is None:
@@ -177,28 +185,27 @@ def plot_stage_graph(
         width = 2.5 + 2 * len(graph.graph.get("pipelines", []))
         _, ax = plt.subplots(figsize=(width, 4), layout="constrained")
     pos = stage_positions(graph)
-    for src, dst, kind in graph.edges(data="kind"):
-        if src not in pos or dst not in pos:
+    links = [(src, dst, kind) for src, dst, kind in graph.edges(data="kind")]
+    links += [(src, dst, "stops") for src in pos for dst in graph.nodes[src].get("stops", ())]
+    for src, dst, kind in links:
+        if src not in pos or dst not in pos or src == dst:
             continue
         ax.annotate(
             "",
             xy=pos[dst],
             xytext=pos[src],
-            arrowprops={
-                "arrowstyle": "->",
-                "linestyle": "--" if kind == "ready" else "-",
-                "color": "0.4",
-                "shrinkA": 12,
-                "shrinkB": 12,
-            },
+            arrowprops=_LINKS.get(kind, _LINKS["finished"]),
             gid=kind,
         )
     style = {"s": 300, "zorder": 2, **kwargs}
-    for background, marker, label, color in (
-        (False, "o", "stage", "tab:blue"),
-        (True, "s", "background stage", "tab:orange"),
+    for kind, marker, label, color in (
+        ("stage", "o", "stage", "tab:blue"),
+        ("background", "s", "background stage", "tab:orange"),
+        ("central", "D", "stopper stage (central)", "tab:gray"),
     ):
-        names = [n for n in pos if graph.nodes[n].get("background", False) is background]
+        names = [n for n in pos if _marker_kind(graph.nodes[n]) == kind]
+        if kind == "central" and not names:
+            continue
         xy = [pos[n] for n in names]
         ax.scatter(
             [p[0] for p in xy],
@@ -223,6 +230,22 @@ def plot_stage_graph(
     ax.set_title(str(graph.graph.get("job", "")))
     ax.legend(loc="upper right", fontsize=8, markerscale=0.5)
     return ax
+
+
+_ARROW = {"arrowstyle": "->", "color": "0.4", "shrinkA": 12, "shrinkB": 12}
+#: how plot_stage_graph draws a link: barrier edges, and a stopper stage to what it stops
+_LINKS: dict[str, dict[str, Any]] = {
+    "finished": {**_ARROW, "linestyle": "-"},
+    "ready": {**_ARROW, "linestyle": "--"},
+    "stops": {**_ARROW, "arrowstyle": "-", "linestyle": ":", "color": "0.6",
+              "connectionstyle": "arc3,rad=0.3"},
+}  # fmt: skip
+
+
+def _marker_kind(data: dict[str, Any]) -> str:
+    if data.get("central", False):
+        return "central"
+    return "background" if data.get("background", False) else "stage"
 
 
 def _task_lines(graph: nx.DiGraph, stage: str) -> list[str]:

@@ -29,8 +29,8 @@ from benchhub_sim.spec.model import (
 class PlannedTask:
     """One task as it will run on one node; ``command`` is rendered.
 
-    ``command`` is a shell string (shell), an argv tuple (exec), the docker command line
-    as a string (docker) or ``"stop STAGE[.TASK]"`` (stopper).
+    ``command`` is a shell string (shell), the argv ``(command, *args)`` (exec), the
+    docker command line as a string (docker) or ``"stop STAGE[.TASK]"`` (stopper).
     """
 
     name: str
@@ -81,16 +81,20 @@ class PlannedNode:
 
 @dataclass(frozen=True)
 class PlannedStage:
+    """A stage on its selected nodes; ``central``: a stage of stoppers selected by
+    ``none``, which the central runs on the nodes of the stages it stops."""
+
     name: str
     background: bool
     nodes: tuple[PlannedNode, ...]
+    central: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "background": self.background,
-            "nodes": [n.to_dict() for n in self.nodes],
-        }
+        out: dict[str, Any] = {"name": self.name, "background": self.background}
+        if self.central:
+            out["central"] = True
+        out["nodes"] = [n.to_dict() for n in self.nodes]
+        return out
 
 
 @dataclass(frozen=True)
@@ -148,6 +152,8 @@ class Plan:
             lines.append(f"pipeline {index} {pipeline.name}")
             for stage in pipeline.stages:
                 flag = " (background)" if stage.background else ""
+                if stage.central:
+                    flag = " (from the central, on the nodes of the stages it stops)"
                 lines.append(f"  stage {stage.name}{flag}")
                 for node in stage.nodes:
                     lines.append(f"    on {node.name} ({node.node_id})")
@@ -220,7 +226,9 @@ def plan_job(
                 )
                 for b in select_bindings(spec, stage, bindings)
             )
-            planned_stages.append(PlannedStage(stage.name, stage.background, planned_nodes))
+            planned_stages.append(
+                PlannedStage(stage.name, stage.background, planned_nodes, stage.from_central)
+            )
         pipelines.append(PlannedPipeline(pipeline.name, tuple(planned_stages)))
     assignments = tuple(
         PlannedAssignment(b.slot.name, b.slot.role, b.node.node_id, b.match) for b in bindings
@@ -256,7 +264,7 @@ def plan_task(
         command = r(task.shell.command) if task.shell else ""
     elif task.driver is Driver.EXEC:
         # argv entries reach the program unquoted: no shell reads them
-        command = tuple(r(arg, False) for arg in task.exec.command) if task.exec else ()
+        command = tuple(r(arg, False) for arg in task.exec.argv) if task.exec else ()
     elif task.driver is Driver.DOCKER:
         command = _docker_command(task.docker, lambda text: r(text, False)) if task.docker else ""
     else:
@@ -280,7 +288,12 @@ def _docker_command(docker: DockerPayload, render: Any) -> str:
     image = render(docker.image)
     args = [render(a) for a in docker.args]
     if docker.action.value == "run":
-        ports = [x for p in docker.ports for x in ("-p", f"{p.host}:{p.guest}")]
+        # host port 0 (also when not given): docker publishes on a free host port
+        ports = [
+            x
+            for p in docker.ports
+            for x in ("-p", f"{p.host}:{p.guest}" if p.host else str(p.guest))
+        ]
         argv = ["docker", "run", *ports, image, *args]
     elif docker.action.value == "build":
         argv = ["docker", "build", "-t", image, *(args or ["."])]

@@ -220,14 +220,14 @@ def test_drivers_and_task_pipelines():
                 background=True,
                 ready=(
                     Task(
-                        "probe", Driver.EXEC, exec=ExecPayload(("nc", "-z", "{{.Node.Ip}}", "9042"))
+                        "probe", Driver.EXEC, exec=ExecPayload("nc", ("-z", "{{.Node.Ip}}", "9042"))
                     ),
                 ),
             ),
             Task(
                 "hi",
                 Driver.EXEC,
-                exec=ExecPayload(("echo", "a b")),
+                exec=ExecPayload("echo", ("a b",)),
                 env=(("PEER", "{{.Node.Ip}}"),),
             ),
         ),
@@ -297,8 +297,10 @@ def test_drivers_and_task_pipelines():
             ],
         },
     ]
-    # a stage selecting no node (``none``) is planned with no node: central runs it
-    assert plan.pipelines[1].stages[0].nodes == ()
+    # a stage of stoppers selected by ``none``: the central runs it on the nodes of the
+    # stage it stops (here the one node of svc)
+    (stop_stage,) = plan.pipelines[1].stages
+    assert stop_stage.central and [n.name for n in stop_stage.nodes] == ["n"]
     stopper_stage = Stage("stop", selectors=(Selector(name="n"),), tasks=stop.tasks)
     spec2 = JobSpec("d", node_assignments=spec.node_assignments, stages=(stage, stopper_stage))
     stops = plan_job(spec2, [Node("h")]).pipelines[1].stages[0].nodes[0].task_pipelines
@@ -315,7 +317,7 @@ def test_quote_protects_shell_commands_not_argv():
                 selectors=(Selector(name="n"),),
                 tasks=(
                     sh("a", "ping {{.Node.Ip}}"),
-                    Task("b", Driver.EXEC, exec=ExecPayload(("ping", "{{.Node.Ip}}"))),
+                    Task("b", Driver.EXEC, exec=ExecPayload("ping", ("{{.Node.Ip}}",))),
                 ),
             ),
         ),

@@ -17,6 +17,7 @@ from benchhub_sim.spec.model import (
     Stage,
     Task,
     effective_task_pipelines,
+    stage_selectors,
 )
 from benchhub_sim.store.simple import SimpleShape
 
@@ -104,7 +105,7 @@ def _compile_stage(
     task_index = {t.name: k for k, t in enumerate(stage.tasks)}
     tps = tuple(tuple(task_index[n] for n in tp.tasks) for tp in effective_task_pipelines(stage))
     static = None
-    if not any(sel.labels for sel in stage.selectors):
+    if not any(sel.labels for sel in stage_selectors(spec, stage)):
         # without label selectors the choice depends on slots only: bind to dummies
         dummies = tuple(Binding(s, Node(f"_{s.index}"), "exact") for s in slots)
         static = tuple(b.slot.index for b in select_bindings(spec, stage, dummies))

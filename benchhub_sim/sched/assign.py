@@ -8,8 +8,9 @@ Rules (BenchHub's scheduler, plus capacity requirements):
   node of role ``any`` (match ``"any"``). A slot of role ``any`` takes an ``any`` node
   (``"exact"``) before a node of another role (``"any"``): it leaves specific nodes to
   the slots that need them, which are bound first.
-- An assignment's own selectors (OR-ed) restrict candidates: ``role`` (the node's role
-  or ``any``), ``name`` (the node id or host), ``labels`` (all must match).
+- An assignment's own selectors (OR-ed) restrict candidates: ``name`` (the node id or
+  host) or ``role`` (the node's role, or ``any``) -- OR-ed within a selector, as
+  BenchHub's planner does for stages -- and ``labels`` (all must match).
 - ``requirements`` (cores, mem_mb, disk_mb) are minimum capacities.
 - One job per node; ``max_loader_pack`` > 1 lets up to that many loader slots of one
   job share a node (BenchHub allows 3) when there are not enough free nodes.
@@ -24,7 +25,15 @@ from dataclasses import dataclass, field
 
 from benchhub_sim.cluster import Node
 from benchhub_sim.errors import ScheduleError
-from benchhub_sim.spec.model import JobSpec, Requirements, Role, Selector, Stage
+from benchhub_sim.spec.model import (
+    JobSpec,
+    Requirements,
+    Role,
+    Selector,
+    Stage,
+    selector_picks,
+    stage_selectors,
+)
 
 
 @dataclass(frozen=True)
@@ -80,15 +89,10 @@ def node_matches(slot: Slot, node: Node) -> str | None:
 
 
 def _selector_accepts(sel: Selector, node: Node) -> bool:
-    if sel.none:
+    roles = tuple(Role) if node.role is Role.ANY else (node.role,)  # an any node plays any role
+    if not selector_picks(sel, (node.node_id, node.host), roles):
         return False
-    if sel.all:
-        return True
-    if sel.role is not None and node.role not in (sel.role, Role.ANY):
-        return False
-    if sel.name is not None and sel.name not in (node.node_id, node.host):
-        return False
-    return all(node.label(k) == v for k, v in sel.labels)
+    return sel.all or all(node.label(k) == v for k, v in sel.labels)
 
 
 def _rank(slot: Slot, node: Node) -> int | None:
@@ -260,23 +264,16 @@ def unschedulable_reason(spec: JobSpec, nodes: Sequence[Node], *, max_loader_pac
 def select_bindings(
     spec: JobSpec, stage: Stage, bindings: Sequence[Binding]
 ) -> tuple[Binding, ...]:
-    """The bound slots a stage runs on: its selectors OR-ed, in binding order."""
-    out = []
-    for b in bindings:
-        for sel in stage.selectors:
-            if _stage_selector_accepts(sel, b):
-                out.append(b)
-                break
-    return tuple(out)
+    """The bound slots a stage runs on: its selectors OR-ed, in binding order.
+
+    A stage of stoppers selected by ``none`` runs on the slots of the stages it stops
+    (see :func:`~benchhub_sim.spec.model.stage_selectors`).
+    """
+    selectors = stage_selectors(spec, stage)
+    return tuple(b for b in bindings if any(_stage_selector_accepts(s, b) for s in selectors))
 
 
 def _stage_selector_accepts(sel: Selector, b: Binding) -> bool:
-    if sel.none:
+    if not selector_picks(sel, (b.slot.assignment, b.slot.name), (b.slot.role,)):
         return False
-    if sel.all:
-        return True
-    if sel.name is not None and sel.name not in (b.slot.assignment, b.slot.name):
-        return False
-    if sel.role is not None and b.slot.role is not sel.role:
-        return False
-    return all(b.node.label(k) == v for k, v in sel.labels)
+    return sel.all or all(b.node.label(k) == v for k, v in sel.labels)

@@ -1,10 +1,11 @@
-"""Job specs: the data model, loading (both BenchHub dialects), validation, templates."""
+"""Job specs: the data model, loading (BenchHub's three dialects), validation, templates."""
 
 from __future__ import annotations
 
 from benchhub_sim.spec.dump import dump_spec
 from benchhub_sim.spec.load import load_spec
 from benchhub_sim.spec.model import (
+    DIALECTS,
     DISTRIBUTIONS,
     DockerAction,
     DockerPayload,
@@ -15,6 +16,7 @@ from benchhub_sim.spec.model import (
     JobSpec,
     NodeAssignment,
     Owner,
+    OwnerType,
     Requirements,
     Role,
     Selector,
@@ -26,12 +28,15 @@ from benchhub_sim.spec.model import (
     TaskPipeline,
     Workload,
     effective_task_pipelines,
+    stage_selectors,
+    text_hash,
 )
 from benchhub_sim.spec.template import TemplateRef, parse_templates, render
 from benchhub_sim.spec.validate import validate_spec
 from benchhub_sim.spec.walltime import estimate_walltime
 
 __all__ = [
+    "DIALECTS",
     "DISTRIBUTIONS",
     "DockerAction",
     "DockerPayload",
@@ -42,6 +47,7 @@ __all__ = [
     "JobSpec",
     "NodeAssignment",
     "Owner",
+    "OwnerType",
     "Requirements",
     "Role",
     "Selector",
@@ -59,5 +65,7 @@ __all__ = [
     "load_spec",
     "parse_templates",
     "render",
+    "stage_selectors",
+    "text_hash",
     "validate_spec",
 ]

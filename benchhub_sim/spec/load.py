@@ -9,18 +9,36 @@ and checked by :mod:`benchhub_sim.spec.validate`. Every problem is collected bef
 
 Dialects
 --------
-``nodeAssignments`` (later BenchHub, ``pingpong.yml``)
+Three forms of a BenchHub job exist in its files and docs, and all load:
+
+``nodeAssignments`` (types.proto, ``pingpong.yml``)
     ``nodeAssignments: [{selectors, properties: {name, role}}]``, ``workload`` a mapping.
+``job-v2.1`` (job-v2.1.md)
+    flat ``nodeAssignments: [{name, role, selectors}]``, stage ``type`` (``short
+    running``, ``long running``, ``stopper``) and task ``longRunning``.
 ``nodes`` (earlier BenchHub, ``xephonb-kairosdb.yml``)
     ``nodes: [{name, type}]`` where ``type`` is the role, stage selectors
     ``{type: ROLE}``, top-level ``framework``/``database``/``reason`` and ``workload``
     a plain string.
 
-The dialect is told by the keys present (``nodes`` or ``nodeAssignments``; else
-top-level ``framework``/``database`` or a string ``workload`` mean the earlier one).
-:func:`dump_spec` always writes the later form and, for a spec of the earlier dialect,
-a ``dialect: nodes`` key that :func:`load_spec` reads back, so that
-``load_spec(dump_spec(s)) == s`` holds for both dialects.
+The dialect is told by the keys present: ``nodes``; else the form of the first node
+assignment (``properties`` or flat ``name``/``role``); else top-level
+``framework``/``database`` or a string ``workload`` (earlier), a stage ``type`` or a
+task ``longRunning`` (job-v2.1). The keys of one form are read in the others too
+(``background`` and ``longRunning``, ``background`` and stage ``type``, either form of
+an assignment), so a file that mixes them loads; :func:`dump_spec` writes each spec in
+the form of its dialect, and ``load_spec(dump_spec(s)) == s``. (Older versions wrote
+the earlier dialect as ``nodeAssignments`` plus ``dialect: nodes``: that loads too.)
+
+Every field shape of types.proto loads: ``env`` and ``labels`` as ``[{k, v}]`` lists
+(or mappings), ``exec: {command, args}`` (or an argv list), stopper ``all``, ``none``
+selectors, job ``id``, ``owner.type`` (``user``/``org`` in any case, or
+``UNKNOWN_OWNER``), docker ``action`` as a name (``pull``, ``run`` or job-v2.1.md's
+``start``, the package's ``build``) or as the integer Go decodes (1 pull, 2 run), and
+``ports`` entries whose ``guest``/``host`` default to 0.
+
+The text a spec was loaded from is kept verbatim as :attr:`JobSpec.source`. A job
+without ``name`` is named after its file's stem (BenchHub does not require a name).
 
 Names given by the loader
 -------------------------
@@ -32,6 +50,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -51,6 +70,7 @@ from benchhub_sim.spec.model import (
     JobSpec,
     NodeAssignment,
     Owner,
+    OwnerType,
     Requirements,
     Role,
     Selector,
@@ -61,19 +81,23 @@ from benchhub_sim.spec.model import (
     Task,
     TaskPipeline,
     Workload,
+    with_source,
 )
 from benchhub_sim.spec.validate import DocPath, Locator, check_spec, did_you_mean
 
 __all__ = ["load_spec", "dump_spec"]
 
-E = TypeVar("E", Role, Driver, DockerAction)
+E = TypeVar("E", Role, Driver, DockerAction, OwnerType)
 
 
 # --------------------------------------------------------------------------- sources
 
 
 def load_spec(
-    source: str | os.PathLike[str] | Mapping[str, Any], *, name_hint: str | None = None
+    source: str | os.PathLike[str] | Mapping[str, Any],
+    *,
+    name_hint: str | None = None,
+    default_name: str | None = None,
 ) -> JobSpec:
     """Load, check and return one job spec.
 
@@ -86,10 +110,14 @@ def load_spec(
     name_hint : str, optional
         Name shown in front of problems instead of the file name (for text and mappings,
         which otherwise show ``<string>`` / ``<input>``).
+    default_name : str, optional
+        The job's name when the spec gives none; for a file, by default, its stem.
 
     Returns
     -------
     JobSpec
+        Loaded from a file or text, its :attr:`~JobSpec.source` is that text, verbatim
+        (the file's bytes, decoded as UTF-8, line endings kept).
 
     Raises
     ------
@@ -106,24 +134,25 @@ def load_spec(
     ... stages:
     ...   - name: greet
     ...     selectors: [{name: one}]
-    ...     tasks: [{driver: shell, shell: {command: echo hi}}]
+    ...     tasks: [{driver: exec, exec: {command: echo, args: [hi, there]}}]
     ... ''')
-    >>> spec.stages[0].tasks[0].name, spec.node_assignments[0].role
-    ('task-0', <Role.LOADER: 'loader'>)
+    >>> spec.stages[0].tasks[0].exec.argv, spec.node_assignments[0].role
+    (('echo', 'hi', 'there'), <Role.LOADER: 'loader'>)
     """
     if isinstance(source, Mapping):
-        return _load_data(_plain(source), Locator(where=name_hint or ""))
+        return _load_data(_plain(source), Locator(where=name_hint or ""), default_name)
     if isinstance(source, str) and _looks_like_text(source):
-        return _load_text(source, name_hint or "<string>")
+        return _load_text(source, name_hint or "<string>", default_name)
     path = Path(source)
     where = name_hint or str(source)
     try:
-        text = path.read_text(encoding="utf-8")
+        # bytes, not read_text: the text is kept verbatim, \r\n and all
+        text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise SpecError([Problem(where, None, "", "no such file")]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError([Problem(where, None, "", f"cannot read the file: {exc}")]) from None
-    return _load_text(text, where)
+    return _load_text(text, where, default_name if default_name is not None else path.stem)
 
 
 def _plain(value: Any) -> Any:
@@ -143,14 +172,14 @@ def _looks_like_text(source: str) -> bool:
     return ":" in source
 
 
-def _load_text(text: str, where: str) -> JobSpec:
+def _load_text(text: str, where: str, default_name: str | None) -> JobSpec:
     loc = Locator(where=where)
     data = parse_yaml(text, loc)
-    return _load_data(data, loc)
+    return with_source(_load_data(data, loc, default_name), text)
 
 
-def _load_data(data: Any, loc: Locator) -> JobSpec:
-    spec = _job(data, loc)
+def _load_data(data: Any, loc: Locator, default_name: str | None) -> JobSpec:
+    spec = _job(data, loc, default_name)
     rules = Locator(where=loc.where, lines=loc.lines, renames=loc.renames, unnamed=loc.unnamed)
     check_spec(spec, rules)
     for problem, path in zip(rules.problems, rules.problem_paths, strict=True):
@@ -337,12 +366,20 @@ def _int(value: Any, path: DocPath, loc: Locator) -> int:
     return 0
 
 
-def _enum(cls: type[E], value: Any, path: DocPath, loc: Locator, default: E) -> E:
-    allowed = [m.value for m in cls]
-    if isinstance(value, str) and value.lower() in allowed:
-        return cls(value.lower())
-    hint = did_you_mean(value.lower(), allowed) if isinstance(value, str) else ""
-    loc.add(path, f"expected one of {', '.join(allowed)} (any case), found {_kind(value)}{hint}")
+def _enum(
+    cls: type[E],
+    value: Any,
+    path: DocPath,
+    loc: Locator,
+    default: E,
+    aliases: Mapping[str, E] | None = None,
+) -> E:
+    """A member of ``cls`` by its value or one of ``aliases``, in any case."""
+    names = {m.value: m for m in cls} | dict(aliases or {})
+    if isinstance(value, str) and value.lower() in names:
+        return names[value.lower()]
+    hint = did_you_mean(value.lower(), names) if isinstance(value, str) else ""
+    loc.add(path, f"expected one of {', '.join(names)} (any case), found {_kind(value)}{hint}")
     return default
 
 
@@ -372,7 +409,17 @@ def _names(value: Any, path: DocPath, loc: Locator, what: str) -> tuple[str, ...
 
 # --------------------------------------------------------------------------- job
 
-_COMMON_KEYS = ("name", "owner", "pipelines", "stages", "reason", "walltime", "priority", "dialect")
+_COMMON_KEYS = (
+    "id",
+    "name",
+    "owner",
+    "pipelines",
+    "stages",
+    "reason",
+    "walltime",
+    "priority",
+    "dialect",
+)
 _LATER_KEYS = (*_COMMON_KEYS, "workload", "nodeAssignments")
 _EARLIER_KEYS = (
     *_COMMON_KEYS,
@@ -387,6 +434,7 @@ _EARLIER_MARKS = ("framework", "frameworkVersion", "database", "databaseVersion"
 
 
 def _structure(data: Mapping[str, Any], loc: Locator) -> str:
+    """The dialect the document is written in (see the module docstring)."""
     if "nodes" in data and "nodeAssignments" in data:
         loc.add(
             ("nodes",), "both 'nodes' (earlier dialect) and 'nodeAssignments' given: expected one"
@@ -394,14 +442,29 @@ def _structure(data: Mapping[str, Any], loc: Locator) -> str:
         return "nodeAssignments"
     if "nodes" in data:
         return "nodes"
-    if "nodeAssignments" in data:
-        return "nodeAssignments"
-    if any(k in data for k in _EARLIER_MARKS) or isinstance(data.get("workload"), str):
+    entries = data.get("nodeAssignments")
+    for entry in entries if isinstance(entries, list) else ():
+        if isinstance(entry, dict) and "properties" in entry:
+            return "nodeAssignments"
+        if isinstance(entry, dict) and ("name" in entry or "role" in entry):
+            return "job-v2.1"
+    if "nodeAssignments" not in data and (
+        any(k in data for k in _EARLIER_MARKS) or isinstance(data.get("workload"), str)
+    ):
         return "nodes"
+    stages = data.get("stages")
+    for stage in stages if isinstance(stages, list) else ():
+        tasks = stage.get("tasks") if isinstance(stage, dict) else None
+        if isinstance(stage, dict) and "type" in stage:
+            return "job-v2.1"
+        if isinstance(tasks, list) and any(
+            isinstance(t, dict) and "longRunning" in t for t in tasks
+        ):
+            return "job-v2.1"
     return "nodeAssignments"
 
 
-def _job(data: Any, loc: Locator) -> JobSpec:
+def _job(data: Any, loc: Locator, default_name: str | None) -> JobSpec:
     if not isinstance(data, dict):
         loc.add((), f"expected a job spec (a mapping), found {_kind(data)}")
         return JobSpec(name="")
@@ -409,7 +472,7 @@ def _job(data: Any, loc: Locator) -> JobSpec:
     earlier = structure == "nodes"
     d = _mapping(data, (), loc, "a job spec", _EARLIER_KEYS if earlier else _LATER_KEYS)
     dialect = structure
-    if "dialect" in d:
+    if "dialect" in d:  # written by older versions of dump_spec
         dialect = _str(d["dialect"], ("dialect",), loc)
     if earlier:
         workload = _earlier_workload(d, loc)
@@ -438,7 +501,7 @@ def _job(data: Any, loc: Locator) -> JobSpec:
         lambda v, p, k: _stage_pipeline(v, p, k, loc),
     )
     return JobSpec(
-        name=_str(d["name"], ("name",), loc, coerce=True) if "name" in d else "",
+        name=_str(d["name"], ("name",), loc, coerce=True) if "name" in d else default_name or "",
         owner=_owner(d["owner"], ("owner",), loc) if "owner" in d else Owner(),
         workload=workload,
         node_assignments=assignments,
@@ -448,12 +511,21 @@ def _job(data: Any, loc: Locator) -> JobSpec:
         walltime=_num(d["walltime"], ("walltime",), loc) if d.get("walltime") is not None else None,
         priority=_num(d["priority"], ("priority",), loc) if "priority" in d else 0.0,
         dialect=dialect,
+        id=_str(d["id"], ("id",), loc, coerce=True) if "id" in d else "",
     )
 
 
 def _owner(value: Any, path: DocPath, loc: Locator) -> Owner:
     d = _mapping(value, path, loc, "an owner", ("id", "name", "type"))
-    return Owner(**{k: _str(v, path + (k,), loc, coerce=True) for k, v in d.items()})
+    kind = d.get("type")
+    return Owner(
+        id=_str(d["id"], path + ("id",), loc, coerce=True) if "id" in d else "",
+        name=_str(d["name"], path + ("name",), loc, coerce=True) if "name" in d else "",
+        # BenchHub's UNKNOWN_OWNER (its value when the type is not given) is None here
+        type=None
+        if kind in (None, "") or (isinstance(kind, str) and kind.lower() == "unknown_owner")
+        else _enum(OwnerType, kind, path + ("type",), loc, OwnerType.USER),
+    )
 
 
 def _workload(value: Any, path: DocPath, loc: Locator) -> Workload:
@@ -479,18 +551,31 @@ def _earlier_workload(d: Mapping[str, Any], loc: Locator) -> Workload:
 
 # --------------------------------------------------------------------------- nodes
 
-_ASSIGNMENT_KEYS = ("selectors", "properties", "count", "requirements")
+_ASSIGNMENT_KEYS = ("selectors", "properties", "name", "role", "count", "requirements")
 _NODE_KEYS = ("name", "type", "role", "selectors", "count", "requirements")
 
 
 def _assignment(value: Any, path: DocPath, loc: Locator) -> NodeAssignment:
+    """types.proto's ``{selectors, properties: {name, role}}`` or job-v2.1.md's flat
+    ``{name, role, selectors}``."""
     d = _mapping(value, path, loc, "a node assignment", _ASSIGNMENT_KEYS)
-    props = _mapping(
-        d.get("properties"), path + ("properties",), loc, "properties", ("name", "role")
-    )
-    name = _str(props["name"], path + ("properties", "name"), loc) if "name" in props else ""
+    if "properties" in d:
+        for key in ("name", "role"):
+            if key in d:
+                loc.add(
+                    path + (key,),
+                    f"both properties and a flat {key!r} given: expected properties: "
+                    "{name, role} (types.proto) or a flat name and role (job-v2.1.md)",
+                )
+        props_path = path + ("properties",)
+        props = _mapping(d["properties"], props_path, loc, "properties", ("name", "role"))
+    else:
+        props_path = path
+        props = d
+        loc.renames[path + ("properties",)] = path  # rules speak of properties.name
+    name = _str(props["name"], props_path + ("name",), loc) if "name" in props else ""
     role = (
-        _enum(Role, props["role"], path + ("properties", "role"), loc, Role.ANY)
+        _enum(Role, props["role"], props_path + ("role",), loc, Role.ANY)
         if "role" in props
         else Role.ANY
     )
@@ -535,19 +620,61 @@ def _selector(value: Any, path: DocPath, loc: Locator, earlier: bool) -> Selecto
     keys = ("name", "role", "labels", "all", "none") + (("type",) if earlier else ())
     d = _mapping(value, path, loc, "a selector", keys)
     role_value = _alias(d, path, loc, "role", "type")
-    labels = _mapping(d.get("labels", {}), path + ("labels",), loc, "labels", None)
     return Selector(
         name=_str(d["name"], path + ("name",), loc) if "name" in d else None,
         role=None
         if role_value is None
         else _enum(Role, role_value, path + ("role",), loc, Role.ANY),
-        labels=tuple(
-            (str(k), _str(v, path + ("labels", str(k)), loc, coerce=True))
-            for k, v in labels.items()
-        ),
+        labels=_pairs(d.get("labels"), path + ("labels",), loc, "labels"),
         all=_bool(d["all"], path + ("all",), loc) if "all" in d else False,
         none=_bool(d["none"], path + ("none",), loc) if "none" in d else False,
     )
+
+
+def _pairs(
+    value: Any, path: DocPath, loc: Locator, what: str, *, env: bool = False
+) -> tuple[tuple[str, str], ...]:
+    """``{K: V}`` or types.proto's ``[{k: K, v: V}]`` (``Env``, ``Label``) as pairs in
+    file order. A missing ``v`` is "" as Go decodes it; a key given twice is a problem."""
+    if value is None:
+        return ()
+    entries: list[tuple[Any, Any, DocPath, DocPath]] = []  # key, value, key path, value path
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            ipath = path + (i,)
+            entry = _mapping(item, ipath, loc, f"{what} entry {{k, v}}", ("k", "v"))
+            if isinstance(item, dict) and "k" not in entry:
+                loc.add(ipath, "missing key 'k': expected {k: NAME, v: VALUE}")
+            elif "k" in entry:
+                entries.append((entry["k"], entry.get("v"), ipath + ("k",), ipath + ("v",)))
+    elif isinstance(value, dict):
+        entries = [(k, v, path + (str(k),), path + (str(k),)) for k, v in value.items()]
+    else:
+        loc.add(path, f"expected {what} (a list of {{k, v}} or a mapping), found {_kind(value)}")
+    out: dict[str, str] = {}
+    first: dict[str, DocPath] = {}
+    for key, item, kpath, vpath in entries:
+        name = _str(key, kpath, loc, coerce=True)
+        if not name or (env and "=" in name):
+            loc.add(
+                kpath, f"expected a non-empty name{' without =' if env else ''}, found {name!r}"
+            )
+        elif name in first:
+            loc.add(kpath, f"duplicate key {name!r} (first at {loc.at(first[name])})")
+        else:
+            first[name] = kpath
+            out[name] = _text(item, vpath, loc)
+    return tuple(out.items())
+
+
+def _text(value: Any, path: DocPath, loc: Locator) -> str:
+    """A value given to a process or compared with a label: numbers and booleans as
+    text (``true``/``false``), null as ""."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return _str(value, path, loc, coerce=True)
 
 
 # --------------------------------------------------------------------------- stages
@@ -559,18 +686,46 @@ def _stage_pipeline(value: Any, path: DocPath, k: int, loc: Locator) -> StagePip
     return StagePipeline(name, _names(d.get("stages"), path + ("stages",), loc, "stage names"))
 
 
+#: job-v2.1.md's stage types, keyed by their letters (``long running``, ``longRunning``,
+#: ``long_running`` and ``long`` are one type) -> the name written back
+_STAGE_TYPES: dict[str, str] = {
+    "shortrunning": "short running",
+    "short": "short running",
+    "longrunning": "long running",
+    "long": "long running",
+    "stopper": "stopper",
+}
+
+
 def _stage(value: Any, path: DocPath, i: int, loc: Locator, earlier: bool) -> Stage:
     d = _mapping(
-        value, path, loc, "a stage", ("name", "background", "selectors", "tasks", "pipelines")
+        value,
+        path,
+        loc,
+        "a stage",
+        ("name", "background", "type", "selectors", "tasks", "pipelines"),
     )
     tasks = _items(
         d.get("tasks"), path + ("tasks",), loc, "tasks", lambda v, p, j: _task(v, p, loc, (i, j))
     )
+    kind = _stage_type(d["type"], path + ("type",), loc) if "type" in d else None
+    if "type" in d and "background" in d:
+        loc.add(path + ("type",), "both 'background' and 'type' given: expected one")
+    elif "type" in d:
+        loc.renames[path + ("background",)] = path + ("type",)
+    if kind == "stopper":
+        for j, task in enumerate(tasks):
+            if task.driver is not Driver.STOPPER:
+                loc.add(
+                    path + ("tasks", j, "driver"),
+                    f"stage of type stopper: expected only stopper tasks, found driver "
+                    f"{task.driver.value}",
+                )
     return Stage(
         name=_str(d["name"], path + ("name",), loc) if "name" in d else "",
         background=_bool(d["background"], path + ("background",), loc)
         if "background" in d
-        else False,
+        else kind == "long running",
         selectors=_selectors(d.get("selectors"), path + ("selectors",), loc, earlier),
         tasks=tasks,
         pipelines=_items(
@@ -581,6 +736,20 @@ def _stage(value: Any, path: DocPath, i: int, loc: Locator, earlier: bool) -> St
             lambda v, p, q: _task_pipeline(v, p, q, loc),
         ),
     )
+
+
+def _stage_type(value: Any, path: DocPath, loc: Locator) -> str | None:
+    """job-v2.1.md's stage ``type`` as ``short running``, ``long running`` or ``stopper``."""
+    key = re.sub(r"[\s_-]", "", value.lower()) if isinstance(value, str) else None
+    if key in _STAGE_TYPES:
+        return _STAGE_TYPES[key]
+    hint = did_you_mean(key, _STAGE_TYPES) if key else ""
+    loc.add(
+        path,
+        "expected a stage type: short running, long running or stopper (job-v2.1.md), "
+        f"found {_kind(value)}{hint}",
+    )
+    return None
 
 
 def _task_pipeline(value: Any, path: DocPath, q: int, loc: Locator) -> TaskPipeline:
@@ -600,6 +769,7 @@ _TASK_KEYS = (
     "stopper",
     "env",
     "background",
+    "longRunning",
     "ready",
     "ready_timeout",
     "readyTimeout",
@@ -633,6 +803,7 @@ def _task(
     ready, ready_timeout = _ready(d, path, loc)
     timeout = d.get("timeout")
     fail_prob = _alias(d, path, loc, "fail_prob", "failProb")
+    background = _alias(d, path, loc, "background", "longRunning")
     return Task(
         name=name,
         driver=driver,
@@ -640,10 +811,8 @@ def _task(
         exec=_exec(d["exec"], path + ("exec",), loc) if "exec" in d else None,
         docker=_docker(d["docker"], path + ("docker",), loc) if "docker" in d else None,
         stopper=_stopper(d["stopper"], path + ("stopper",), loc) if "stopper" in d else None,
-        env=_env(d.get("env"), path + ("env",), loc),
-        background=_bool(d["background"], path + ("background",), loc)
-        if "background" in d
-        else False,
+        env=_pairs(d.get("env"), path + ("env",), loc, "environment variables", env=True),
+        background=False if background is None else _bool(background, path + ("background",), loc),
         ready=ready,
         ready_timeout=ready_timeout,
         timeout=None if timeout is None else _num(timeout, path + ("timeout",), loc),
@@ -684,22 +853,46 @@ def _shell(value: Any, path: DocPath, loc: Locator) -> ShellPayload:
 
 
 def _exec(value: Any, path: DocPath, loc: Locator) -> ExecPayload:
-    d = _mapping(value, path, loc, "an exec payload", ("command",))
+    """BenchHub's ``{command: PROGRAM, args: [...]}``, or the whole argv as one list."""
+    d = _mapping(value, path, loc, "an exec payload", ("command", "args"))
     command = d.get("command")
-    if isinstance(command, str):
+    args = _items(
+        d.get("args"), path + ("args",), loc, "args", lambda v, p, _k: _str(v, p, loc, coerce=True)
+    )
+    if not isinstance(command, list):
+        program = "" if command is None else _str(command, path + ("command",), loc, coerce=True)
+        return ExecPayload(program, args)
+    if "args" in d:
         loc.add(
-            path + ("command",),
-            f"expected a list of strings (argv), found {_kind(command)}; use driver shell for a command line",
+            path + ("args",),
+            "args given beside an argv list in command: expected command: PROGRAM with "
+            "args: [...], or command: [PROGRAM, ARG...] alone",
         )
-        return ExecPayload(())
-    return ExecPayload(_names(command, path + ("command",), loc, "a list of strings (argv)"))
+    argv = _items(
+        command,
+        path + ("command",),
+        loc,
+        "argv",
+        lambda v, p, _k: _str(v, p, loc, coerce=True),
+    )
+    # rules speak of command and args[k]: the file has command[0] and command[k + 1]
+    loc.renames[path + ("command",)] = path + ("command", 0)
+    for k in range(1, len(argv)):
+        loc.renames[path + ("args", k - 1)] = path + ("command", k)
+    return ExecPayload(argv[0], argv[1:]) if argv else ExecPayload("")
+
+
+#: docker actions beside DockerAction's own names: job-v2.1.md's ``start``
+_DOCKER_ACTION_NAMES: dict[str, DockerAction] = {"start": DockerAction.RUN}
+#: types.proto's DockerAction numbers, which Go's YAML decoder takes (0 is UNKNOWN)
+_DOCKER_ACTION_CODES: dict[int, DockerAction] = {1: DockerAction.PULL, 2: DockerAction.RUN}
 
 
 def _docker(value: Any, path: DocPath, loc: Locator) -> DockerPayload:
     d = _mapping(value, path, loc, "a docker payload", ("image", "action", "ports", "args"))
     return DockerPayload(
         image=_str(d["image"], path + ("image",), loc) if "image" in d else "",
-        action=_enum(DockerAction, d["action"], path + ("action",), loc, DockerAction.PULL)
+        action=_docker_action(d["action"], path + ("action",), loc)
         if "action" in d
         else DockerAction.PULL,
         ports=_items(
@@ -715,35 +908,31 @@ def _docker(value: Any, path: DocPath, loc: Locator) -> DockerPayload:
     )
 
 
+def _docker_action(value: Any, path: DocPath, loc: Locator) -> DockerAction:
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value in _DOCKER_ACTION_CODES:
+            return _DOCKER_ACTION_CODES[value]
+        unknown = " (types.proto's UNKNOWN, which BenchHub's runner refuses)" if value == 0 else ""
+        loc.add(path, f"expected 1 (PULL) or 2 (RUN) as a number, found {value}{unknown}")
+        return DockerAction.PULL
+    return _enum(DockerAction, value, path, loc, DockerAction.PULL, _DOCKER_ACTION_NAMES)
+
+
 def _port(value: Any, path: DocPath, loc: Locator) -> DockerPort:
     d = _mapping(value, path, loc, "a port", ("guest", "host"))
-    for key in ("guest", "host"):
-        if key not in d and isinstance(value, dict):
-            loc.add(path + (key,), "missing key: expected guest and host ports")
-    return DockerPort(
+    return DockerPort(  # a port not given is 0, as Go decodes it
         guest=_int(d["guest"], path + ("guest",), loc) if "guest" in d else 0,
         host=_int(d["host"], path + ("host",), loc) if "host" in d else 0,
     )
 
 
 def _stopper(value: Any, path: DocPath, loc: Locator) -> StopperPayload:
-    d = _mapping(value, path, loc, "a stopper payload", ("stage", "task"))
+    d = _mapping(value, path, loc, "a stopper payload", ("stage", "task", "all"))
     return StopperPayload(
         stage=_str(d["stage"], path + ("stage",), loc) if "stage" in d else "",
         task=_str(d["task"], path + ("task",), loc) if d.get("task") is not None else None,
+        all=_bool(d["all"], path + ("all",), loc) if "all" in d else False,
     )
-
-
-def _env(value: Any, path: DocPath, loc: Locator) -> tuple[tuple[str, str], ...]:
-    if value is None:
-        return ()
-    d = _mapping(value, path, loc, "environment variables", None)
-    out = []
-    for key, v in d.items():
-        if isinstance(v, bool):
-            v = "true" if v else "false"
-        out.append((str(key), _str(v, path + (str(key),), loc, coerce=True)))
-    return tuple(out)
 
 
 def _duration(value: Any, path: DocPath, loc: Locator) -> Duration | None:

@@ -7,10 +7,18 @@ Fields that BenchHub itself does not have but a simulator needs are marked *sim*
 
 from __future__ import annotations
 
+import hashlib
 import math
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+#: The spec dialects :func:`~benchhub_sim.spec.load.load_spec` reads and
+#: :func:`~benchhub_sim.spec.dump.dump_spec` writes: types.proto's ``nodeAssignments``
+#: with ``properties``, the earlier ``nodes: [{name, type}]``, and job-v2.1.md's flat
+#: ``nodeAssignments: [{name, role}]`` with stage ``type`` and task ``longRunning``.
+DIALECTS: tuple[str, ...] = ("nodeAssignments", "nodes", "job-v2.1")
 
 
 class Role(StrEnum):
@@ -32,9 +40,18 @@ class Driver(StrEnum):
 
 
 class DockerAction(StrEnum):
+    """BenchHub's ``PULL`` and ``RUN`` (job-v2.1.md: ``start``), and the package's ``BUILD``."""
+
     PULL = "pull"
     RUN = "run"
     BUILD = "build"
+
+
+class OwnerType(StrEnum):
+    """BenchHub's ``OwnerType``; its ``UNKNOWN_OWNER`` is ``None`` on :class:`Owner`."""
+
+    USER = "user"
+    ORG = "org"
 
 
 #: Parameters each duration distribution takes (all required).
@@ -115,7 +132,7 @@ class Duration:
 class Owner:
     id: str = ""
     name: str = ""
-    type: str = ""
+    type: OwnerType | None = None
 
 
 @dataclass(frozen=True)
@@ -132,7 +149,11 @@ class Workload:
 class Selector:
     """Picks nodes: by assigned ``name``, by ``role``, by ``labels``, ``all`` or ``none``.
 
-    Several selectors in a list are OR-ed; the fields of one selector are AND-ed.
+    Several selectors in a list are OR-ed (types.proto). Within one selector ``name`` and
+    ``role`` are OR-ed too, as BenchHub's planner does (``{name: srv, role: loader}``
+    picks ``srv`` and every loader); ``labels``, when given, must all match the node as
+    well. ``all`` picks every node. ``none`` picks no node by itself; in a stage of
+    stoppers it stands for the nodes of the stages they stop (see :func:`stage_selectors`).
     """
 
     name: str | None = None
@@ -164,8 +185,11 @@ class NodeAssignment:
 
 @dataclass(frozen=True)
 class DockerPort:
-    guest: int
-    host: int
+    """A published port; 0 where the spec gives none, as Go decodes it (host 0: docker
+    picks a free host port)."""
+
+    guest: int = 0
+    host: int = 0
 
 
 @dataclass(frozen=True)
@@ -175,7 +199,15 @@ class ShellPayload:
 
 @dataclass(frozen=True)
 class ExecPayload:
-    command: tuple[str, ...]
+    """BenchHub's ``ExecSpec``: a program and its arguments, run without a shell."""
+
+    command: str
+    args: tuple[str, ...] = ()
+
+    @property
+    def argv(self) -> tuple[str, ...]:
+        """``(command, *args)``: what the process is started with."""
+        return (self.command, *self.args)
 
 
 @dataclass(frozen=True)
@@ -188,10 +220,12 @@ class DockerPayload:
 
 @dataclass(frozen=True)
 class StopperPayload:
-    """Stops background tasks: one ``task`` of ``stage``, or every task of ``stage``."""
+    """Stops background tasks: one ``task`` of ``stage``, or every task of ``stage``
+    (``all: true``, BenchHub's ``StopperSpec.all``; also when no task is named)."""
 
     stage: str
     task: str | None = None
+    all: bool = False
 
 
 @dataclass(frozen=True)
@@ -229,6 +263,18 @@ class Stage:
     #: explicit task pipelines; empty means one task at a time, in order
     pipelines: tuple[TaskPipeline, ...] = ()
 
+    @property
+    def stops(self) -> tuple[str, ...]:
+        """Names of the stages this stage's stopper tasks stop, first mention first."""
+        named = (t.stopper.stage for t in self.tasks if t.driver is Driver.STOPPER and t.stopper)
+        return tuple(dict.fromkeys(named))
+
+    @property
+    def from_central(self) -> bool:
+        """A stage of stoppers selected by ``none``: the central runs it on the nodes of
+        the stages it stops (BenchHub: "central tells all the nodes to stop")."""
+        return bool(self.stops) and any(s.none for s in self.selectors)
+
 
 @dataclass(frozen=True)
 class StagePipeline:
@@ -238,6 +284,14 @@ class StagePipeline:
 
 @dataclass(frozen=True)
 class JobSpec:
+    """A job spec (BenchHub's ``JobSpec``, with the package's simulation fields).
+
+    ``source`` is the text the spec was loaded from, verbatim (comments and all), and
+    ``spec_hash`` its SHA-256; both are None for a spec built in code or from a mapping.
+    They are not compared and not copied by :func:`dataclasses.replace`: a changed
+    spec no longer claims the text it came from.
+    """
+
     name: str
     owner: Owner = field(default_factory=Owner)
     workload: Workload = field(default_factory=Workload)
@@ -248,8 +302,16 @@ class JobSpec:
     reason: str = ""
     walltime: float | None = None  # *sim* estimate used by backfilling policies
     priority: float = 0.0  # *sim*
-    #: "nodeAssignments" (later BenchHub dialect) or "nodes" (earlier one)
+    #: one of :data:`DIALECTS`: the form the spec was written in, and is dumped in
     dialect: str = "nodeAssignments"
+    #: BenchHub's ``JobSpec.id`` (the package numbers jobs itself: this is kept, not used)
+    id: str = ""
+    source: str | None = field(default=None, init=False, compare=False, repr=False)
+
+    @property
+    def spec_hash(self) -> str | None:
+        """SHA-256 (hex) of :attr:`source`, as store2018.md's ``job_spec.hash``."""
+        return None if self.source is None else text_hash(self.source)
 
     def stage(self, name: str) -> Stage:
         for s in self.stages:
@@ -262,6 +324,57 @@ class JobSpec:
         if self.pipelines:
             return self.pipelines
         return tuple(StagePipeline(f"autogen-{i}", (s.name,)) for i, s in enumerate(self.stages))
+
+
+def with_source(spec: JobSpec, text: str) -> JobSpec:
+    """``spec``, remembering ``text`` as the text it was loaded from (the loader's step)."""
+    object.__setattr__(spec, "source", text)  # frozen: set once, before anyone sees it
+    return spec
+
+
+def text_hash(text: str) -> str:
+    """The spec hash of a spec text: SHA-256 of its UTF-8 bytes, in hex (``sha256sum``).
+
+    Examples
+    --------
+    >>> text_hash("")
+    'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
+    """
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def selector_picks(sel: Selector, names: Collection[str], roles: Collection[Role]) -> bool:
+    """Whether ``sel``'s ``all``/``none``/``name``/``role`` pick a node known by ``names``
+    that plays one of ``roles``; ``labels`` are the caller's to check against the node.
+
+    ``name`` and ``role`` are OR-ed (BenchHub's planner); a selector with neither (only
+    labels) leaves the choice to its labels.
+
+    Examples
+    --------
+    >>> sel = Selector(name="srv", role=Role.LOADER)
+    >>> selector_picks(sel, ["srv"], [Role.DATABASE]), selector_picks(sel, ["cli"], [Role.LOADER])
+    (True, True)
+    """
+    if sel.none:
+        return False
+    if sel.all or (sel.name is None and sel.role is None):
+        return sel.all or bool(sel.labels)
+    return sel.name in names or sel.role in roles
+
+
+def stage_selectors(spec: JobSpec, stage: Stage) -> tuple[Selector, ...]:
+    """The selectors that pick a stage's nodes.
+
+    A stage's own selectors; where one of them is ``none`` and the stage has stopper
+    tasks, also the selectors of the stages they stop, so that the stoppers run on every
+    node that runs a stage they stop. A ``none`` selector picks nothing by itself.
+    """
+    if not stage.from_central:
+        return stage.selectors
+    by_name = {s.name: s for s in spec.stages}
+    targets = [by_name[n] for n in stage.stops if n in by_name and n != stage.name]
+    return stage.selectors + tuple(sel for t in targets for sel in t.selectors if not sel.none)
 
 
 def effective_task_pipelines(stage: Stage) -> tuple[TaskPipeline, ...]:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from benchhub_sim.errors import Problem
 from benchhub_sim.spec.model import (
+    DIALECTS,
     DISTRIBUTIONS,
     Driver,
     Duration,
@@ -27,13 +28,13 @@ from benchhub_sim.spec.model import (
     Selector,
     Stage,
     Task,
+    selector_picks,
+    stage_selectors,
 )
 from benchhub_sim.spec.template import scan_templates
 
 #: A place in a spec document: keys and list indices from the root.
 DocPath = tuple[str | int, ...]
-
-DIALECTS: tuple[str, ...] = ("nodeAssignments", "nodes")
 
 
 def format_path(path: Iterable[str | int]) -> str:
@@ -193,6 +194,12 @@ def _check_assignments(assignments: tuple[NodeAssignment, ...], loc: Locator) ->
                 loc.add(path + ("requirements", key), f"expected a number >= 0, found {value}")
         for k, sel in enumerate(a.selectors):
             _check_selector_shape(sel, path + ("selectors", k), loc)
+        if a.selectors and all(sel.none for sel in a.selectors):
+            loc.add(
+                path + ("selectors",),
+                f"assignment {a.name!r} selects no node: none: true picks none, so it could "
+                "never be bound (expected name, role, labels or all: true)",
+            )
 
 
 def _check_pipelines(spec: JobSpec, loc: Locator) -> None:
@@ -318,17 +325,17 @@ def _check_selector_shape(sel: Selector, path: DocPath, loc: Locator) -> None:
         loc.add(path, "empty selector: expected one of name, role, labels, all: true, none: true")
     if sel.all and sel.none:
         loc.add(path, "selector has both all: true and none: true: expected one of them")
+    elif sel.none and (sel.name is not None or sel.role is not None or sel.labels):
+        loc.add(
+            path,
+            "selector has none: true beside name, role or labels: expected none: true alone "
+            "(it picks no node by itself)",
+        )
 
 
 def _matches(sel: Selector, a: NodeAssignment) -> bool:
-    if sel.none:
-        return False
-    if sel.all:
-        return True
-    if sel.name is None and sel.role is None and not sel.labels:
-        return False
-    # labels belong to the cluster's nodes, unknown here: they may match
-    return (sel.name is None or sel.name == a.name) and (sel.role is None or sel.role == a.role)
+    # labels belong to the cluster's nodes, unknown here: a selector of labels may match
+    return selector_picks(sel, (a.name,), (a.role,))
 
 
 def _check_stage_selectors(spec: JobSpec, i: int, stage: Stage, loc: Locator) -> None:
@@ -347,7 +354,11 @@ def _check_stage_selectors(spec: JobSpec, i: int, stage: Stage, loc: Locator) ->
                 f"expected one of {known}",
             )
             reported = True
-        elif sel.role is not None and not any(a.role == sel.role for a in assignments):
+        elif (
+            sel.name is None
+            and sel.role is not None
+            and not any(_matches(sel, a) for a in assignments)
+        ):
             loc.add(
                 spath + ("role",),
                 f"stage {stage.name!r} selects no node: no assignment has role {sel.role.value!r}",
@@ -355,8 +366,11 @@ def _check_stage_selectors(spec: JobSpec, i: int, stage: Stage, loc: Locator) ->
             reported = True
     if reported:
         return
-    if not any(_matches(sel, a) for sel in stage.selectors for a in assignments):
+    selectors = stage_selectors(spec, stage)
+    if not any(_matches(sel, a) for sel in selectors for a in assignments):
         found = "none" if not stage.selectors else "selectors that match no assignment"
+        if any(sel.none for sel in stage.selectors) and not stage.stops:
+            found += " (none: true picks nodes only in a stage of stoppers: those of the stages they stop)"
         loc.add(
             path,
             f"stage {stage.name!r} selects no node: expected a selector (name, role, labels "
@@ -403,7 +417,7 @@ def _check_payload(spec: JobSpec, task: Task, path: DocPath, loc: Locator) -> No
     elif driver is Driver.EXEC and (task.exec is None or not task.exec.command):
         loc.add(
             path + ("exec",),
-            "driver exec needs exec.command: expected a list of strings, found none",
+            "driver exec needs exec.command: expected a program, found none",
         )
     elif driver is Driver.DOCKER:
         if task.docker is None or not task.docker.image:
@@ -413,13 +427,17 @@ def _check_payload(spec: JobSpec, task: Task, path: DocPath, loc: Locator) -> No
             )
         else:
             for k, port in enumerate(task.docker.ports):
-                for key in ("guest", "host"):
-                    value = getattr(port, key)
-                    if not 0 < value < 65536:
-                        loc.add(
-                            path + ("docker", "ports", k, key),
-                            f"expected a port in 1..65535, found {value}",
-                        )
+                ppath = path + ("docker", "ports", k)
+                if not 0 < port.guest < 65536:  # 0 also when not given
+                    loc.add(
+                        ppath + ("guest",),
+                        f"expected the container's port in 1..65535, found {port.guest}",
+                    )
+                if not 0 <= port.host < 65536:
+                    loc.add(
+                        ppath + ("host",),
+                        f"expected a host port in 0..65535 (0: docker picks one), found {port.host}",
+                    )
     elif driver is Driver.STOPPER:
         _check_stopper(spec, task, path, loc)
 
@@ -441,6 +459,13 @@ def _check_stopper(spec: JobSpec, task: Task, path: DocPath, loc: Locator) -> No
         )
         return
     target = spec.stage(stopper.stage)
+    if stopper.all and stopper.task is not None:
+        loc.add(
+            path + ("stopper", "all"),
+            f"stopper has both task {stopper.task!r} and all: true: expected one (all: true "
+            "stops every background task of the stage)",
+        )
+        return
     if stopper.task is None:
         if not target.background:
             loc.add(
@@ -470,7 +495,8 @@ def _template_fields(task: Task, path: DocPath) -> list[tuple[DocPath, str]]:
     if task.shell is not None:
         fields.append((path + ("shell", "command"), task.shell.command))
     if task.exec is not None:
-        fields += [(path + ("exec", "command", m), a) for m, a in enumerate(task.exec.command)]
+        fields.append((path + ("exec", "command"), task.exec.command))
+        fields += [(path + ("exec", "args", m), a) for m, a in enumerate(task.exec.args)]
     if task.docker is not None:
         fields.append((path + ("docker", "image"), task.docker.image))
         fields += [(path + ("docker", "args", m), a) for m, a in enumerate(task.docker.args)]

@@ -118,7 +118,7 @@ def test_a_loader_exiting_3_aborts_the_job_and_stops_the_server(tmp_path):
     stages = []
     for st in spec.stages:
         if st.name == "ping_server":
-            fail = ExecPayload(("python3", "-c", "import sys; sys.exit(3)"))
+            fail = ExecPayload("python3", ("-c", "import sys; sys.exit(3)"))
             st = replace(st, tasks=(replace(st.tasks[0], driver=Driver.EXEC, exec=fail),))
         stages.append(st)
     run_id = uuid.uuid4().hex

@@ -4,7 +4,8 @@
 validation rule: unique names, selectors that match an assignment, background stages
 with background tasks, readiness checks, stoppers aimed at background stages, templates
 naming existing assignments, explicit (stage and task) pipelines that partition their
-items, durations of every distribution. Both dialects are drawn.
+items, durations of every distribution, stoppers of a stage selected by ``none``. Every
+dialect is drawn.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import string
 from hypothesis import strategies as st
 
 from benchhub_sim.spec.model import (
+    DIALECTS,
     DISTRIBUTIONS,
     DockerAction,
     DockerPayload,
@@ -24,6 +26,7 @@ from benchhub_sim.spec.model import (
     JobSpec,
     NodeAssignment,
     Owner,
+    OwnerType,
     Requirements,
     Role,
     Selector,
@@ -75,6 +78,7 @@ def _selectors(draw: st.DrawFn, assignments: list[NodeAssignment]) -> tuple[Sele
     """At least one selector that matches an assignment, maybe others."""
     a = draw(st.sampled_from(assignments))
     labels = st.dictionaries(names, words, min_size=1, max_size=2).map(lambda d: tuple(d.items()))
+    other_role = draw(st.sampled_from(list(Role)))  # name and role are OR-ed
     matching = draw(
         st.sampled_from(["name", "role", "all", "labels", "name_role"]).map(
             lambda kind: {
@@ -82,7 +86,7 @@ def _selectors(draw: st.DrawFn, assignments: list[NodeAssignment]) -> tuple[Sele
                 "role": Selector(role=a.role),
                 "all": Selector(all=True),
                 "labels": None,
-                "name_role": Selector(name=a.name, role=a.role),
+                "name_role": Selector(name=a.name, role=other_role),
             }[kind]
         )
     )
@@ -115,12 +119,12 @@ def _plain_task(
     if driver is Driver.SHELL:
         payload["shell"] = ShellPayload(_command(draw, assignments))
     elif driver is Driver.EXEC:
-        argv = draw(st.lists(words.filter(bool), min_size=1, max_size=3))
-        payload["exec"] = ExecPayload(tuple(argv))
+        args = draw(st.lists(words, max_size=3))  # args may be empty strings
+        payload["exec"] = ExecPayload(draw(words.filter(bool)), tuple(args))
     else:
         ports = draw(
             st.lists(
-                st.builds(DockerPort, st.integers(1, 65535), st.integers(1, 65535)), max_size=2
+                st.builds(DockerPort, st.integers(1, 65535), st.integers(0, 65535)), max_size=2
             )
         )
         payload["docker"] = DockerPayload(
@@ -196,7 +200,8 @@ def job_specs(
                 task = _replace(task, ready=checks, ready_timeout=draw(st.none() | positive))
             elif targets and draw(st.integers(0, 4)) == 0:
                 target, bg_tasks = draw(st.sampled_from(targets))
-                stop = StopperPayload(target, draw(st.none() | st.sampled_from(bg_tasks)))
+                task_name = draw(st.none() | st.sampled_from(bg_tasks))
+                stop = StopperPayload(target, task_name, task_name is None and draw(st.booleans()))
                 task = Task(
                     name=tname,
                     driver=Driver.STOPPER,
@@ -223,6 +228,21 @@ def job_specs(
             )
         )
 
+    if targets and draw(st.booleans()):
+        # stoppers the central runs on the nodes of the stages they stop (``none``)
+        stops = draw(st.lists(st.sampled_from(targets), min_size=1, max_size=2))
+        stages.append(
+            Stage(
+                name="c_stop",
+                selectors=(Selector(none=True),),
+                tasks=tuple(
+                    Task(f"t_{k}", Driver.STOPPER, stopper=StopperPayload(target, all=True))
+                    for k, (target, _) in enumerate(stops)
+                ),
+            )
+        )
+        stage_names.append("c_stop")
+
     pipelines: tuple[StagePipeline, ...] = ()
     if draw(st.booleans()):
         groups = _partition(draw, stage_names)
@@ -232,7 +252,10 @@ def job_specs(
         )
     return JobSpec(
         name=draw(names),
-        owner=Owner(*(draw(st.sampled_from(["", "1", "at15", "user"])) for _ in range(3))),
+        owner=Owner(
+            *(draw(st.sampled_from(["", "1", "at15"])) for _ in range(2)),
+            draw(st.none() | st.sampled_from(list(OwnerType))),
+        ),
         workload=Workload(
             *(draw(st.sampled_from(["", "pingpong", "0.0.1", "constant"])) for _ in range(5))
         ),
@@ -242,7 +265,8 @@ def job_specs(
         reason=draw(st.sampled_from(["", "example"])),
         walltime=draw(st.none() | positive),
         priority=draw(st.floats(min_value=-100, max_value=100)),
-        dialect=draw(st.sampled_from(["nodeAssignments", "nodes"])),
+        dialect=draw(st.sampled_from(list(DIALECTS))),
+        id=draw(st.sampled_from(["", "7", "job-1"])),
     )
 
 

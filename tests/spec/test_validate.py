@@ -92,16 +92,18 @@ def test_wrong_types() -> None:
     ]
 
 
-def test_exec_command_must_be_a_list() -> None:
+def test_exec_args_beside_an_argv_list_and_args_not_a_list() -> None:
     text = spec("""\
   - name: a
     selectors: [{name: srv}]
     tasks:
-      - exec: {command: "ls -l"}
+      - exec: {command: [ls, -l], args: [/tmp]}
+      - exec: {command: ls, args: -l}
 """)
     assert problems(text) == [
-        "t.yml:9: stages[0].tasks[0].exec.command: expected a list of strings (argv), "
-        "found a string ('ls -l'); use driver shell for a command line"
+        "t.yml:9: stages[0].tasks[0].exec.args: args given beside an argv list in command: "
+        "expected command: PROGRAM with args: [...], or command: [PROGRAM, ARG...] alone",
+        "t.yml:10: stages[0].tasks[1].exec.args: expected args (a list), found a string ('-l')",
     ]
 
 
@@ -133,15 +135,21 @@ stages:
     tasks:
       - driver: bash
         shell: {command: x}
-      - docker: {image: db, action: start}
+      - docker: {image: db, action: begin}
+      - docker: {image: db, action: 0}
+      - docker: {image: db, action: 3}
 """
     assert problems(text) == [
         "t.yml:3: nodeAssignments[0].properties.role: expected one of any, loader, database, "
         "central (any case), found a string ('dtabase') (did you mean 'database'?)",
         "t.yml:8: stages[0].tasks[0].driver: expected one of shell, exec, docker, stopper "
         "(any case), found a string ('bash')",
-        "t.yml:10: stages[0].tasks[1].docker.action: expected one of pull, run, build "
-        "(any case), found a string ('start')",
+        "t.yml:10: stages[0].tasks[1].docker.action: expected one of pull, run, build, start "
+        "(any case), found a string ('begin')",
+        "t.yml:11: stages[0].tasks[2].docker.action: expected 1 (PULL) or 2 (RUN) as a number, "
+        "found 0 (types.proto's UNKNOWN, which BenchHub's runner refuses)",
+        "t.yml:12: stages[0].tasks[3].docker.action: expected 1 (PULL) or 2 (RUN) as a number, "
+        "found 3",
     ]
 
 
@@ -311,11 +319,13 @@ def test_stage_without_selectors_selects_no_node() -> None:
     ]
 
 
-def test_stage_with_none_only_selects_no_node() -> None:
+def test_stage_with_none_only_and_no_stopper_selects_no_node() -> None:
     text = spec("  - name: a\n    selectors: [{none: true}]\n    tasks: [{shell: {command: x}}]\n")
     assert problems(text) == [
         "t.yml:7: stages[0].selectors: stage 'a' selects no node: expected a selector (name, "
-        "role, labels or all: true) matching an assignment, found selectors that match no assignment"
+        "role, labels or all: true) matching an assignment, found selectors that match no "
+        "assignment (none: true picks nodes only in a stage of stoppers: those of the stages "
+        "they stop)"
     ]
 
 
@@ -414,7 +424,7 @@ def test_driver_payload_mismatch() -> None:
 """)
     assert problems(text) == [
         "t.yml:10: stages[0].tasks[0].shell: driver shell needs shell.command: expected a command, found none",
-        "t.yml:11: stages[0].tasks[1].exec: driver exec needs exec.command: expected a list of strings, found none",
+        "t.yml:11: stages[0].tasks[1].exec: driver exec needs exec.command: expected a program, found none",
         "t.yml:13: stages[0].tasks[2].docker: driver docker needs docker.image: expected an image, found none",
         "t.yml:15: stages[0].tasks[3].stopper: driver stopper needs stopper.stage: expected a stage name, found none",
         "t.yml:18: stages[0].tasks[4].docker: payload 'docker' given but driver is 'shell': expected only 'shell'",
