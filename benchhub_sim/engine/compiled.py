@@ -18,6 +18,7 @@ from benchhub_sim.spec.model import (
     Task,
     effective_task_pipelines,
     stage_selectors,
+    text_hash,
 )
 from benchhub_sim.store.simple import SimpleShape
 
@@ -49,6 +50,8 @@ class CompiledSpec:
         self.slots: tuple[Slot, ...] = job_slots(spec)
         self.walltime = walltime
         self.raw_spec = raw_spec
+        #: SHA-256 of ``raw_spec`` (store2018.md's ``job_spec.hash``), None without one
+        self.spec_hash = None if raw_spec is None else text_hash(raw_spec)
         self.priority = spec.priority
         names = [p.stages for p in spec.effective_pipelines()]
         index = {s.name: i for i, s in enumerate(spec.stages)}

@@ -271,7 +271,10 @@ def fewer_collections(threshold: int = 50_000) -> Iterator[None]:
 
 
 def _raw(spec: JobSpec) -> str | None:
-    """The spec as YAML text, for the jobs table (generated specs of traces have none)."""
+    """The spec's text for the jobs table: the text it was loaded from, verbatim, else
+    dumped as YAML (generated specs of traces have none)."""
+    if spec.source is not None:
+        return spec.source
     if not spec.stages or spec.dialect == "swf":
         return None
     from benchhub_sim.spec.load import dump_spec

@@ -258,7 +258,7 @@ def _requests(
     _check_speedup(speedup)
     durations, ready = observed_times(run, speedup=speedup, since=since)
     jobs = run.jobs.sort_values(["submit_time", "job_id"], kind="stable")
-    specs: dict[str, JobSpec] = {}
+    specs: dict[tuple[str, str | None], JobSpec] = {}
     generated: dict[int, JobSpec] = {}
     out: dict[int, JobRequest] = {}
     skipped: dict[str, int] = {}
@@ -271,14 +271,17 @@ def _requests(
         jobs["walltime"].to_numpy(float),
         jobs["priority"].to_numpy(float),
         _plain(jobs["raw_spec"]),
+        _plain(jobs["name"]),
         strict=True,
     )
-    for job_id, submit, start, stop, n_nodes, walltime, priority, raw in columns:
+    for job_id, submit, start, stop, n_nodes, walltime, priority, raw, name in columns:
         job_id = int(job_id)
         if raw is not None:
-            spec = specs.get(raw)
-            if spec is None:
-                spec = specs[raw] = load_spec(raw, name_hint=f"{where}: raw_spec of job {job_id}")
+            spec = specs.get((raw, name))
+            if spec is None:  # a spec file without a name was named after the file
+                spec = specs[(raw, name)] = load_spec(
+                    raw, name_hint=f"{where}: raw_spec of job {job_id}", default_name=name
+                )
         else:
             lo = start if since is None or math.isnan(start) else max(start, since)
             runtime = (stop - lo) if not (math.isnan(start) or math.isnan(stop)) else walltime
