@@ -241,17 +241,23 @@ def _check_pipelines(spec: JobSpec, loc: Locator) -> None:
 def _check_stage(spec: JobSpec, i: int, stage: Stage, loc: Locator) -> None:
     path: DocPath = ("stages", i)
     _check_stage_selectors(spec, i, stage, loc)
+    # how the spec's dialect writes a background task and a background stage
+    task_flag, stage_flag = (
+        ("longRunning: true", "type: long running")
+        if spec.dialect == "job-v2.1"
+        else ("background: true", "background: true")
+    )
     if stage.background and not stage.tasks:
         loc.add(
             path + ("tasks",),
             f"background stage {stage.name!r} has no background task: "
-            "expected at least one task with background: true, found no tasks",
+            f"expected at least one task with {task_flag}, found no tasks",
         )
     elif stage.background and not any(t.background for t in stage.tasks):
         loc.add(
             path + ("background",),
             f"background stage {stage.name!r} has no background task: "
-            "expected at least one task with background: true",
+            f"expected at least one task with {task_flag}",
         )
     task_first: dict[str, int] = {}
     for j, task in enumerate(stage.tasks):
@@ -268,7 +274,7 @@ def _check_stage(spec: JobSpec, i: int, stage: Stage, loc: Locator) -> None:
             loc.add(
                 tpath + ("background",),
                 f"background task in foreground stage {stage.name!r}: expected "
-                "background: true on the stage too",
+                f"{stage_flag} on the stage too",
             )
         _check_task(spec, task, tpath, loc)
         for k, check in enumerate(task.ready):

@@ -467,6 +467,15 @@ stages:
     ]
 
 
+def test_job_v21_rules_speak_its_keys() -> None:
+    assert problems(V21.replace("        longRunning: true\n", "")) == [
+        "t.yml:10: stages[0].type: background stage 'start_db' has no background task: "
+        "expected at least one task with longRunning: true",
+        "t.yml:27: stages[2].tasks[0].stopper.task: stopper stops task 'server' of stage "
+        "'start_db', which is not a background task: expected a background task",
+    ]
+
+
 def test_docker_ports_guest_missing_and_host_out_of_range() -> None:
     text = PROTO.replace(
         "ports: [{guest: 9042}, {guest: 7000, host: 17000}]",
