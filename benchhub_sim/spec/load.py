@@ -1,11 +1,10 @@
-"""Load BenchHub job specs (both dialects) into :class:`~benchhub_sim.spec.model.JobSpec`.
+"""Load BenchHub job specs (three dialects) into :class:`~benchhub_sim.spec.model.JobSpec`.
 
-Loading is PyYAML's safe loading, done in two steps so that every value keeps its line:
-the document is *composed* into a node tree by a :class:`yaml.SafeLoader` subclass,
-then converted to plain Python by hand, recording ``path -> line`` on the way. The
-plain data is then read into the dataclasses (type problems are collected on the way)
-and checked by :mod:`benchhub_sim.spec.validate`. Every problem is collected before one
-:class:`~benchhub_sim.errors.SpecError` is raised.
+Loading is PyYAML's safe loading, keeping each value's line
+(:func:`~benchhub_sim.spec.read.parse_yaml`). The plain data is then read into the
+dataclasses (type problems are collected on the way, by the readers of
+:mod:`benchhub_sim.spec.read`) and checked by :mod:`benchhub_sim.spec.validate`. Every
+problem is collected before one :class:`~benchhub_sim.errors.SpecError` is raised.
 
 Dialects
 --------
@@ -51,13 +50,12 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
-
-import yaml
+from typing import Any
 
 from benchhub_sim.errors import Problem, SpecError
+from benchhub_sim.spec import read
 from benchhub_sim.spec.dump import REQUIREMENT_KEYS, WORKLOAD_KEYS, dump_spec
 from benchhub_sim.spec.model import (
     DISTRIBUTIONS,
@@ -83,12 +81,10 @@ from benchhub_sim.spec.model import (
     Workload,
     with_source,
 )
+from benchhub_sim.spec.read import parse_yaml
 from benchhub_sim.spec.validate import DocPath, Locator, check_spec, did_you_mean
 
-__all__ = ["load_spec", "dump_spec"]
-
-E = TypeVar("E", Role, Driver, DockerAction, OwnerType)
-
+__all__ = ["load_spec", "dump_spec", "parse_yaml"]
 
 # --------------------------------------------------------------------------- sources
 
@@ -210,203 +206,6 @@ def _is_consequence(path: DocPath, loc: Locator) -> bool:
     return False
 
 
-# --------------------------------------------------------------------------- YAML
-
-
-class _LineLoader(yaml.SafeLoader):
-    """Safe loader used only to compose nodes; :func:`parse_yaml` converts them by hand."""
-
-
-def parse_yaml(text: str, loc: Locator) -> Any:
-    """Safe-load ``text``, recording each path's line in ``loc.lines``.
-
-    Parameters
-    ----------
-    text : str
-        One YAML document.
-    loc : Locator
-        Receives the lines, and problems such as duplicate keys.
-
-    Returns
-    -------
-    object
-        Plain Python data, as :func:`yaml.safe_load` would give.
-
-    Raises
-    ------
-    SpecError
-        On a YAML syntax error, located at its line.
-    """
-    loader = _LineLoader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        return _convert(loader, node, (), loc, set())
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        what = " ".join(x for x in (exc.context, exc.problem) if x)
-        raise SpecError([Problem(loc.where, line, "", f"YAML syntax error: {what}")]) from None
-    except yaml.YAMLError as exc:
-        raise SpecError([Problem(loc.where, None, "", f"YAML error: {exc}")]) from None
-    finally:
-        loader.dispose()
-
-
-def _convert(
-    loader: _LineLoader, node: yaml.Node, path: DocPath, loc: Locator, active: set[int]
-) -> Any:
-    loc.lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.ScalarNode):
-        return loader.construct_object(node, deep=True)
-    if id(node) in active:
-        loc.add(path, "recursive YAML alias: expected a tree, found a cycle")
-        return None
-    active.add(id(node))
-    try:
-        if isinstance(node, yaml.SequenceNode):
-            return [
-                _convert(loader, item, path + (k,), loc, active)
-                for k, item in enumerate(node.value)
-            ]
-        loader.flatten_mapping(node)
-        out: dict[Any, Any] = {}
-        first: dict[Any, int] = {}
-        for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
-            line = key_node.start_mark.line + 1
-            if not isinstance(key, str | int | float | bool):
-                loc.add(path, f"expected a string key, found {_kind(key)}", line=line)
-                continue
-            child = path + (str(key),)
-            if key in first:
-                loc.add(child, f"duplicate key (first at line {first[key]})", line=line)
-            first.setdefault(key, line)
-            loc.lines[child] = line
-            out[key] = _convert(loader, value_node, child, loc, active)
-        return out
-    finally:
-        active.discard(id(node))
-
-
-# --------------------------------------------------------------------------- readers
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"a boolean ({value})"
-    if isinstance(value, int | float):
-        return f"a number ({value})"
-    if isinstance(value, str):
-        shown = value if len(value) <= 40 else value[:37] + "..."
-        return f"a string ({shown!r})"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return type(value).__name__
-
-
-def _mapping(
-    value: Any, path: DocPath, loc: Locator, what: str, keys: Collection[str] | None
-) -> dict[str, Any]:
-    """``value`` as a mapping with only ``keys`` (None: any key); unknown keys are reported."""
-    if not isinstance(value, dict):
-        loc.add(path, f"expected {what} (a mapping), found {_kind(value)}")
-        return {}
-    if keys is None:
-        return value
-    for key in value:
-        if key not in keys:
-            loc.add(path + (str(key),), f"unknown key{did_you_mean(key, keys)}")
-    return {k: v for k, v in value.items() if k in keys}
-
-
-def _list(value: Any, path: DocPath, loc: Locator, what: str) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        loc.add(path, f"expected {what} (a list), found {_kind(value)}")
-        return []
-    return value
-
-
-def _str(value: Any, path: DocPath, loc: Locator, *, coerce: bool = False) -> str:
-    if isinstance(value, str):
-        return value
-    if coerce and isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    loc.add(path, f"expected a string, found {_kind(value)}")
-    return ""
-
-
-def _bool(value: Any, path: DocPath, loc: Locator) -> bool:
-    if isinstance(value, bool):
-        return value
-    loc.add(path, f"expected true or false, found {_kind(value)}")
-    return False
-
-
-def _num(value: Any, path: DocPath, loc: Locator) -> float:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    loc.add(path, f"expected a number, found {_kind(value)}")
-    return 0.0
-
-
-def _int(value: Any, path: DocPath, loc: Locator) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    loc.add(path, f"expected a whole number, found {_kind(value)}")
-    return 0
-
-
-def _enum(
-    cls: type[E],
-    value: Any,
-    path: DocPath,
-    loc: Locator,
-    default: E,
-    aliases: Mapping[str, E] | None = None,
-) -> E:
-    """A member of ``cls`` by its value or one of ``aliases``, in any case."""
-    names = {m.value: m for m in cls} | dict(aliases or {})
-    if isinstance(value, str) and value.lower() in names:
-        return names[value.lower()]
-    hint = did_you_mean(value.lower(), names) if isinstance(value, str) else ""
-    loc.add(path, f"expected one of {', '.join(names)} (any case), found {_kind(value)}{hint}")
-    return default
-
-
-def _alias(
-    data: Mapping[str, Any], path: DocPath, loc: Locator, canonical: str, *others: str
-) -> Any:
-    """The value under ``canonical`` or one of its aliases; map the model path to it."""
-    given = [k for k in (canonical, *others) if k in data]
-    if len(given) > 1:
-        loc.add(path + (given[1],), f"both {given[0]!r} and {given[1]!r} given: expected one")
-    if not given:
-        return None
-    if given[0] != canonical:
-        loc.renames[path + (canonical,)] = path + (given[0],)
-    return data[given[0]]
-
-
-def _items(
-    value: Any, path: DocPath, loc: Locator, what: str, read: Callable[[Any, DocPath, int], Any]
-) -> tuple[Any, ...]:
-    return tuple(read(item, path + (k,), k) for k, item in enumerate(_list(value, path, loc, what)))
-
-
-def _names(value: Any, path: DocPath, loc: Locator, what: str) -> tuple[str, ...]:
-    return _items(value, path, loc, what, lambda v, p, _k: _str(v, p, loc))
-
-
 # --------------------------------------------------------------------------- job
 
 _COMMON_KEYS = (
@@ -466,34 +265,34 @@ def _structure(data: Mapping[str, Any], loc: Locator) -> str:
 
 def _job(data: Any, loc: Locator, default_name: str | None) -> JobSpec:
     if not isinstance(data, dict):
-        loc.add((), f"expected a job spec (a mapping), found {_kind(data)}")
+        loc.add((), f"expected a job spec (a mapping), found {read.kind(data)}")
         return JobSpec(name="")
     structure = _structure(data, loc)
     earlier = structure == "nodes"
-    d = _mapping(data, (), loc, "a job spec", _EARLIER_KEYS if earlier else _LATER_KEYS)
+    d = read.mapping(data, (), loc, "a job spec", _EARLIER_KEYS if earlier else _LATER_KEYS)
     dialect = structure
     if "dialect" in d:  # written by older versions of dump_spec
-        dialect = _str(d["dialect"], ("dialect",), loc)
+        dialect = read.string(d["dialect"], ("dialect",), loc)
     if earlier:
         workload = _earlier_workload(d, loc)
-        assignments = _items(
+        assignments = read.items(
             d.get("nodes"), ("nodes",), loc, "nodes", lambda v, p, k: _node(v, p, k, loc)
         )
     else:
         workload = (
             _workload(d.get("workload"), ("workload",), loc) if "workload" in d else Workload()
         )
-        assignments = _items(
+        assignments = read.items(
             d.get("nodeAssignments"),
             ("nodeAssignments",),
             loc,
             "node assignments",
             lambda v, p, _k: _assignment(v, p, loc),
         )
-    stages = _items(
+    stages = read.items(
         d.get("stages"), ("stages",), loc, "stages", lambda v, p, k: _stage(v, p, k, loc, earlier)
     )
-    pipelines = _items(
+    pipelines = read.items(
         d.get("pipelines"),
         ("pipelines",),
         loc,
@@ -501,37 +300,41 @@ def _job(data: Any, loc: Locator, default_name: str | None) -> JobSpec:
         lambda v, p, k: _stage_pipeline(v, p, k, loc),
     )
     return JobSpec(
-        name=_str(d["name"], ("name",), loc, coerce=True) if "name" in d else default_name or "",
+        name=read.string(d["name"], ("name",), loc, coerce=True)
+        if "name" in d
+        else default_name or "",
         owner=_owner(d["owner"], ("owner",), loc) if "owner" in d else Owner(),
         workload=workload,
         node_assignments=assignments,
         pipelines=pipelines,
         stages=stages,
-        reason=_str(d["reason"], ("reason",), loc) if "reason" in d else "",
-        walltime=_num(d["walltime"], ("walltime",), loc) if d.get("walltime") is not None else None,
-        priority=_num(d["priority"], ("priority",), loc) if "priority" in d else 0.0,
+        reason=read.string(d["reason"], ("reason",), loc) if "reason" in d else "",
+        walltime=read.number(d["walltime"], ("walltime",), loc)
+        if d.get("walltime") is not None
+        else None,
+        priority=read.number(d["priority"], ("priority",), loc) if "priority" in d else 0.0,
         dialect=dialect,
-        id=_str(d["id"], ("id",), loc, coerce=True) if "id" in d else "",
+        id=read.string(d["id"], ("id",), loc, coerce=True) if "id" in d else "",
     )
 
 
 def _owner(value: Any, path: DocPath, loc: Locator) -> Owner:
-    d = _mapping(value, path, loc, "an owner", ("id", "name", "type"))
+    d = read.mapping(value, path, loc, "an owner", ("id", "name", "type"))
     kind = d.get("type")
     return Owner(
-        id=_str(d["id"], path + ("id",), loc, coerce=True) if "id" in d else "",
-        name=_str(d["name"], path + ("name",), loc, coerce=True) if "name" in d else "",
+        id=read.string(d["id"], path + ("id",), loc, coerce=True) if "id" in d else "",
+        name=read.string(d["name"], path + ("name",), loc, coerce=True) if "name" in d else "",
         # BenchHub's UNKNOWN_OWNER (its value when the type is not given) is None here
         type=None
         if kind in (None, "") or (isinstance(kind, str) and kind.lower() == "unknown_owner")
-        else _enum(OwnerType, kind, path + ("type",), loc, OwnerType.USER),
+        else read.choice(OwnerType, kind, path + ("type",), loc, OwnerType.USER),
     )
 
 
 def _workload(value: Any, path: DocPath, loc: Locator) -> Workload:
-    d = _mapping(value, path, loc, "a workload", WORKLOAD_KEYS)
+    d = read.mapping(value, path, loc, "a workload", WORKLOAD_KEYS)
     return Workload(
-        **{WORKLOAD_KEYS[k]: _str(v, path + (k,), loc, coerce=True) for k, v in d.items()}
+        **{WORKLOAD_KEYS[k]: read.string(v, path + (k,), loc, coerce=True) for k, v in d.items()}
     )
 
 
@@ -540,11 +343,13 @@ def _earlier_workload(d: Mapping[str, Any], loc: Locator) -> Workload:
     if isinstance(value, dict):
         workload = _workload(value, ("workload",), loc)
     elif value is not None:
-        workload = Workload(name=_str(value, ("workload",), loc, coerce=True))
+        workload = Workload(name=read.string(value, ("workload",), loc, coerce=True))
     else:
         workload = Workload()
     fields = {
-        WORKLOAD_KEYS[k]: _str(d[k], (k,), loc, coerce=True) for k in _EARLIER_MARKS if k in d
+        WORKLOAD_KEYS[k]: read.string(d[k], (k,), loc, coerce=True)
+        for k in _EARLIER_MARKS
+        if k in d
     }
     return dataclasses.replace(workload, **fields)
 
@@ -558,7 +363,7 @@ _NODE_KEYS = ("name", "type", "role", "selectors", "count", "requirements")
 def _assignment(value: Any, path: DocPath, loc: Locator) -> NodeAssignment:
     """types.proto's ``{selectors, properties: {name, role}}`` or job-v2.1.md's flat
     ``{name, role, selectors}``."""
-    d = _mapping(value, path, loc, "a node assignment", _ASSIGNMENT_KEYS)
+    d = read.mapping(value, path, loc, "a node assignment", _ASSIGNMENT_KEYS)
     if "properties" in d:
         for key in ("name", "role"):
             if key in d:
@@ -568,14 +373,14 @@ def _assignment(value: Any, path: DocPath, loc: Locator) -> NodeAssignment:
                     "{name, role} (types.proto) or a flat name and role (job-v2.1.md)",
                 )
         props_path = path + ("properties",)
-        props = _mapping(d["properties"], props_path, loc, "properties", ("name", "role"))
+        props = read.mapping(d["properties"], props_path, loc, "properties", ("name", "role"))
     else:
         props_path = path
         props = d
         loc.renames[path + ("properties",)] = path  # rules speak of properties.name
-    name = _str(props["name"], props_path + ("name",), loc) if "name" in props else ""
+    name = read.string(props["name"], props_path + ("name",), loc) if "name" in props else ""
     role = (
-        _enum(Role, props["role"], props_path + ("role",), loc, Role.ANY)
+        read.choice(Role, props["role"], props_path + ("role",), loc, Role.ANY)
         if "role" in props
         else Role.ANY
     )
@@ -583,14 +388,16 @@ def _assignment(value: Any, path: DocPath, loc: Locator) -> NodeAssignment:
 
 
 def _node(value: Any, path: DocPath, k: int, loc: Locator) -> NodeAssignment:
-    d = _mapping(value, path, loc, "a node", _NODE_KEYS)
+    d = read.mapping(value, path, loc, "a node", _NODE_KEYS)
     model = ("nodeAssignments", k)
     loc.renames[model] = path
     loc.renames[model + ("properties", "name")] = path + ("name",)
-    name = _str(d["name"], path + ("name",), loc) if "name" in d else ""
-    role_value = _alias(d, path, loc, "type", "role")
+    name = read.string(d["name"], path + ("name",), loc) if "name" in d else ""
+    role_value = read.alias(d, path, loc, "type", "role")
     role = (
-        Role.ANY if role_value is None else _enum(Role, role_value, path + ("type",), loc, Role.ANY)
+        Role.ANY
+        if role_value is None
+        else read.choice(Role, role_value, path + ("type",), loc, Role.ANY)
     )
     return _assignment_rest(d, path, loc, name, role, earlier=True)
 
@@ -598,92 +405,46 @@ def _node(value: Any, path: DocPath, k: int, loc: Locator) -> NodeAssignment:
 def _assignment_rest(
     d: Mapping[str, Any], path: DocPath, loc: Locator, name: str, role: Role, *, earlier: bool
 ) -> NodeAssignment:
-    req = _mapping(
+    req = read.mapping(
         d.get("requirements", {}), path + ("requirements",), loc, "requirements", REQUIREMENT_KEYS
     )
     return NodeAssignment(
         name=name,
         role=role,
         selectors=_selectors(d.get("selectors"), path + ("selectors",), loc, earlier),
-        count=_int(d["count"], path + ("count",), loc) if "count" in d else 1,
+        count=read.integer(d["count"], path + ("count",), loc) if "count" in d else 1,
         requirements=Requirements(
-            **{k: _num(v, path + ("requirements", k), loc) for k, v in req.items()}
+            **{k: read.number(v, path + ("requirements", k), loc) for k, v in req.items()}
         ),
     )
 
 
 def _selectors(value: Any, path: DocPath, loc: Locator, earlier: bool) -> tuple[Selector, ...]:
-    return _items(value, path, loc, "selectors", lambda v, p, _k: _selector(v, p, loc, earlier))
+    return read.items(value, path, loc, "selectors", lambda v, p, _k: _selector(v, p, loc, earlier))
 
 
 def _selector(value: Any, path: DocPath, loc: Locator, earlier: bool) -> Selector:
     keys = ("name", "role", "labels", "all", "none") + (("type",) if earlier else ())
-    d = _mapping(value, path, loc, "a selector", keys)
-    role_value = _alias(d, path, loc, "role", "type")
+    d = read.mapping(value, path, loc, "a selector", keys)
+    role_value = read.alias(d, path, loc, "role", "type")
     return Selector(
-        name=_str(d["name"], path + ("name",), loc) if "name" in d else None,
+        name=read.string(d["name"], path + ("name",), loc) if "name" in d else None,
         role=None
         if role_value is None
-        else _enum(Role, role_value, path + ("role",), loc, Role.ANY),
-        labels=_pairs(d.get("labels"), path + ("labels",), loc, "labels"),
-        all=_bool(d["all"], path + ("all",), loc) if "all" in d else False,
-        none=_bool(d["none"], path + ("none",), loc) if "none" in d else False,
+        else read.choice(Role, role_value, path + ("role",), loc, Role.ANY),
+        labels=read.pairs(d.get("labels"), path + ("labels",), loc, "labels"),
+        all=read.boolean(d["all"], path + ("all",), loc) if "all" in d else False,
+        none=read.boolean(d["none"], path + ("none",), loc) if "none" in d else False,
     )
-
-
-def _pairs(
-    value: Any, path: DocPath, loc: Locator, what: str, *, env: bool = False
-) -> tuple[tuple[str, str], ...]:
-    """``{K: V}`` or types.proto's ``[{k: K, v: V}]`` (``Env``, ``Label``) as pairs in
-    file order. A missing ``v`` is "" as Go decodes it; a key given twice is a problem."""
-    if value is None:
-        return ()
-    entries: list[tuple[Any, Any, DocPath, DocPath]] = []  # key, value, key path, value path
-    if isinstance(value, list):
-        for i, item in enumerate(value):
-            ipath = path + (i,)
-            entry = _mapping(item, ipath, loc, f"{what} entry {{k, v}}", ("k", "v"))
-            if isinstance(item, dict) and "k" not in entry:
-                loc.add(ipath, "missing key 'k': expected {k: NAME, v: VALUE}")
-            elif "k" in entry:
-                entries.append((entry["k"], entry.get("v"), ipath + ("k",), ipath + ("v",)))
-    elif isinstance(value, dict):
-        entries = [(k, v, path + (str(k),), path + (str(k),)) for k, v in value.items()]
-    else:
-        loc.add(path, f"expected {what} (a list of {{k, v}} or a mapping), found {_kind(value)}")
-    out: dict[str, str] = {}
-    first: dict[str, DocPath] = {}
-    for key, item, kpath, vpath in entries:
-        name = _str(key, kpath, loc, coerce=True)
-        if not name or (env and "=" in name):
-            loc.add(
-                kpath, f"expected a non-empty name{' without =' if env else ''}, found {name!r}"
-            )
-        elif name in first:
-            loc.add(kpath, f"duplicate key {name!r} (first at {loc.at(first[name])})")
-        else:
-            first[name] = kpath
-            out[name] = _text(item, vpath, loc)
-    return tuple(out.items())
-
-
-def _text(value: Any, path: DocPath, loc: Locator) -> str:
-    """A value given to a process or compared with a label: numbers and booleans as
-    text (``true``/``false``), null as ""."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return _str(value, path, loc, coerce=True)
 
 
 # --------------------------------------------------------------------------- stages
 
 
 def _stage_pipeline(value: Any, path: DocPath, k: int, loc: Locator) -> StagePipeline:
-    d = _mapping(value, path, loc, "a pipeline", ("name", "stages"))
-    name = _str(d["name"], path + ("name",), loc) if "name" in d else f"pipeline-{k}"
-    return StagePipeline(name, _names(d.get("stages"), path + ("stages",), loc, "stage names"))
+    d = read.mapping(value, path, loc, "a pipeline", ("name", "stages"))
+    name = read.string(d["name"], path + ("name",), loc) if "name" in d else f"pipeline-{k}"
+    return StagePipeline(name, read.names(d.get("stages"), path + ("stages",), loc, "stage names"))
 
 
 #: job-v2.1.md's stage types, keyed by their letters (``long running``, ``longRunning``,
@@ -698,14 +459,14 @@ _STAGE_TYPES: dict[str, str] = {
 
 
 def _stage(value: Any, path: DocPath, i: int, loc: Locator, earlier: bool) -> Stage:
-    d = _mapping(
+    d = read.mapping(
         value,
         path,
         loc,
         "a stage",
         ("name", "background", "type", "selectors", "tasks", "pipelines"),
     )
-    tasks = _items(
+    tasks = read.items(
         d.get("tasks"), path + ("tasks",), loc, "tasks", lambda v, p, j: _task(v, p, loc, (i, j))
     )
     kind = _stage_type(d["type"], path + ("type",), loc) if "type" in d else None
@@ -722,13 +483,13 @@ def _stage(value: Any, path: DocPath, i: int, loc: Locator, earlier: bool) -> St
                     f"{task.driver.value}",
                 )
     return Stage(
-        name=_str(d["name"], path + ("name",), loc) if "name" in d else "",
-        background=_bool(d["background"], path + ("background",), loc)
+        name=read.string(d["name"], path + ("name",), loc) if "name" in d else "",
+        background=read.boolean(d["background"], path + ("background",), loc)
         if "background" in d
         else kind == "long running",
         selectors=_selectors(d.get("selectors"), path + ("selectors",), loc, earlier),
         tasks=tasks,
-        pipelines=_items(
+        pipelines=read.items(
             d.get("pipelines"),
             path + ("pipelines",),
             loc,
@@ -747,15 +508,15 @@ def _stage_type(value: Any, path: DocPath, loc: Locator) -> str | None:
     loc.add(
         path,
         "expected a stage type: short running, long running or stopper (job-v2.1.md), "
-        f"found {_kind(value)}{hint}",
+        f"found {read.kind(value)}{hint}",
     )
     return None
 
 
 def _task_pipeline(value: Any, path: DocPath, q: int, loc: Locator) -> TaskPipeline:
-    d = _mapping(value, path, loc, "a task pipeline", ("name", "tasks"))
-    name = _str(d["name"], path + ("name",), loc) if "name" in d else f"pipeline-{q}"
-    return TaskPipeline(name, _names(d.get("tasks"), path + ("tasks",), loc, "task names"))
+    d = read.mapping(value, path, loc, "a task pipeline", ("name", "tasks"))
+    name = read.string(d["name"], path + ("name",), loc) if "name" in d else f"pipeline-{q}"
+    return TaskPipeline(name, read.names(d.get("tasks"), path + ("tasks",), loc, "task names"))
 
 
 # --------------------------------------------------------------------------- tasks
@@ -785,9 +546,9 @@ def _task(
     value: Any, path: DocPath, loc: Locator, where: tuple[int, int] | None, ready_index: int = 0
 ) -> Task:
     """One task; ``where`` is (stage, task) index for stage tasks, None for readiness checks."""
-    d = _mapping(value, path, loc, "a task", _TASK_KEYS)
+    d = read.mapping(value, path, loc, "a task", _TASK_KEYS)
     if "name" in d:
-        name = _str(d["name"], path + ("name",), loc)
+        name = read.string(d["name"], path + ("name",), loc)
         if not name:
             loc.add(path + ("name",), "expected a non-empty task name, found ''")
     elif where is not None:
@@ -797,13 +558,13 @@ def _task(
         name = f"ready-{ready_index}"
     payloads = [k for k in ("shell", "exec", "docker", "stopper") if k in d]
     if "driver" in d:
-        driver = _enum(Driver, d["driver"], path + ("driver",), loc, Driver.SHELL)
+        driver = read.choice(Driver, d["driver"], path + ("driver",), loc, Driver.SHELL)
     else:
         driver = Driver(payloads[0]) if len(payloads) == 1 else Driver.SHELL
     ready, ready_timeout = _ready(d, path, loc)
     timeout = d.get("timeout")
-    fail_prob = _alias(d, path, loc, "fail_prob", "failProb")
-    background = _alias(d, path, loc, "background", "longRunning")
+    fail_prob = read.alias(d, path, loc, "fail_prob", "failProb")
+    background = read.alias(d, path, loc, "background", "longRunning")
     return Task(
         name=name,
         driver=driver,
@@ -811,16 +572,18 @@ def _task(
         exec=_exec(d["exec"], path + ("exec",), loc) if "exec" in d else None,
         docker=_docker(d["docker"], path + ("docker",), loc) if "docker" in d else None,
         stopper=_stopper(d["stopper"], path + ("stopper",), loc) if "stopper" in d else None,
-        env=_pairs(d.get("env"), path + ("env",), loc, "environment variables", env=True),
-        background=False if background is None else _bool(background, path + ("background",), loc),
+        env=read.pairs(d.get("env"), path + ("env",), loc, "environment variables", env=True),
+        background=False
+        if background is None
+        else read.boolean(background, path + ("background",), loc),
         ready=ready,
         ready_timeout=ready_timeout,
-        timeout=None if timeout is None else _num(timeout, path + ("timeout",), loc),
-        retries=_int(d["retries"], path + ("retries",), loc) if "retries" in d else 0,
+        timeout=None if timeout is None else read.number(timeout, path + ("timeout",), loc),
+        retries=read.integer(d["retries"], path + ("retries",), loc) if "retries" in d else 0,
         duration=_duration(d["duration"], path + ("duration",), loc)
         if d.get("duration") is not None
         else None,
-        fail_prob=0.0 if fail_prob is None else _num(fail_prob, path + ("fail_prob",), loc),
+        fail_prob=0.0 if fail_prob is None else read.number(fail_prob, path + ("fail_prob",), loc),
     )
 
 
@@ -829,9 +592,9 @@ def _ready(
 ) -> tuple[tuple[Task, ...], float | None]:
     value = d.get("ready")
     rpath = path + ("ready",)
-    timeout = _alias(d, path, loc, "ready_timeout", "readyTimeout")
+    timeout = read.alias(d, path, loc, "ready_timeout", "readyTimeout")
     if isinstance(value, dict):
-        r = _mapping(value, rpath, loc, "readiness checks", ("tasks", "timeout"))
+        r = read.mapping(value, rpath, loc, "readiness checks", ("tasks", "timeout"))
         loc.renames[rpath] = rpath + ("tasks",)
         if "timeout" in r:
             if timeout is not None:
@@ -840,27 +603,35 @@ def _ready(
             loc.renames[path + ("ready_timeout",)] = rpath + ("timeout",)
         value = r.get("tasks")
         rpath = rpath + ("tasks",)
-    checks = _items(
+    checks = read.items(
         value, rpath, loc, "readiness checks", lambda v, p, k: _task(v, p, loc, None, k)
     )
-    seconds = None if timeout is None else _num(timeout, path + ("ready_timeout",), loc)
+    seconds = None if timeout is None else read.number(timeout, path + ("ready_timeout",), loc)
     return checks, seconds
 
 
 def _shell(value: Any, path: DocPath, loc: Locator) -> ShellPayload:
-    d = _mapping(value, path, loc, "a shell payload", ("command",))
-    return ShellPayload(_str(d["command"], path + ("command",), loc) if "command" in d else "")
+    d = read.mapping(value, path, loc, "a shell payload", ("command",))
+    return ShellPayload(
+        read.string(d["command"], path + ("command",), loc) if "command" in d else ""
+    )
 
 
 def _exec(value: Any, path: DocPath, loc: Locator) -> ExecPayload:
     """BenchHub's ``{command: PROGRAM, args: [...]}``, or the whole argv as one list."""
-    d = _mapping(value, path, loc, "an exec payload", ("command", "args"))
+    d = read.mapping(value, path, loc, "an exec payload", ("command", "args"))
     command = d.get("command")
-    args = _items(
-        d.get("args"), path + ("args",), loc, "args", lambda v, p, _k: _str(v, p, loc, coerce=True)
+    args = read.items(
+        d.get("args"),
+        path + ("args",),
+        loc,
+        "args",
+        lambda v, p, _k: read.string(v, p, loc, coerce=True),
     )
     if not isinstance(command, list):
-        program = "" if command is None else _str(command, path + ("command",), loc, coerce=True)
+        program = (
+            "" if command is None else read.string(command, path + ("command",), loc, coerce=True)
+        )
         return ExecPayload(program, args)
     if "args" in d:
         loc.add(
@@ -868,12 +639,12 @@ def _exec(value: Any, path: DocPath, loc: Locator) -> ExecPayload:
             "args given beside an argv list in command: expected command: PROGRAM with "
             "args: [...], or command: [PROGRAM, ARG...] alone",
         )
-    argv = _items(
+    argv = read.items(
         command,
         path + ("command",),
         loc,
         "argv",
-        lambda v, p, _k: _str(v, p, loc, coerce=True),
+        lambda v, p, _k: read.string(v, p, loc, coerce=True),
     )
     # rules speak of command and args[k]: the file has command[0] and command[k + 1]
     loc.renames[path + ("command",)] = path + ("command", 0)
@@ -889,21 +660,21 @@ _DOCKER_ACTION_CODES: dict[int, DockerAction] = {1: DockerAction.PULL, 2: Docker
 
 
 def _docker(value: Any, path: DocPath, loc: Locator) -> DockerPayload:
-    d = _mapping(value, path, loc, "a docker payload", ("image", "action", "ports", "args"))
+    d = read.mapping(value, path, loc, "a docker payload", ("image", "action", "ports", "args"))
     return DockerPayload(
-        image=_str(d["image"], path + ("image",), loc) if "image" in d else "",
+        image=read.string(d["image"], path + ("image",), loc) if "image" in d else "",
         action=_docker_action(d["action"], path + ("action",), loc)
         if "action" in d
         else DockerAction.PULL,
-        ports=_items(
+        ports=read.items(
             d.get("ports"), path + ("ports",), loc, "ports", lambda v, p, _k: _port(v, p, loc)
         ),
-        args=_items(
+        args=read.items(
             d.get("args"),
             path + ("args",),
             loc,
             "args",
-            lambda v, p, _k: _str(v, p, loc, coerce=True),
+            lambda v, p, _k: read.string(v, p, loc, coerce=True),
         ),
     )
 
@@ -915,23 +686,23 @@ def _docker_action(value: Any, path: DocPath, loc: Locator) -> DockerAction:
         unknown = " (types.proto's UNKNOWN, which BenchHub's runner refuses)" if value == 0 else ""
         loc.add(path, f"expected 1 (PULL) or 2 (RUN) as a number, found {value}{unknown}")
         return DockerAction.PULL
-    return _enum(DockerAction, value, path, loc, DockerAction.PULL, _DOCKER_ACTION_NAMES)
+    return read.choice(DockerAction, value, path, loc, DockerAction.PULL, _DOCKER_ACTION_NAMES)
 
 
 def _port(value: Any, path: DocPath, loc: Locator) -> DockerPort:
-    d = _mapping(value, path, loc, "a port", ("guest", "host"))
+    d = read.mapping(value, path, loc, "a port", ("guest", "host"))
     return DockerPort(  # a port not given is 0, as Go decodes it
-        guest=_int(d["guest"], path + ("guest",), loc) if "guest" in d else 0,
-        host=_int(d["host"], path + ("host",), loc) if "host" in d else 0,
+        guest=read.integer(d["guest"], path + ("guest",), loc) if "guest" in d else 0,
+        host=read.integer(d["host"], path + ("host",), loc) if "host" in d else 0,
     )
 
 
 def _stopper(value: Any, path: DocPath, loc: Locator) -> StopperPayload:
-    d = _mapping(value, path, loc, "a stopper payload", ("stage", "task", "all"))
+    d = read.mapping(value, path, loc, "a stopper payload", ("stage", "task", "all"))
     return StopperPayload(
-        stage=_str(d["stage"], path + ("stage",), loc) if "stage" in d else "",
-        task=_str(d["task"], path + ("task",), loc) if d.get("task") is not None else None,
-        all=_bool(d["all"], path + ("all",), loc) if "all" in d else False,
+        stage=read.string(d["stage"], path + ("stage",), loc) if "stage" in d else "",
+        task=read.string(d["task"], path + ("task",), loc) if d.get("task") is not None else None,
+        all=read.boolean(d["all"], path + ("all",), loc) if "all" in d else False,
     )
 
 
@@ -940,13 +711,15 @@ def _duration(value: Any, path: DocPath, loc: Locator) -> Duration | None:
         loc.renames[path + ("value",)] = path  # rules speak of 'value'; the file has a number
         return Duration.constant(value)
     if not isinstance(value, dict):
-        loc.add(path, f"expected seconds (a number) or {{dist: ..., params}}, found {_kind(value)}")
+        loc.add(
+            path, f"expected seconds (a number) or {{dist: ..., params}}, found {read.kind(value)}"
+        )
         return None
     if "dist" not in value:
         loc.add(path + ("dist",), f"missing key: expected one of {', '.join(DISTRIBUTIONS)}")
         return None
-    dist = _str(value["dist"], path + ("dist",), loc)
-    given = {str(k): _num(v, path + (str(k),), loc) for k, v in value.items() if k != "dist"}
+    dist = read.string(value["dist"], path + ("dist",), loc)
+    given = {str(k): read.number(v, path + (str(k),), loc) for k, v in value.items() if k != "dist"}
     order = list(DISTRIBUTIONS.get(dist, ()))
     names = [n for n in order if n in given] + [n for n in given if n not in order]
     return Duration(dist, tuple((n, given[n]) for n in names))
