@@ -621,13 +621,7 @@ def _exec(value: Any, path: DocPath, loc: Locator) -> ExecPayload:
     """BenchHub's ``{command: PROGRAM, args: [...]}``, or the whole argv as one list."""
     d = read.mapping(value, path, loc, "an exec payload", ("command", "args"))
     command = d.get("command")
-    args = read.items(
-        d.get("args"),
-        path + ("args",),
-        loc,
-        "args",
-        lambda v, p, _k: read.string(v, p, loc, coerce=True),
-    )
+    args = read.words(d.get("args"), path + ("args",), loc, "args")
     if not isinstance(command, list):
         program = (
             "" if command is None else read.string(command, path + ("command",), loc, coerce=True)
@@ -639,13 +633,7 @@ def _exec(value: Any, path: DocPath, loc: Locator) -> ExecPayload:
             "args given beside an argv list in command: expected command: PROGRAM with "
             "args: [...], or command: [PROGRAM, ARG...] alone",
         )
-    argv = read.items(
-        command,
-        path + ("command",),
-        loc,
-        "argv",
-        lambda v, p, _k: read.string(v, p, loc, coerce=True),
-    )
+    argv = read.words(command, path + ("command",), loc, "argv")
     # rules speak of command and args[k]: the file has command[0] and command[k + 1]
     loc.renames[path + ("command",)] = path + ("command", 0)
     for k in range(1, len(argv)):
@@ -669,13 +657,7 @@ def _docker(value: Any, path: DocPath, loc: Locator) -> DockerPayload:
         ports=read.items(
             d.get("ports"), path + ("ports",), loc, "ports", lambda v, p, _k: _port(v, p, loc)
         ),
-        args=read.items(
-            d.get("args"),
-            path + ("args",),
-            loc,
-            "args",
-            lambda v, p, _k: read.string(v, p, loc, coerce=True),
-        ),
+        args=read.words(d.get("args"), path + ("args",), loc, "args"),
     )
 
 

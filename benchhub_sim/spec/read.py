@@ -222,6 +222,11 @@ def names(value: Any, path: DocPath, loc: Locator, what: str) -> tuple[str, ...]
     return items(value, path, loc, what, lambda v, p, _k: string(v, p, loc))
 
 
+def words(value: Any, path: DocPath, loc: Locator, what: str) -> tuple[str, ...]:
+    """A list of strings where numbers count as text (arguments: ``[-n, 5]``)."""
+    return items(value, path, loc, what, lambda v, p, _k: string(v, p, loc, coerce=True))
+
+
 def pairs(
     value: Any, path: DocPath, loc: Locator, what: str, *, env: bool = False
 ) -> tuple[tuple[str, str], ...]:
