@@ -12,15 +12,19 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from benchhub_sim.display import counts_text, html_table, plural, value_range
 from benchhub_sim.errors import ClusterError, Problem, SpecError
 from benchhub_sim.params import require, whole
 from benchhub_sim.spec.load import parse_yaml
 from benchhub_sim.spec.model import Role
 from benchhub_sim.spec.validate import Locator, did_you_mean, format_path
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,39 @@ class Cluster:
 
     def __len__(self) -> int:
         return len(self.nodes)
+
+    def role_counts(self) -> dict[str, int]:
+        """Nodes per preferred role, roles in order of first appearance."""
+        counts: dict[str, int] = {}
+        for n in self.nodes:
+            counts[n.role.value] = counts.get(n.role.value, 0) + 1
+        return counts
+
+    def __repr__(self) -> str:
+        name = f" {self.name}" if self.name else ""
+        return f"<Cluster{name}: {plural(len(self), 'node')}: {counts_text(self.role_counts())}>"
+
+    def _repr_html_(self) -> str:
+        """The nodes by role: how many, their capacity and speed, their ids."""
+        rows = []
+        for role in self.role_counts():
+            nodes = [n for n in self.nodes if n.role.value == role]
+            ids = nodes[0].node_id + (f" … {nodes[-1].node_id}" if len(nodes) > 1 else "")
+            rows.append(
+                (
+                    role,
+                    len(nodes),
+                    value_range(n.cores for n in nodes),
+                    value_range((n.mem_mb / 1024 for n in nodes), ",.3g"),
+                    value_range((n.disk_mb / 1024 for n in nodes), ",.4g"),
+                    value_range(n.speed for n in nodes),
+                    sum(n.mtbf is not None for n in nodes),
+                    ids,
+                )
+            )
+        header = ["role", "nodes", "cores", "memory (GB)", "disk (GB)", "speed", "may fail", "ids"]
+        caption = f"cluster {self.name}: {len(self)} nodes" if self.name else f"{len(self)} nodes"
+        return html_table(header, rows, caption=caption, numeric=[False] + [True] * 6 + [False])
 
     def node(self, node_id: str) -> Node:
         for n in self.nodes:
@@ -500,18 +537,55 @@ def _check_unique(doc: _Doc, nodes: list[tuple[Node, _Path]]) -> None:
             seen[node.node_id] = path
 
 
-# --- Arrow ---------------------------------------------------------------------------
+# --- tables --------------------------------------------------------------------------
+
+#: the columns of :func:`cluster_table`: a node's info, as in :class:`Node`
+CLUSTER_COLUMNS = ("node_id", "role", "host", "ip", "provider", "cores", "mem_mb", "disk_mb",
+                   "labels", "speed", "mtbf", "mttr")  # fmt: skip
 
 
-def cluster_table(cluster: Cluster | Iterable[Node]) -> pa.Table:
-    """The cluster as a node store table of :data:`~benchhub_sim.store.schema.NODES_SCHEMA`.
+def cluster_table(cluster: Cluster | Iterable[Node]) -> pd.DataFrame:
+    """The nodes as a DataFrame: one row per node, the columns of :data:`CLUSTER_COLUMNS`.
 
-    Every node is ``idle``, registered at time 0, running no job. ``mtbf``/``mttr`` are
-    not columns of the node store and are not kept.
+    ``role`` is the role's name, ``labels`` a dict, ``mtbf``/``mttr`` NaN for a node
+    that never fails. (For the node store's Arrow table, see :func:`node_table`.)
 
     Examples
     --------
-    >>> t = cluster_table(Cluster.uniform(2))
+    >>> cluster_table(load_cluster("nodes: [{id: db, role: database, count: 2}, {id: c}]"))[
+    ...     ["node_id", "role", "cores"]
+    ... ]
+      node_id      role  cores
+    0    db-0  database    1.0
+    1    db-1  database    1.0
+    2       c       any    1.0
+    """
+    import pandas as pd
+
+    nodes = list(cluster.nodes if isinstance(cluster, Cluster) else cluster)
+    rows = [
+        {
+            **{c: getattr(n, c) for c in CLUSTER_COLUMNS},
+            "role": n.role.value,
+            "labels": dict(n.labels),
+            "mtbf": float("nan") if n.mtbf is None else n.mtbf,
+            "mttr": float("nan") if n.mttr is None else n.mttr,
+        }
+        for n in nodes
+    ]
+    return pd.DataFrame(rows, columns=list(CLUSTER_COLUMNS))
+
+
+def node_table(cluster: Cluster | Iterable[Node]) -> pa.Table:
+    """The cluster as a node store table of :data:`~benchhub_sim.store.schema.NODES_SCHEMA`.
+
+    Every node is ``idle``, registered at time 0, running no job. ``mtbf``/``mttr`` are
+    not columns of the node store and are not kept. Written to Parquet, it loads back
+    with :func:`load_cluster`.
+
+    Examples
+    --------
+    >>> t = node_table(Cluster.uniform(2))
     >>> t.column("node_id").to_pylist(), t.column("state").to_pylist()
     (['node-0', 'node-1'], ['idle', 'idle'])
     """
@@ -538,7 +612,7 @@ def cluster_table(cluster: Cluster | Iterable[Node]) -> pa.Table:
 
 
 def cluster_from_table(table: pa.Table, *, where: str = "<table>") -> Cluster:
-    """Nodes from a node store table (the inverse of :func:`cluster_table`).
+    """Nodes from a node store table (the inverse of :func:`node_table`).
 
     Only ``node_id`` is required; other columns of
     :data:`~benchhub_sim.store.schema.NODES_SCHEMA` missing from ``table`` take the

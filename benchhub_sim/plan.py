@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchhub_sim.cluster import Cluster, Node
+from benchhub_sim.display import html_table, plural
 from benchhub_sim.spec.model import (
     DockerPayload,
     Driver,
@@ -139,6 +140,49 @@ class Plan:
             "assignments": [a.to_dict() for a in self.assignments],
             "pipelines": [p.to_dict() for p in self.pipelines],
         }
+
+    def __repr__(self) -> str:
+        stages = sum(len(p.stages) for p in self.pipelines)
+        tasks = sum(
+            len(tp.tasks)
+            for p in self.pipelines
+            for s in p.stages
+            for n in s.nodes
+            for tp in n.task_pipelines
+        )
+        n_nodes = len({a.node_id for a in self.assignments})
+        where = plural(n_nodes, "node")
+        if len(self.assignments) != n_nodes:  # loader packing: several slots on a node
+            where = f"{plural(len(self.assignments), 'slot')} on {where}"
+        return (
+            f"<Plan {self.job}: {where}, {plural(len(self.pipelines), 'pipeline')}, "
+            f"{plural(stages, 'stage')}, {plural(tasks, 'task')} on nodes>"
+        )
+
+    def grid(self) -> list[tuple[str, ...]]:
+        """The node-by-stage grid: a header row (slot, role, node, then one column per
+        stage as ``pipeline/stage``), then one row per bound slot whose stage cells
+        name the tasks that slot runs there (``""`` where it runs nothing)."""
+        columns = [(p, s) for p in self.pipelines for s in p.stages]
+        header = ("slot", "role", "node", *(f"{p.name}/{s.name}" for p, s in columns))
+        rows: list[tuple[str, ...]] = [header]
+        for a in self.assignments:
+            cells = []
+            for _, stage in columns:
+                names = [
+                    t.name
+                    for n in stage.nodes
+                    if n.name == a.name
+                    for tp in n.task_pipelines
+                    for t in tp.tasks
+                ]
+                cells.append(", ".join(names))
+            rows.append((a.name, a.role.value, f"{a.node_id} ({a.match})", *cells))
+        return rows
+
+    def _repr_html_(self) -> str:
+        header, *rows = self.grid()
+        return html_table(header, rows, caption=f"plan of job {self.job}: tasks by node and stage")
 
     def to_text(self) -> str:
         """An indented tree, one line per assignment, pipeline, stage, node and task."""

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from benchhub_sim.cluster import Cluster, Node, cluster_from_table, cluster_table, load_cluster
+from benchhub_sim.cluster import (
+    Cluster,
+    Node,
+    cluster_from_table,
+    cluster_table,
+    load_cluster,
+    node_table,
+)
 from benchhub_sim.errors import ClusterError
 from benchhub_sim.spec.model import Role
 from benchhub_sim.store.schema import NODES_SCHEMA
@@ -214,14 +223,14 @@ def test_shipped_clusters():
 # --- Arrow / Parquet -----------------------------------------------------------------
 
 
-def test_cluster_table_follows_nodes_schema():
+def test_node_table_follows_nodes_schema():
     cluster = Cluster(
         (
             Node("a", Role.DATABASE, host="h", ip="1.2.3.4", cores=4, labels=(("k", "v"),)),
             Node("b", speed=2.0),
         )
     )
-    table = cluster_table(cluster)
+    table = node_table(cluster)
     assert table.schema.equals(NODES_SCHEMA)
     assert table.column("state").to_pylist() == ["idle", "idle"]
     assert table.column("registered_time").to_pylist() == [0.0, 0.0]
@@ -234,10 +243,37 @@ def test_cluster_table_follows_nodes_schema():
 def test_parquet_round_trip(tmp_path):
     cluster = load_cluster(DATA / "small.yml")
     path = tmp_path / "small.parquet"
-    pq.write_table(cluster_table(cluster), path)
+    pq.write_table(node_table(cluster), path)
     loaded = load_cluster(path)
     assert loaded.nodes == cluster.nodes  # mtbf/mttr are not node store columns: none here
     assert loaded.name == "small"
+
+
+def test_cluster_table_is_a_dataframe_of_node_info():
+    cluster = Cluster(
+        (
+            Node("a", Role.DATABASE, cores=4, labels=(("k", "v"),), mtbf=100.0, mttr=5.0),
+            Node("b", speed=2.0),
+        )
+    )
+    df = cluster_table(cluster)
+    assert isinstance(df, pd.DataFrame)
+    assert list(df.columns) == ["node_id", "role", "host", "ip", "provider", "cores", "mem_mb",
+                                "disk_mb", "labels", "speed", "mtbf", "mttr"]  # fmt: skip
+    assert df["role"].tolist() == ["database", "any"]
+    assert df["labels"].tolist() == [{"k": "v"}, {}]
+    assert df["cores"].tolist() == [4.0, 1.0] and df["speed"].tolist() == [1.0, 2.0]
+    assert df["mtbf"].iloc[0] == 100.0 and math.isnan(df["mtbf"].iloc[1])
+
+
+def test_cluster_reprs_are_short():
+    cluster = load_cluster(DATA / "64.yml")
+    text = repr(cluster)
+    assert text == "<Cluster c64: 64 nodes: database 8, loader 40, any 16>"
+    html = cluster._repr_html_()
+    assert html.startswith("<table>") and len(html) < 3000  # a row per role, not per node
+    assert html.count("<tr>") == 1 + 3  # header + database, loader, any
+    assert ">db-a-0 … db-b-3<" in html
 
 
 def test_cluster_from_table_minimal_and_errors():

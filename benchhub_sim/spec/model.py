@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from benchhub_sim.spec.display import spec_html, spec_repr
+
 #: The spec dialects :func:`~benchhub_sim.spec.load.load_spec` reads and
 #: :func:`~benchhub_sim.spec.dump.dump_spec` writes: types.proto's ``nodeAssignments``
 #: with ``properties``, the earlier ``nodes: [{name, type}]``, and job-v2.1.md's flat
@@ -324,6 +326,12 @@ class JobSpec:
         if self.pipelines:
             return self.pipelines
         return tuple(StagePipeline(f"autogen-{i}", (s.name,)) for i, s in enumerate(self.stages))
+
+    def __repr__(self) -> str:
+        return spec_repr(self)
+
+    def _repr_html_(self) -> str:
+        return spec_html(self)
 
 
 def with_source(spec: JobSpec, text: str) -> JobSpec:

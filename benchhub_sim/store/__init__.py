@@ -7,6 +7,7 @@ from benchhub_sim.store.history import History
 from benchhub_sim.store.jobs import JobStore
 from benchhub_sim.store.nodes import NodeStore
 from benchhub_sim.store.query import (
+    JobDetail,
     job_detail,
     nodes_by,
     nodes_in_stage,
@@ -38,6 +39,7 @@ __all__ = [
     "TABLES",
     "TASKS_SCHEMA",
     "History",
+    "JobDetail",
     "JobStore",
     "NodeStore",
     "Run",

@@ -2,18 +2,20 @@
 
 Every function takes a :class:`~benchhub_sim.store.run.Run`, a
 :class:`~benchhub_sim.store.store.Store` or a mapping of table name to Arrow table, and
-returns a pandas DataFrame (or, for :func:`job_detail`, a nested dict).
+returns a pandas DataFrame (or, for :func:`job_detail`, a :class:`JobDetail` of them).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from benchhub_sim.display import html_table
 from benchhub_sim.errors import StoreError
 from benchhub_sim.store.rows import tables_of
 
@@ -96,8 +98,106 @@ def nodes_by(
     return nodes.to_pandas()
 
 
-def job_detail(run: Any, job_id: int) -> dict[str, Any]:
-    """One job as the nested record of BenchHub's store note: pipelines -> stages -> nodes -> tasks.
+@dataclass(frozen=True, eq=False)
+class JobDetail:
+    """One job of a run, in parts: its row, assignments, pipelines, stages, tasks, events.
+
+    What :func:`job_detail` returns. Each part is a DataFrame (``job`` a Series);
+    :meth:`to_dict` gives the nested record of BenchHub's store note. Displayed, it shows
+    the job's times and its stages by node, not its raw spec (``job["raw_spec"]``).
+
+    Parameters
+    ----------
+    job : pandas.Series
+        The job's row of the jobs table.
+    nodes : pandas.DataFrame
+        Its node assignments, in the order they were made: ``node_id``, ``node_name``
+        (the slot), ``match`` (``exact`` or ``any``).
+    pipelines : pandas.DataFrame
+        ``pipeline``, ``status``; a pipeline still ``running`` when the job ended has
+        the job's final status.
+    stages : pandas.DataFrame
+        Its stage rows (one per stage and slot), in pipeline, stage, node order.
+    tasks : pandas.DataFrame
+        Its task rows (one per attempt), in stage, node, task, attempt order.
+    events : pandas.DataFrame
+        Its ``job_events`` rows, in ``seq`` order.
+    record : dict
+        The nested record (see :meth:`to_dict`).
+    """
+
+    job: pd.Series
+    nodes: pd.DataFrame
+    pipelines: pd.DataFrame
+    stages: pd.DataFrame
+    tasks: pd.DataFrame
+    events: pd.DataFrame
+    record: dict[str, Any] = field(repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The job as BenchHub's store note nests it: pipelines -> stages -> nodes -> tasks.
+
+        The jobs row (plain Python values), plus ``nodes`` (the assignments) and
+        ``pipelines``: a list of ``{pipeline, status, stages: [{stage, stage_name,
+        background, nodes: [{node_id, node_name, status, times, tasks: [...]}]}]}``, one
+        entry of ``nodes`` per slot (with loader packing, a node holding two slots of the
+        job appears twice, once per ``node_name``).
+        """
+        return self.record
+
+    def _title(self) -> str:
+        j = self.job
+        times = [
+            f"{label} {j[c]:,.6g} s"
+            for label, c in (
+                ("submit", "submit_time"),
+                ("start", "start_time"),
+                ("stop", "stop_time"),
+            )
+            if c in j and not pd.isna(j[c])
+        ]
+        reason = f": {j['reason']}" if isinstance(j.get("reason"), str) and j["reason"] else ""
+        return (
+            f"job {j['job_id']} {j.get('name', '')}: {j.get('status', '?')}{reason}; "
+            + ", ".join(times)
+        )
+
+    def __repr__(self) -> str:
+        attempts = len(self.tasks)
+        failed = int((self.tasks["status"].astype(object) == "failed").sum()) if attempts else 0
+        return (
+            f"<JobDetail {self._title()}; {len(self.nodes)} nodes, {len(self.pipelines)} "
+            f"pipelines, {len(self.stages)} stage rows, {attempts} task attempts ({failed} failed)>"
+        )
+
+    def _repr_html_(self) -> str:
+        tasks: dict[tuple[Any, Any, Any], list[str]] = {}
+        for t in self.tasks.itertuples(index=False):
+            mark = f"{t.task_name}:{t.status}" + (f" (attempt {t.attempt})" if t.attempt else "")
+            tasks.setdefault((t.stage, t.node_id, t.node_name), []).append(mark)
+        rows = [
+            (
+                s.pipeline,
+                s.stage_name + (" (background)" if s.background else ""),
+                f"{s.node_name} @ {s.node_id}",
+                s.status,
+                *(_seconds(v) for v in (s.start_time, s.ready_time, s.stop_time)),
+                ", ".join(tasks.get((s.stage, s.node_id, s.node_name), [])),
+            )
+            for s in self.stages.itertuples(index=False)
+        ]
+        header = ["pipeline", "stage", "slot @ node", "status", "start (s)", "ready (s)",
+                  "stop (s)", "tasks"]  # fmt: skip
+        numeric = [True, False, False, False, True, True, True, False]
+        return html_table(header, rows, caption=self._title(), numeric=numeric)
+
+
+def _seconds(value: Any) -> str:
+    return "" if value is None or pd.isna(value) else f"{value:,.6g}"
+
+
+def job_detail(run: Any, job_id: int) -> JobDetail:
+    """One job of a run: its row, assignments, pipelines, stages, tasks and events.
 
     Parameters
     ----------
@@ -106,14 +206,9 @@ def job_detail(run: Any, job_id: int) -> dict[str, Any]:
 
     Returns
     -------
-    dict
-        The jobs row (plain Python values), plus ``nodes`` (the assignments: node_id,
-        node_name, how it was matched) and ``pipelines``: a list of
-        ``{pipeline, status, stages: [{stage, stage_name, background, nodes: [{node_id,
-        node_name, status, times, tasks: [...]}]}]}``, one entry of ``nodes`` per slot (with
-        loader packing, a node holding two slots of the job appears twice, once per
-        ``node_name``). A pipeline still ``running`` when the job ended gets the job's final
-        status.
+    JobDetail
+        Parts as DataFrames; :meth:`JobDetail.to_dict` nests them as BenchHub's store
+        note does (pipelines -> stages -> nodes -> tasks).
 
     Raises
     ------
@@ -121,12 +216,42 @@ def job_detail(run: Any, job_id: int) -> dict[str, Any]:
         When the run has no such job.
     """
     tables = tables_of(run)
-    rows = _where(tables["jobs"], job_id=job_id).to_pylist()
-    if not rows:
+    job = _where(tables["jobs"], job_id=job_id)
+    if not job.num_rows:
         raise no_such_job(job_id)
-    detail: dict[str, Any] = rows[0]
     events = _where(tables["job_events"], job_id=job_id)
-    events = events.take(pc.sort_indices(events, sort_keys=[("seq", "ascending")])).to_pylist()
+    events = events.take(pc.sort_indices(events, sort_keys=[("seq", "ascending")]))
+    stages = _where(tables["stages"], job_id=job_id)
+    tasks = _where(tables["tasks"], job_id=job_id)
+    record = _record(job.to_pylist()[0], events.to_pylist(), stages.to_pylist(), tasks.to_pylist())
+    ev = events.to_pandas()
+    assigns = ev[ev["event"].astype(object) == "assign"]
+    nodes = pd.DataFrame(
+        {
+            "node_id": assigns["node_id"].astype(object).to_numpy(),
+            "node_name": assigns["node_name"].astype(object).to_numpy(),
+            "match": assigns["detail"].astype(object).to_numpy(),
+        }
+    )
+    pipelines = pd.DataFrame(
+        [(p["pipeline"], p["status"]) for p in record["pipelines"]],
+        columns=["pipeline", "status"],
+    )
+    return JobDetail(
+        job=job.to_pandas().iloc[0],
+        nodes=nodes,
+        pipelines=pipelines,
+        stages=_sorted(stages, ["pipeline", "stage", "node_id", "node_name"]),
+        tasks=_sorted(tasks, ["stage", "node_id", "node_name", "task", "attempt"]),
+        events=ev.reset_index(drop=True),
+        record=record,
+    )
+
+
+def _record(
+    detail: dict[str, Any], events: list[dict], stages: list[dict], tasks: list[dict]
+) -> dict[str, Any]:
+    """The nested record of :meth:`JobDetail.to_dict`, from one job's rows."""
     detail["nodes"] = [
         {"node_id": e["node_id"], "node_name": e["node_name"], "match": e["detail"]}
         for e in events
@@ -137,8 +262,6 @@ def job_detail(run: Any, job_id: int) -> dict[str, Any]:
         if e["event"] in ("pipeline_start", "pipeline_finish"):
             pstatus[e["pipeline"]] = e["status"]
     ended = detail["status"] in ("finished", "aborted")
-    stages = _where(tables["stages"], job_id=job_id).to_pylist()
-    tasks = _where(tables["tasks"], job_id=job_id).to_pylist()
     by_stage_slot: dict[tuple[int, str, str], list[dict]] = {}
     for t in sorted(tasks, key=lambda t: (t["task"], t["attempt"])):
         by_stage_slot.setdefault((t["stage"], t["node_id"], t["node_name"]), []).append(

@@ -25,10 +25,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from benchhub_sim.display import counts_text, html_table, plural
 from benchhub_sim.errors import RunFormatError, stalled_message
 from benchhub_sim.io import write_text_atomic
 from benchhub_sim.store.rows import canonical, sort_order
 from benchhub_sim.store.schema import READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION, TABLES
+from benchhub_sim.store.setup import setup_rows
 
 VERSION_KEY = b"benchhub_sim.schema_version"
 META_FILE = "run.json"
@@ -799,11 +801,12 @@ class Run:
             return tables.min_max(name, "time")
         return _min_max(tables[name]["time"])
 
-    def summary(self) -> dict[str, Any]:
+    def status_counts(self) -> dict[str, Any]:
         """Jobs by status, nodes by state, number of events and time span.
 
         Reads no event table that is still on disk (counts and span come from the
         Parquet footers) and only the ``status`` / ``state`` columns of jobs and nodes.
+        (The run's metrics are :func:`benchhub_sim.analysis.metrics.summary`.)
         """
         tables = self.tables
         ranges = [
@@ -821,37 +824,48 @@ class Run:
             "span": span,
         }
 
-    def __repr__(self) -> str:
-        s = self.summary()
-        where = f" {self.path}" if self.path else ""
-        flag = "" if self.complete else " INCOMPLETE"
+    def _flags(self) -> list[str]:
+        """What did not go as it should: incomplete, stalled jobs, an error."""
+        flags = [] if self.complete else ["INCOMPLETE"]
         if self.stalled:
-            flag += f" STALLED({self.stalled['count']} jobs never ended)"
+            flags.append(f"STALLED: {stalled_message(self.stalled)}")
+        if self.meta.get("error"):
+            flags.append(f"ERROR: {self.meta['error']}")
+        return flags
+
+    def __repr__(self) -> str:
+        s = self.status_counts()
+        where = f" {self.path}" if self.path else ""
+        policy = self.meta.get("policy") or "?"
+        cluster = self.meta.get("cluster") or "?"
+        jobs = sum(s["jobs"].values())
+        lo, hi = s["span"]
+        span = "no events" if lo is None else f"t = {lo:,.6g} .. {hi:,.6g} s"
+        flags = "".join(f" [{f}]" for f in self._flags())
+        nodes = plural(sum(s["nodes"].values()), "node")
         return (
-            f"<Run{where}{flag} jobs={sum(s['jobs'].values())} {s['jobs']} "
-            f"nodes={sum(s['nodes'].values())} events={s['events']} span={s['span']}>"
+            f"<Run{where}:{flags} {policy} on {cluster} ({nodes}), "
+            f"{plural(jobs, 'job')} ({counts_text(s['jobs']) or 'none'}), {span}>"
         )
 
     def _repr_html_(self) -> str:
-        s = self.summary()
-        jobs = ", ".join(f"{k}: {v}" for k, v in s["jobs"].items()) or "none"
-        nodes = ", ".join(f"{k}: {v}" for k, v in s["nodes"].items()) or "none"
+        s = self.status_counts()
         lo, hi = s["span"]
-        span = (
-            "no events"
-            if lo is None
-            else f"t = {lo:g} .. {hi:g} s ({self.meta.get('clock', 'virtual')} clock)"
-        )
+        clock = self.meta.get("clock") or "virtual"
+        span = "no events" if lo is None else f"t = {lo:,.6g} .. {hi:,.6g} s ({clock} clock)"
+        rows = setup_rows(self.meta, sum(s["nodes"].values()))
+        rows += [
+            ("jobs", f"{sum(s['jobs'].values()):,} ({counts_text(s['jobs']) or 'none'})"),
+            ("nodes at the end", counts_text(s["nodes"]) or "none"),
+            ("events", f"{s['events']:,}, {span}"),
+        ]
         title = html.escape(str(self.path)) if self.path else "Run"
-        warn = "" if self.complete else " <b style='color:#b00'>(incomplete)</b>"
-        if self.stalled:
-            warn += f" <b style='color:#b00'>(stalled: {html.escape(stalled_message(self.stalled))})</b>"
-        return (
-            f"<b>{title}</b>{warn}<ul>"
-            f"<li>{sum(s['jobs'].values())} jobs ({html.escape(jobs)})</li>"
-            f"<li>{sum(s['nodes'].values())} nodes ({html.escape(nodes)})</li>"
-            f"<li>{s['events']} events, {html.escape(span)}</li></ul>"
+        warn = "".join(f"<br><b style='color:#b00'>{html.escape(f)}</b>" for f in self._flags())
+        hint = (
+            "<p><code>bh.summary(run)</code>: waits, slowdown, utilization; "
+            "<code>run.jobs</code>: the job store; <code>bh.plot_gantt(run)</code></p>"
         )
+        return f"<b>{title}</b>{warn}" + html_table([], rows, caption="") + hint
 
 
 def _counts(values: pa.ChunkedArray) -> dict[str, int]:

@@ -8,13 +8,13 @@ legal), then updates the snapshot and appends the event(s) to the history.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
 
 from benchhub_sim.cluster import Node
+from benchhub_sim.display import counts_text, html_table, plural
 from benchhub_sim.errors import StoreError
 from benchhub_sim.store.blocks import Template
 from benchhub_sim.store.fastplan import plan_fast
@@ -47,32 +47,33 @@ SUBMIT = Template((("job", -1, ("submit", "queued", *[None] * 12)),))
 class Store:
     """Node store + job store + history, kept in step.
 
-    Parameters
-    ----------
-    history : History, optional
-        The log to append to (give one with a ``sink`` to stream to a run directory).
-        A new in-memory :class:`History` by default.
-    check : bool
-        Check each transition before applying it. ``False`` trusts the caller (faster);
-        an illegal transition may then corrupt the snapshot.
-    bulk : bool
-        Apply the bulk transitions (:meth:`bind`, :meth:`start_simple`,
-        :meth:`finish_simple`) in one step when they are plainly legal. ``False`` makes
-        them the equivalent single-event calls (same tables, slower: the reference the
-        tests compare with).
+        Parameters
+        ----------
+        history : History, optional
+            The log to append to (give one with a ``sink`` to stream to a run directory).
+            A new in-memory :class:`History` by default.
+        check : bool
+            Check each transition before applying it. ``False`` trusts the caller (faster);
+            an illegal transition may then corrupt the snapshot.
+        bulk : bool
+            Apply the bulk transitions (:meth:`bind`, :meth:`start_simple`,
+            :meth:`finish_simple`) in one step when they are plainly legal. ``False`` makes
+            them the equivalent single-event calls (same tables, slower: the reference the
+            tests compare with).
 
-    Examples
-    --------
-    >>> from benchhub_sim.cluster import Node
-    >>> s = Store()
-    >>> s.add_node(0.0, Node("n0"))
-    >>> s.add_job(0.0, 1, "demo", n_nodes=1, walltime=60.0)
-    >>> s.job(1.0, 1, "assign", "queued", node_id="n0", node_name="srv", detail="any")
-    >>> s.job(1.0, 1, "start", "running")
-    >>> s.job(2.0, 1, "start", "running")
-    Traceback (most recent call last):
-    ...
-    benchhub_sim.errors.StoreError: job 1: cannot start: status is running
+        Examples
+        --------
+        >>> from benchhub_sim.cluster import Node
+    from benchhub_sim.display import counts_text, html_table
+        >>> s = Store()
+        >>> s.add_node(0.0, Node("n0"))
+        >>> s.add_job(0.0, 1, "demo", n_nodes=1, walltime=60.0)
+        >>> s.job(1.0, 1, "assign", "queued", node_id="n0", node_name="srv", detail="any")
+        >>> s.job(1.0, 1, "start", "running")
+        >>> s.job(2.0, 1, "start", "running")
+        Traceback (most recent call last):
+        ...
+        benchhub_sim.errors.StoreError: job 1: cannot start: status is running
     """
 
     def __init__(
@@ -336,21 +337,27 @@ class Store:
         self.history.flush()
         return _FinalTables(self)
 
+    def _counts(self) -> tuple[str, str]:
+        """Nodes by state and jobs by status, as text (states with no node left out)."""
+        nodes = {k: v for k, v in self.nodes.by_state().items() if v}
+        jobs = {k: v for k, v in self.jobs.by_status().items() if v}
+        return counts_text(nodes) or "none", counts_text(jobs) or "none"
+
     def __repr__(self) -> str:
+        nodes, jobs = self._counts()
         return (
-            f"<Store nodes={len(self.nodes)} {self.nodes.by_state()} "
-            f"jobs={len(self.jobs)} {self.jobs.by_status()} events={self.history.seq}>"
+            f"<Store: {plural(len(self.nodes), 'node')} ({nodes}), "
+            f"{plural(len(self.jobs), 'job')} ({jobs}), {plural(self.history.seq, 'event')}>"
         )
 
     def _repr_html_(self) -> str:
-        jobs = ", ".join(f"{k}: {v}" for k, v in self.jobs.by_status().items())
-        nodes = ", ".join(f"{k}: {v}" for k, v in self.nodes.by_state().items())
-        return (
-            "<b>Store</b><ul>"
-            f"<li>{len(self.nodes)} nodes ({html.escape(nodes)})</li>"
-            f"<li>{len(self.jobs)} jobs ({html.escape(jobs)})</li>"
-            f"<li>{self.history.seq} events</li></ul>"
-        )
+        nodes, jobs = self._counts()
+        rows = [
+            ("nodes", f"{len(self.nodes):,} ({nodes})"),
+            ("jobs", f"{len(self.jobs):,} ({jobs})"),
+            ("events", f"{self.history.seq:,}"),
+        ]
+        return html_table([], rows, caption="Store")
 
 
 class _FinalTables(Mapping[str, pa.Table]):

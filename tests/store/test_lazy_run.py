@@ -107,7 +107,7 @@ def test_lazy_tables_equal_the_tables_saved(tmp_path):
 
 def test_summary_and_reprs_read_no_event_table(run_dir, reads):
     run = load_run(run_dir)
-    summary = run.summary()
+    summary = run.status_counts()
     text, html = repr(run), run._repr_html_()
     assert not [c for c in reads if c[0] in {f"{n}.parquet" for n in EVENTS}]
     assert set(reads) <= {("jobs.parquet", ("status",)), ("nodes.parquet", ("state",))}
@@ -120,16 +120,16 @@ def test_summary_and_reprs_read_no_event_table(run_dir, reads):
     assert summary["events"] == pq.ParquetFile(run_dir / "job_events.parquet").metadata.num_rows + (
         pq.ParquetFile(run_dir / "node_events.parquet").metadata.num_rows
     )
-    assert "jobs=2" in text and "t = 0 .. 11 s" in html
+    assert "2 jobs (finished 1, aborted 1)" in text and "t = 0 .. 11 s" in html
     eager = Run({name: run.tables[name] for name in TABLES}, run.meta)
-    assert eager.summary() == summary
+    assert eager.status_counts() == summary
 
 
 def test_span_without_parquet_statistics(run_dir):
     for name in EVENTS:
         table = pq.read_table(run_dir / f"{name}.parquet")
         pq.write_table(table, run_dir / f"{name}.parquet", write_statistics=False)
-    assert load_run(run_dir).summary()["span"] == (0.0, 11.0)
+    assert load_run(run_dir).status_counts()["span"] == (0.0, 11.0)
 
 
 def test_save_copies_unread_tables_by_row_group(run_dir, tmp_path, reads):
@@ -158,7 +158,7 @@ def test_assigned_table_is_kept_and_saved(run_dir, tmp_path, reads):
     run.tables["jobs"] = jobs
     assert reads == [] and run.tables.loaded() == {"jobs"}
     assert run.tables.num_rows("jobs") == 0
-    assert run.summary()["jobs"] == {}
+    assert run.status_counts()["jobs"] == {}
     run.save(tmp_path / "copy")
     back = load_run(tmp_path / "copy")
     assert back.meta["counts"]["jobs"] == 0 and len(back.jobs) == 0

@@ -280,7 +280,7 @@ def test_queries_give_a_row_per_slot():
         ("ld-0", "cli-0"),
         ("ld-0", "cli-1"),
     ]
-    detail = job_detail(s, 1)
+    detail = job_detail(s, 1).to_dict()
     assert [(n["node_id"], n["node_name"]) for n in detail["nodes"]] == [
         ("db-0", "srv"), ("ld-0", "cli-0"), ("ld-0", "cli-1")
     ]  # fmt: skip

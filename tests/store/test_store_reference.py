@@ -104,7 +104,7 @@ def test_as_of(run):
 
 
 def test_queries(run):
-    detail = job_detail(run, 1)
+    detail = job_detail(run, 1).to_dict()
     assert [p["status"] for p in detail["pipelines"]] == ["background", "finished"]
     assert [(n["node_id"], n["node_name"], n["match"]) for n in detail["nodes"]] == [
         ("db-0", "srv", "exact"),
@@ -116,7 +116,7 @@ def test_queries(run):
     assert list(stages_on_node(run, "db-0")["stage_name"]) == ["server"]
     assert list(tasks_on_node(run, "ld-0")["attempt"]) == [0, 1]
     assert list(nodes_in_stage(run, 1, 0)["node_id"]) == ["db-0"]
-    assert job_detail(run, 2)["pipelines"] == []
+    assert job_detail(run, 2).to_dict()["pipelines"] == []
 
 
 def test_files_read_with_plain_pyarrow():

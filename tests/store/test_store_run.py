@@ -206,11 +206,9 @@ def test_streamed_run_equals_in_memory(tmp_path):
 
 def test_run_repr(run_dir):
     run = load_run(run_dir)
-    assert "jobs=2" in repr(run)
+    assert "2 jobs (finished 1, aborted 1)" in repr(run)
     html = run._repr_html_()
-    assert (
-        "2 jobs (finished: 1, aborted: 1)" in html and "3 nodes" in html and "t = 0 .. 11 s" in html
-    )
+    assert "2 (finished 1, aborted 1)" in html and "(3 nodes)" in html and "t = 0 .. 11 s" in html
 
 
 def test_a_run_of_the_store_s_tables_is_the_checked_one(tmp_path):

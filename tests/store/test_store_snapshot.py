@@ -217,5 +217,5 @@ def test_snapshot_equals_fold(store):
 
 
 def test_reprs(store):
-    assert "<Store nodes=3" in repr(store)
-    assert "3 nodes" in store._repr_html_() and "running: 1" in store._repr_html_()
+    assert repr(store) == "<Store: 3 nodes (idle 3), 1 job (running 1), 9 events>"
+    assert "3 (idle 3)" in store._repr_html_() and "1 (running 1)" in store._repr_html_()
