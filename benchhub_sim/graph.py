@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
+from benchhub_sim.spec.display import selectors_text
 from benchhub_sim.spec.model import JobSpec, Stage, effective_task_pipelines
 from benchhub_sim.spec.walltime import stage_time, task_time
 
@@ -21,6 +22,14 @@ if TYPE_CHECKING:
 
 #: seconds a task takes when its spec gives no ``duration``
 DEFAULT_TASK_DURATION = 1.0
+#: edge colour of a stage that stops other stages
+STOPPER_COLOR = "#d62728"
+#: how each kind of stage is drawn: kind -> (label, marker, colour)
+_MARKERS = {
+    "stage": ("stage", "o", "tab:blue"),
+    "background": ("background stage", "s", "tab:orange"),
+    "central": ("stopper stage (central)", "D", "tab:gray"),
+}
 
 
 def stage_graph(
@@ -50,7 +59,8 @@ def stage_graph(
         task duration means (see :func:`~benchhub_sim.spec.walltime.stage_time`).
         Barrier edges join every stage of a pipeline to every stage
         of the next, with ``kind="ready"`` from a background stage, else ``"finished"``.
-        ``graph.graph`` holds ``job`` and ``pipelines`` (names in order).
+        ``graph.graph`` holds ``job``, ``pipelines`` (names in order) and ``roles`` (the
+        role of each node assignment, by name).
 
     Examples
     --------
@@ -62,6 +72,7 @@ def stage_graph(
     graph = nx.DiGraph(job=spec.name)
     pipelines = spec.effective_pipelines()
     graph.graph["pipelines"] = [p.name for p in pipelines]
+    graph.graph["roles"] = {a.name: a.role.value for a in spec.node_assignments}
     stages = {s.name: s for s in spec.stages}
     for index, pipeline in enumerate(pipelines):
         for name in pipeline.stages:
@@ -156,10 +167,13 @@ def plot_stage_graph(
     """Draw the stage graph in layers: one column per pipeline, left to right.
 
     Foreground stages are circles, background stages squares, stages of stoppers run
-    from the central (selected by ``none``) diamonds; a barrier edge from a background
-    stage (``ready``) is dashed, and a dotted line joins a stage of stoppers to each stage
-    it stops. When the graph has task nodes, each stage's task pipelines are listed under
-    its name, one line each (tasks ``|``-separated).
+    from the central (selected by ``none``) diamonds. A stage with stopper tasks has a
+    red ring, says what it stops, and a dotted line joins it to each stage it stops.
+    Under each stage's name, the nodes it runs on (its selectors, with the roles of the
+    assignments they name). A barrier edge from a background stage (``ready``) is
+    dashed; the legend, outside the axes, says what each mark means. When the graph has
+    task nodes, each stage's task pipelines are listed too, one line each (tasks
+    ``|``-separated).
 
     Parameters
     ----------
@@ -175,15 +189,18 @@ def plot_stage_graph(
     -------
     matplotlib.axes.Axes
         Markers are collections labelled ``"stage"``, ``"background stage"`` and, when
-        there are any, ``"stopper stage (central)"``; stage names are texts, edges are
-        annotations with a ``gid`` of ``"finished"``/``"ready"``, stopper links ``"stops"``.
+        there are any, ``"stopper stage (central)"``; texts with gid ``"stage"`` (names),
+        ``"runs_on"``, ``"stops_text"`` and ``"tasks"``; edges are annotations with a
+        ``gid`` of ``"finished"``/``"ready"``, stopper links ``"stops"``.
     """
+    from matplotlib.lines import Line2D
+    from matplotlib.transforms import ScaledTranslation
+
     graph = spec_or_graph if isinstance(spec_or_graph, nx.DiGraph) else stage_graph(spec_or_graph)
     if ax is None:
         import matplotlib.pyplot as plt
 
-        width = 2.5 + 2 * len(graph.graph.get("pipelines", []))
-        _, ax = plt.subplots(figsize=(width, 4), layout="constrained")
+        _, ax = plt.subplots(figsize=stage_graph_size(graph), layout="constrained")
     pos = stage_positions(graph)
     links = [(src, dst, kind) for src, dst, kind in graph.edges(data="kind")]
     links += [(src, dst, "stops") for src in pos for dst in graph.nodes[src].get("stops", ())]
@@ -198,37 +215,74 @@ def plot_stage_graph(
             gid=kind,
         )
     style = {"s": 300, "zorder": 2, **kwargs}
-    for kind, marker, label, color in (
-        ("stage", "o", "stage", "tab:blue"),
-        ("background", "s", "background stage", "tab:orange"),
-        ("central", "D", "stopper stage (central)", "tab:gray"),
-    ):
+    handles: list[Any] = []
+    for kind, (label, marker, color) in _MARKERS.items():
         names = [n for n in pos if _marker_kind(graph.nodes[n]) == kind]
         if kind == "central" and not names:
             continue
-        xy = [pos[n] for n in names]
-        ax.scatter(
-            [p[0] for p in xy],
-            [p[1] for p in xy],
+        stops = [bool(graph.nodes[n].get("stops")) for n in names]
+        markers = ax.scatter(
+            [pos[n][0] for n in names],
+            [pos[n][1] for n in names],
             marker=marker,
             label=label,
+            edgecolors=[STOPPER_COLOR if s else "none" for s in stops],
+            linewidths=[2.5 if s else 0.0 for s in stops],
             **{"color": color, **style},
         )
+        if names:
+            handles.append(markers)
+    roles = graph.graph.get("roles") or {}
+    fig = ax.figure
     for name, (x, y) in pos.items():
-        ax.text(x, y - 0.3, str(name), ha="center", va="top", fontsize=8)
-        lines = _task_lines(graph, name)
-        if lines:
-            ax.text(x, y - 0.45, "\n".join(lines), ha="center", va="top", fontsize=6, color="0.3")
+        data = graph.nodes[name]
+        lines = [(str(name), 8, "black", "stage")]
+        if data.get("central"):
+            lines.append(("from the central", 7, "0.35", "runs_on"))
+        elif data.get("selectors") is not None:
+            lines.append(("on " + selectors_text(data["selectors"], roles), 7, "0.35", "runs_on"))
+        if data.get("stops"):
+            lines.append(("stops " + ", ".join(data["stops"]), 7, STOPPER_COLOR, "stops_text"))
+        tasks = _task_lines(graph, name)
+        if tasks:
+            lines.append(("\n".join(tasks), 6, "0.3", "tasks"))
+        down = 14.0  # points below the marker's centre
+        for text, size, color, gid in lines:
+            shift = ScaledTranslation(0, -down / 72, fig.dpi_scale_trans)
+            ax.text(x, y, text, ha="center", va="top", fontsize=size, color=color, gid=gid,
+                    transform=ax.transData + shift)  # fmt: skip
+            down += (text.count("\n") + 1) * size * 1.25
     names = graph.graph.get("pipelines") or sorted({graph.nodes[n]["pipeline"] for n in pos})
     ax.set_xticks(range(len(names)), [str(n) for n in names], rotation=20)
     ax.set_yticks([])
     ax.set_xlim(-0.6, max(len(names) - 0.4, 0.6))
     ys = [y for _, y in pos.values()] or [0.0]
     most_lines = max((len(_task_lines(graph, n)) for n in pos), default=0)
-    ax.set_ylim(min(ys) - 0.8 - 0.1 * most_lines, max(ys) + 0.5)
+    ax.set_ylim(min(ys) - 0.75 - 0.1 * most_lines, max(ys) + 0.5)
     ax.set_xlabel("pipeline")
     ax.set_title(str(graph.graph.get("job", "")))
-    ax.legend(loc="upper right", fontsize=8, markerscale=0.5)
+    kinds = {kind for _, _, kind in graph.edges(data="kind")}
+    if "finished" in kinds:
+        handles.append(Line2D([], [], color="0.4", label="waits until finished"))
+    if "ready" in kinds:
+        handles.append(
+            Line2D([], [], color="0.4", linestyle="--", label="waits until ready (background)")
+        )
+    if any(graph.nodes[n].get("stops") for n in pos):
+        handles.append(
+            Line2D([], [], marker="o", linestyle=":", color=_LINKS["stops"]["color"],
+                   markerfacecolor="none", markersize=9, markeredgecolor=STOPPER_COLOR,
+                   markeredgewidth=2, label="stops a stage (dotted: which)")
+        )  # fmt: skip
+    ax.legend(
+        handles=handles,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        borderaxespad=0.0,
+        fontsize=8,
+        markerscale=0.5,
+        frameon=False,
+    )
     return ax
 
 
@@ -246,6 +300,11 @@ def _marker_kind(data: dict[str, Any]) -> str:
     if data.get("central", False):
         return "central"
     return "background" if data.get("background", False) else "stage"
+
+
+def stage_graph_size(graph: nx.DiGraph) -> tuple[float, float]:
+    """Inches for :func:`plot_stage_graph`: two per pipeline, plus room for the legend."""
+    return 4.0 + 2.0 * len(graph.graph.get("pipelines", [])), 4.0
 
 
 def _task_lines(graph: nx.DiGraph, stage: str) -> list[str]:

@@ -304,13 +304,48 @@ def test_plot_stage_graph_draws_layers():
     assert sorted(a.get_gid() for a in arrows) == ["finished", "finished", "ready"]
     ready = next(a for a in arrows if a.get_gid() == "ready")
     assert (ready.xy, ready.xyann) == ((2.0, 0.0), (1.0, 0.0))
-    labels = {t.get_text() for t in ax.texts if not isinstance(t, Annotation)}
+    texts = [t for t in ax.texts if not isinstance(t, Annotation)]
+    labels = {t.get_text() for t in texts if t.get_gid() == "stage"}
     assert labels == {"download_client", "download_server", "start_server", "ping_server"}
+    # where each stage runs: its selectors, with the role of the assignment they name
+    runs_on = {t.get_text() for t in texts if t.get_gid() == "runs_on"}
+    assert runs_on == {"on srv (database)", "on cli (loader)"}
+    # the legend explains the markers and both kinds of edge
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["stage", "background stage", "waits until finished",
+                      "waits until ready (background)"]  # fmt: skip
     assert [t.get_text() for t in ax.get_xticklabels()] == [
         "download",
         "run_server",
         "run_workload",
     ]
+
+
+def test_plot_marks_stoppers_and_what_they_stop():
+    from matplotlib.figure import Figure
+
+    from benchhub_sim.graph import STOPPER_COLOR
+    from benchhub_sim.spec.model import StopperPayload
+
+    stop = Task("stop", Driver.STOPPER, stopper=StopperPayload("db"))
+    spec = JobSpec(
+        "j",
+        stages=(
+            Stage("db", background=True, tasks=(sh("server", background=True),)),
+            Stage("end", selectors=(Selector(all=True),), tasks=(stop,)),
+        ),
+    )
+    ax = plot_stage_graph(spec, ax=Figure().add_subplot())
+    assert [t.get_text() for t in ax.texts if t.get_gid() == "stops_text"] == ["stops db"]
+    assert [t.get_gid() for t in ax.texts if t.get_gid() == "stops"] == ["stops"]  # the link
+    assert [t.get_text() for t in ax.texts if t.get_gid() == "runs_on"] == ["on no node", "on all"]
+    by_label = {c.get_label(): c for c in ax.collections}
+    red = matplotlib.colors.to_rgba(STOPPER_COLOR)
+    assert [tuple(c) for c in by_label["stage"].get_edgecolors()] == [red]  # "end" stops
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert (
+        legend[-1] == "stops a stage (dotted: which)" and "waits until ready (background)" in legend
+    )
 
 
 def test_plot_lists_task_pipelines_when_tasks_are_in_the_graph():

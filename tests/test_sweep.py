@@ -15,7 +15,7 @@ from benchhub_sim.errors import WorkloadError
 from benchhub_sim.sweep import cell_name, grid_cells, read_summary, sweep
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-METRICS = ["jobs", "finished", "aborted", "makespan", "mean_wait", "p95_wait", "utilization"]
+METRICS = ["jobs", "finished", "aborted", "makespan_s", "mean_wait_s", "p95_wait_s", "utilization"]
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +134,7 @@ def test_a_failing_cell_is_recorded_and_the_rest_completes(trace, tmp_path):
     assert (ok["status"], ok["error"], int(ok["jobs"])) == ("ok", "", 40)
     assert (bad["cell"], bad["status"]) == ("policy=broken,nodes=32", "failed")
     assert "ScheduleError: policy broken raised RuntimeError: boom" in bad["error"]
-    assert pd.isna(bad["jobs"]) and pd.isna(bad["mean_wait"])
+    assert pd.isna(bad["jobs"]) and pd.isna(bad["mean_wait_s"])
     saved = read_summary(tmp_path / "s")
     assert list(saved["status"]) == ["ok", "failed"]
     assert Path(ok["run_dir"]) == (tmp_path / "s" / "policy=fcfs,nodes=32").resolve()
@@ -184,10 +184,10 @@ def test_jobs_file_on_n_generous_nodes(tmp_path):
     by = df.set_index("nodes")
     # 3 jobs of 2 nodes x 10 s: on 2 nodes one at a time (makespan 30 s, waits 0, 10, 20),
     # on 6 nodes all at once (10 s, no wait)
-    assert by.loc[2, "makespan"] == pytest.approx(30.0)
-    assert by.loc[2, "mean_wait"] == pytest.approx(10.0)
-    assert by.loc[6, "makespan"] == pytest.approx(10.0)
-    assert by.loc[6, "mean_wait"] == pytest.approx(0.0)
+    assert by.loc[2, "makespan_s"] == pytest.approx(30.0)
+    assert by.loc[2, "mean_wait_s"] == pytest.approx(10.0)
+    assert by.loc[6, "makespan_s"] == pytest.approx(10.0)
+    assert by.loc[6, "mean_wait_s"] == pytest.approx(0.0)
 
 
 def test_jobs_file_nodes_take_the_capacity_of_the_clusters_largest_node(tmp_path):
@@ -218,7 +218,7 @@ def test_jobs_file_nodes_take_the_capacity_of_the_clusters_largest_node(tmp_path
     df = sweep(jobs, grid, out=tmp_path / "s", executor=cf.ThreadPoolExecutor(1))
     assert list(df["cell"]) == ["nodes=2,cluster=mixed", "nodes=2,cluster=four"]
     assert list(df["cluster"]) == grid["cluster"]
-    assert (int(df.loc[0, "finished"]), df.loc[0, "makespan"]) == (3, pytest.approx(30.0))
+    assert (int(df.loc[0, "finished"]), df.loc[0, "makespan_s"]) == (3, pytest.approx(30.0))
     assert int(df.loc[1, "aborted"]) == 3
 
 
@@ -232,7 +232,7 @@ def test_jobs_file_speedup_makes_nodes_faster(tmp_path):
     )
     # three 10 s jobs one after the other; four times faster nodes: 2.5 s each
     assert list(df["cell"]) == ["nodes=2,speedup=1", "nodes=2,speedup=4"]
-    assert list(df["makespan"]) == pytest.approx([30.0, 7.5])
+    assert list(df["makespan_s"]) == pytest.approx([30.0, 7.5])
 
 
 def test_jobs_file_needs_nodes_or_a_cluster(tmp_path):
@@ -249,7 +249,7 @@ def test_jobs_file_needs_nodes_or_a_cluster(tmp_path):
 def test_swf_trace_with_speedup_and_a_recorded_run_replayed(trace, tmp_path):
     ex = cf.ThreadPoolExecutor(2)
     swf = sweep(trace, {"nodes": [32], "speedup": [1.0, 2.0]}, out=tmp_path / "a", executor=ex)
-    busy = swf["utilization"] * swf["makespan"]  # busy node-seconds / 32
+    busy = swf["utilization"] * swf["makespan_s"]  # busy node-seconds / 32
     # speedup 2 halves every run time, so exactly half the busy node-seconds
     assert busy[1] == pytest.approx(busy[0] / 2)
     procs_x_runtime = sum(
@@ -261,7 +261,7 @@ def test_swf_trace_with_speedup_and_a_recorded_run_replayed(trace, tmp_path):
     recorded = swf.loc[0, "run_dir"]
     again = sweep(recorded, {"policy": ["fcfs"]}, out=tmp_path / "b", executor=ex)
     # replaying a run under its own policy on its own nodes gives the same schedule
-    cols = ["jobs", "makespan", "mean_wait", "utilization"]
+    cols = ["jobs", "makespan_s", "mean_wait_s", "utilization"]
     assert list(again.loc[0, cols]) == pytest.approx(list(swf.loc[0, cols]))
 
 

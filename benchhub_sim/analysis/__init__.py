@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from benchhub_sim.analysis.display import SUMMARY_FIELDS, Summary, SummaryTable, format_value
 from benchhub_sim.analysis.export import (
     BATSIM_COLUMNS,
     batsim_jobs,
@@ -22,7 +23,9 @@ from benchhub_sim.analysis.metrics import (
     queue_length,
     run_end,
     run_name,
+    run_setup,
     stage_durations,
+    stage_times,
     summary,
     throughput,
     time_average,
@@ -30,11 +33,14 @@ from benchhub_sim.analysis.metrics import (
 )
 from benchhub_sim.analysis.plot import (
     gantt_rects,
+    node_rows,
     plot_gantt,
     plot_job_timeline,
     plot_node_states,
     plot_queue_length,
+    plot_stage_durations,
     plot_utilization,
+    plot_wait_by_spec,
     plot_wait_cdf,
 )
 from benchhub_sim.analysis.report import write_report
@@ -42,27 +48,36 @@ from benchhub_sim.analysis.report import write_report
 __all__ = [
     "BATSIM_COLUMNS",
     "BSLD_TAU",
+    "SUMMARY_FIELDS",
+    "Summary",
+    "SummaryTable",
     "batsim_jobs",
     "compare_jobs",
     "compare_runs",
+    "format_value",
     "gantt_rects",
     "interval_set",
     "job_metrics",
     "makespan",
     "mean_utilization",
     "node_intervals",
+    "node_rows",
     "node_states",
     "node_utilization",
     "plot_gantt",
     "plot_job_timeline",
     "plot_node_states",
     "plot_queue_length",
+    "plot_stage_durations",
     "plot_utilization",
+    "plot_wait_by_spec",
     "plot_wait_cdf",
     "queue_length",
     "run_end",
     "run_name",
+    "run_setup",
     "stage_durations",
+    "stage_times",
     "summary",
     "throughput",
     "time_average",

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchhub_sim.analysis.display import SETUP_FIELDS, SUMMARY_FIELDS, Summary, SummaryTable
 from benchhub_sim.errors import UsageError
 
 #: tau of the bounded slowdown, in seconds
@@ -447,25 +448,45 @@ def node_states(run: Any) -> pd.DataFrame:
 # --- stages --------------------------------------------------------------------------
 
 
-def stage_durations(run: Any) -> pd.DataFrame:
-    """Duration (stop - start on one node) of each stage name: count, mean, p50, p95.
+def stage_times(run: Any) -> pd.DataFrame:
+    """Each stage's duration on each node, with the spec of its job.
 
-    Rows of ``run.stages`` without a start or a stop are left out. For a background stage
-    the duration runs until it was stopped.
+    Rows of ``run.stages`` without a start or a stop are left out. For a background
+    stage the duration runs until it was stopped.
 
     Returns
     -------
     pandas.DataFrame
-        Indexed by ``stage_name`` (sorted), columns ``count``, ``mean``, ``p50``, ``p95``.
+        Columns ``job_id``, ``spec`` (the job's ``name``), ``stage_name``, ``duration`` (s).
     """
     st = run.stages
+    jobs = _jobs(run)
+    spec = pd.Series(jobs["name"].astype(object).to_numpy(), index=jobs["job_id"].to_numpy())
     d = pd.DataFrame(
         {
-            "stage_name": st["stage_name"].astype(object),
-            "duration": st["stop_time"] - st["start_time"],
+            "job_id": st["job_id"].to_numpy(),
+            "spec": st["job_id"].map(spec).astype(object).to_numpy(),
+            "stage_name": st["stage_name"].astype(object).to_numpy(),
+            "duration": (st["stop_time"] - st["start_time"]).to_numpy(dtype=float),
         }
-    ).dropna()
-    g = d.groupby("stage_name", sort=True)["duration"]
+    )
+    return d.dropna(subset=["duration"]).reset_index(drop=True)
+
+
+def stage_durations(run: Any) -> pd.DataFrame:
+    """Duration (stop - start on one node) of each stage of each spec: count, mean, p50, p95.
+
+    Stages are told apart by the spec of their job: a ``setup`` stage of two specs gives
+    two rows. See :func:`stage_times` for which rows count.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``spec`` and ``stage_name`` (sorted), columns ``count``, ``mean``,
+        ``p50``, ``p95`` (seconds).
+    """
+    d = stage_times(run)
+    g = d.groupby(["spec", "stage_name"], sort=True)["duration"]
     out = pd.DataFrame(
         {
             "count": g.count(),
@@ -474,44 +495,56 @@ def stage_durations(run: Any) -> pd.DataFrame:
             "p95": g.quantile(0.95),
         }
     )
-    out.index.name = "stage_name"
+    out.index.names = ["spec", "stage_name"]
     return out
 
 
 # --- summaries -----------------------------------------------------------------------
 
 
-def summary(run: Any) -> dict[str, float | int]:
-    """The headline numbers of a run.
+def summary(run: Any) -> Summary:
+    """The headline numbers of a run, units in the names.
 
     Returns
     -------
-    dict
-        ``jobs``, ``finished``, ``aborted``, ``makespan`` (s), ``throughput_per_hour``
-        (finished jobs per hour), ``mean_wait``, ``median_wait``, ``p95_wait`` (s, over the jobs
-        that started), ``mean_bounded_slowdown`` and ``utilization`` (mean over the
-        makespan, 0..1).
+    Summary
+        A pandas Series (shown rounded per unit, values exact), named after the run
+        (:func:`run_name`): ``jobs``; ``finished``, ``aborted`` and ``unfinished`` (still
+        queued or running when the run ended); ``makespan_s``; ``throughput_per_h``
+        (finished jobs per hour over the makespan); ``mean_wait_s``, ``median_wait_s``,
+        ``p95_wait_s`` (over the jobs that started); ``mean_bounded_slowdown`` (tau =
+        :data:`BSLD_TAU`); ``utilization`` (busy node-seconds over nodes x makespan,
+        0..1). Counts are ints, the rest floats (NaN when undefined).
     """
     jm = job_metrics(run)
     status = jm["status"].to_numpy()
     wait = jm["wait"].dropna()
-    tp = throughput(run)
-    return {
+    finished = int((status == "finished").sum())
+    aborted = int((status == "aborted").sum())
+    values = {
         "jobs": len(jm),
-        "finished": int((status == "finished").sum()),
-        "aborted": int((status == "aborted").sum()),
-        "makespan": makespan(run),
-        "throughput_per_hour": tp * 3600.0,
-        "mean_wait": float(wait.mean()) if len(wait) else float("nan"),
-        "median_wait": float(wait.median()) if len(wait) else float("nan"),
-        "p95_wait": float(wait.quantile(0.95)) if len(wait) else float("nan"),
+        "finished": finished,
+        "aborted": aborted,
+        "unfinished": len(jm) - finished - aborted,
+        "makespan_s": makespan(run),
+        "throughput_per_h": throughput(run) * 3600.0,
+        "mean_wait_s": float(wait.mean()) if len(wait) else float("nan"),
+        "median_wait_s": float(wait.median()) if len(wait) else float("nan"),
+        "p95_wait_s": float(wait.quantile(0.95)) if len(wait) else float("nan"),
         "mean_bounded_slowdown": float(jm["bounded_slowdown"].mean()),
         "utilization": mean_utilization(run) if len(jm) else float("nan"),
     }
+    return Summary(values, dtype=object, name=run_name(run))
 
 
-def compare_runs(runs: Sequence[Any], names: Sequence[str] | None = None) -> pd.DataFrame:
-    """One row of :func:`summary` per run.
+def run_setup(run: Any) -> dict[str, Any]:
+    """The policy, cluster and node count of a run (``None`` where its meta lacks them)."""
+    meta = getattr(run, "meta", None) or {}
+    return {"policy": meta.get("policy"), "cluster": meta.get("cluster"), "nodes": len(run.nodes)}
+
+
+def compare_runs(runs: Sequence[Any], names: Sequence[str] | None = None) -> SummaryTable:
+    """One row per run: its policy, cluster and nodes, then its :func:`summary`.
 
     Parameters
     ----------
@@ -521,12 +554,13 @@ def compare_runs(runs: Sequence[Any], names: Sequence[str] | None = None) -> pd.
 
     Returns
     -------
-    pandas.DataFrame
-        Indexed by ``run``.
+    SummaryTable
+        A pandas DataFrame indexed by ``run`` (shown rounded per unit, values exact).
     """
     labels = _names(runs, names)
-    df = pd.DataFrame([summary(r) for r in runs], index=pd.Index(labels, name="run"))
-    return df
+    rows = [{**run_setup(r), **summary(r)} for r in runs]
+    columns = [*SETUP_FIELDS, *SUMMARY_FIELDS]
+    return SummaryTable(pd.DataFrame(rows, index=pd.Index(labels, name="run"), columns=columns))
 
 
 def compare_jobs(run_a: Any, run_b: Any) -> pd.DataFrame:

@@ -11,17 +11,28 @@ import base64
 import html
 import io
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from benchhub_sim.analysis import plot as _plot
-from benchhub_sim.analysis.metrics import _names, compare_runs, job_metrics, stage_durations
+from benchhub_sim.analysis.display import field_of, format_value
+from benchhub_sim.analysis.metrics import (
+    BSLD_TAU,
+    _names,
+    compare_runs,
+    job_metrics,
+    stage_durations,
+)
+from benchhub_sim.display import plural
+from benchhub_sim.errors import stalled_message
 from benchhub_sim.io import check_file_path, write_bytes_atomic, write_text_atomic
+from benchhub_sim.store.run import unfinished
+from benchhub_sim.store.setup import setup_rows
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto;
@@ -30,33 +41,60 @@ h1 { border-bottom: 2px solid #444; }
 h2 { margin-top: 2em; border-bottom: 1px solid #bbb; }
 div.scroll { overflow-x: auto; }
 table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.9em; }
-th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left;
+         overflow-wrap: break-word; }
+th:first-child, td:first-child { white-space: nowrap; }
 th { background: #f0f0f0; }
-td.text, th.text { text-align: left; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums;
+                 overflow-wrap: normal; white-space: nowrap; }
 figure { margin: 1em 0; }
 figure img { max-width: 100%; }
 figcaption { color: #555; font-size: 0.9em; }
 p.meta { color: #555; }
+p.warn { color: #900; font-weight: bold; }
 """
+
+#: how the report's tables show known columns: name -> (header, format)
+COLUMNS: dict[str, tuple[str, str]] = {
+    "job_id": ("job", ".0f"),
+    "n_nodes": ("nodes", ".0f"),
+    "attempt": ("attempt", ".0f"),
+    "exit_code": ("exit code", ".0f"),
+    "count": ("count", ",.0f"),
+    "submit_time": ("submit (s)", ",.2f"),
+    "start_time": ("start (s)", ",.2f"),
+    "stop_time": ("stop (s)", ",.2f"),
+    "wait": ("wait (s)", ",.2f"),
+    "runtime": ("runtime (s)", ",.2f"),
+    "mean": ("mean (s)", ",.2f"),
+    "p50": ("p50 (s)", ",.2f"),
+    "p95": ("p95 (s)", ",.2f"),
+    "bounded_slowdown": ("bounded slowdown", ",.2f"),
+    "stage_name": ("stage", ""),
+    "task_name": ("task", ""),
+    "node_id": ("node", ""),
+    "name": ("spec", ""),
+}
+
+_NUMBER = re.compile(r"^[-+]?[\d,]*\.?\d+%?$")
 
 
 @dataclass(frozen=True)
 class _Block:
-    kind: str  # "h1" | "h2" | "h3" | "p" | "table" | "figure"
+    kind: str  # "h1" | "h2" | "h3" | "p" | "warn" | "table" | "figure"
     text: str = ""
     table: pd.DataFrame | None = None
     png: bytes = b""
+    caption: str = ""
 
 
-def _fmt(x: Any) -> str:
-    if x is None or x is pd.NA or (isinstance(x, (float, np.floating)) and np.isnan(x)):
-        return ""
-    if isinstance(x, (float, np.floating)):
-        v = float(x)
-        if v.is_integer() and abs(v) < 1e15:
-            return str(int(v))
-        return f"{v:.4g}" if abs(v) < 1e4 else f"{v:.1f}"
-    return str(x)
+def _shown(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` as display text: known columns formatted and renamed (:data:`COLUMNS`)."""
+    out = {}
+    for c in df.columns:
+        header, fmt = COLUMNS.get(c, (str(c), ""))
+        out[header] = [format_value(v, fmt) for v in df[c]]
+    return pd.DataFrame(out, columns=list(out))
 
 
 def _figure(draw: Callable[[Any], Any], size: tuple[float, float] = (9.0, 3.6)) -> bytes:
@@ -71,61 +109,108 @@ def _figure(draw: Callable[[Any], Any], size: tuple[float, float] = (9.0, 3.6)) 
 
 
 def _top(jm: pd.DataFrame, column: str, n: int) -> pd.DataFrame:
-    cols = [
-        "job_id",
-        "name",
-        "status",
-        "n_nodes",
-        "submit_time",
-        "wait",
-        "runtime",
-        "bounded_slowdown",
-    ]
+    cols = ["job_id", "name", "status", "n_nodes", "submit_time", "wait", "runtime",
+            "bounded_slowdown"]  # fmt: skip
     top = jm.dropna(subset=[column]).sort_values([column, "job_id"], ascending=[False, True])
     return top[[c for c in cols if c in top]].head(n)
 
 
-def _failures(run: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
-    jobs = run.jobs
-    aborted = jobs[jobs["status"].astype(object).to_numpy() == "aborted"]
-    cols = [
-        c
-        for c in ("job_id", "name", "submit_time", "start_time", "stop_time", "reason")
-        if c in aborted
-    ]
-    aborted = aborted[cols].sort_values("job_id")
+def attempt_outcomes(run: Any) -> pd.DataFrame:
+    """Every failed task attempt of a run, and what came of it.
+
+    An attempt is retried when the same task of the same stage on the same slot has a
+    later attempt. Its ``outcome`` is ``"succeeded on retry"`` when a later attempt
+    finished, ``"retried, failed again"`` when the later attempts failed too (each is
+    listed), ``"job aborted"`` when it was the task's last attempt in a job that
+    aborted, and ``"last attempt"`` otherwise.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The failed rows of ``run.tasks`` (``job_id``, ``stage_name``, ``node_id``,
+        ``task_name``, ``attempt``, ``exit_code``, ``stop_time``, ``reason`` where
+        present) and ``outcome``, by job and stop time.
+    """
     tasks = getattr(run, "tasks", None)
     if tasks is None or tasks.empty:
-        return aborted, pd.DataFrame()
-    failed = tasks[tasks["status"].astype(object).to_numpy() == "failed"]
-    cols = [
-        c
-        for c in (
-            "job_id",
-            "stage_name",
-            "node_id",
-            "task_name",
-            "attempt",
-            "exit_code",
-            "stop_time",
-            "reason",
-        )
-        if c in failed
-    ]
-    return aborted, failed[cols].sort_values(["job_id", "stop_time"], kind="stable")
+        return pd.DataFrame(columns=["job_id", "outcome"])
+    t = tasks.assign(status=tasks["status"].astype(object), node_id=tasks["node_id"].astype(object))
+    key = [c for c in ("job_id", "stage", "node_id", "node_name", "task") if c in t]
+    t = t.assign(node_name=t["node_name"].astype(object)) if "node_name" in t else t
+    done = t[t["status"] == "finished"].groupby(key, dropna=False)["attempt"].max()
+    last = t.groupby(key, dropna=False)["attempt"].max()
+    failed = t[t["status"] == "failed"]
+    aborted = set(run.jobs.loc[run.jobs["status"].astype(object) == "aborted", "job_id"])
+    outcomes = []
+    for row in failed.itertuples(index=False):
+        k = tuple(getattr(row, c) for c in key)
+        if done.get(k, -1) > row.attempt:
+            outcomes.append("succeeded on retry")
+        elif last.get(k, row.attempt) > row.attempt:
+            outcomes.append("retried, failed again")
+        elif row.job_id in aborted:
+            outcomes.append("job aborted")
+        else:
+            outcomes.append("last attempt")
+    cols = [c for c in ("job_id", "stage_name", "node_id", "task_name", "attempt", "exit_code",
+                        "stop_time", "reason") if c in failed]  # fmt: skip
+    out = failed[cols].assign(outcome=outcomes)
+    return out.sort_values(["job_id", "stop_time"], kind="stable").reset_index(drop=True)
+
+
+def _failures(run: Any) -> list[_Block]:
+    jobs = run.jobs
+    aborted = jobs[jobs["status"].astype(object).to_numpy() == "aborted"]
+    cols = [c for c in ("job_id", "name", "submit_time", "start_time", "stop_time", "reason")
+            if c in aborted]  # fmt: skip
+    aborted = aborted[cols].sort_values("job_id")
+    attempts = attempt_outcomes(run)
+    retried = int((attempts["outcome"] == "succeeded on retry").sum()) if len(attempts) else 0
+    never = int(aborted["start_time"].isna().sum()) if "start_time" in aborted else 0
+    head = (
+        f"Failures: {plural(len(aborted), 'aborted job')} ({never} never started), "
+        f"{plural(len(attempts), 'failed task attempt')} ({retried} succeeded on retry)"
+    )
+    out = [_Block("h3", head)]
+    if len(aborted):
+        out.append(_Block("p", "Aborted jobs, with the reason logged:"))
+        out.append(_Block("table", table=aborted))
+    if len(attempts):
+        out.append(_Block("p", "Failed task attempts, and what came of each:"))
+        out.append(_Block("table", table=attempts))
+    return out
+
+
+def _warnings(run: Any, name: str) -> list[str]:
+    """What did not finish, said where the reader cannot miss it."""
+    meta = getattr(run, "meta", None) or {}
+    out = []
+    why = unfinished({**meta, "complete": getattr(run, "complete", True)})
+    if why:
+        out.append(f"{name}: not a finished run: {why}")
+    stalled = meta.get("stalled")
+    if stalled:
+        out.append(f"{name}: stalled: {stalled_message(stalled)}")
+    jobs = run.jobs
+    left = int((~jobs["status"].astype(object).isin(["finished", "aborted"])).sum())
+    if left and not stalled:
+        out.append(f"{name}: {left} jobs were still queued or running when the run ended")
+    return out
 
 
 def _run_blocks(run: Any, name: str, top: int) -> list[_Block]:
     meta = getattr(run, "meta", None) or {}
-    bits = [f"{k}: {meta[k]}" for k in ("clock", "policy", "seed") if meta.get(k) is not None]
-    bits.append(f"nodes: {len(run.nodes)}")
-    bits.append(f"jobs: {len(run.jobs)}")
-    out = [_Block("h2", name), _Block("p", " · ".join(bits))]
+    out = [_Block("h2", name)]
+    out.extend(_Block("warn", w) for w in _warnings(run, name))
+    setup = pd.DataFrame(setup_rows(meta, len(run.nodes)), columns=["setup", "value"])
+    out.append(_Block("table", table=setup))
     out.append(
         _Block(
             "figure",
             "Jobs by node",
-            png=_figure(lambda ax: _plot.plot_gantt(run, ax=ax), (10.0, 4.5)),
+            png=_figure(lambda ax: _plot.plot_gantt(run, ax=ax), (10.0, 4.8)),
+            caption="Each row is a node (grouped by role), each bar a job holding it, "
+            "coloured by spec; a red x ends an aborted job.",
         )
     )
     out.append(
@@ -133,18 +218,15 @@ def _run_blocks(run: Any, name: str, top: int) -> list[_Block]:
             "figure",
             "Cluster utilization",
             png=_figure(lambda ax: _plot.plot_utilization(run, ax=ax)),
-        )
-    )
-    out.append(
-        _Block(
-            "figure", "Queue length", png=_figure(lambda ax: _plot.plot_queue_length(run, ax=ax))
+            caption="The share of nodes held by a job, from assignment to the job's end.",
         )
     )
     out.append(
         _Block(
             "figure",
-            "Node states over time",
+            "Node states",
             png=_figure(lambda ax: _plot.plot_node_states(run, ax=ax)),
+            caption="How many nodes were in each state of the node store.",
         )
     )
     jm = job_metrics(run)
@@ -152,29 +234,39 @@ def _run_blocks(run: Any, name: str, top: int) -> list[_Block]:
     out.append(_Block("table", table=_top(jm, "bounded_slowdown", top)))
     out.append(_Block("h3", f"Longest-waiting jobs (top {top})"))
     out.append(_Block("table", table=_top(jm, "wait", top)))
-    aborted, failed = _failures(run)
-    out.append(_Block("h3", f"Failures: {len(aborted)} aborted jobs, {len(failed)} failed tasks"))
-    if len(aborted):
-        out.append(_Block("table", table=aborted))
-    if len(failed):
-        out.append(_Block("table", table=failed))
+    out.extend(_failures(run))
     st = getattr(run, "stages", None)
     if st is not None and len(st):
-        out.append(_Block("h3", "Stage durations (s, per node)"))
+        out.append(_Block("h3", "Stage durations by spec (per node)"))
         out.append(_Block("table", table=stage_durations(run).reset_index()))
     return out
 
 
+def summary_table(runs: Sequence[Any], names: Sequence[str]) -> pd.DataFrame:
+    """The report's summary: one column per run, one row per number (label with its
+    unit), each formatted as :data:`~benchhub_sim.analysis.display.SUMMARY_FIELDS` says."""
+    table = compare_runs(runs, names)
+    rows = {}
+    for column in table.columns:
+        f = field_of(column)
+        label, fmt = (f.label, f.fmt) if f is not None else (str(column), "")
+        rows[label] = [format_value(v, fmt) for v in table[column]]
+    out = pd.DataFrame(rows, index=list(table.index)).T
+    out.index.name = "run"
+    return out.reset_index()
+
+
 def _blocks(runs: Sequence[Any], names: list[str], title: str, top: int) -> list[_Block]:
-    summary = compare_runs(runs, names).reset_index()
-    blocks = [_Block("h1", title), _Block("h2", "Summary")]
-    blocks.append(_Block("table", table=summary))
+    blocks = [_Block("h1", title)]
+    for run, name in zip(runs, names, strict=True):
+        blocks.extend(_Block("warn", w) for w in _warnings(run, name))
+    blocks.append(_Block("h2", "Summary"))
+    blocks.append(_Block("table", table=summary_table(runs, names)))
     blocks.append(
         _Block(
             "p",
-            "Times in seconds; waits over the jobs that started; bounded "
-            "slowdown with tau = 10 s; utilization is busy node-seconds over "
-            "nodes x makespan.",
+            "Times in seconds; waits over the jobs that started; bounded slowdown with "
+            f"tau = {BSLD_TAU:g} s; utilization is busy node-seconds over nodes x makespan.",
         )
     )
     blocks.append(
@@ -182,6 +274,24 @@ def _blocks(runs: Sequence[Any], names: list[str], title: str, top: int) -> list
             "figure",
             "Wait time CDF",
             png=_figure(lambda ax: _plot.plot_wait_cdf(list(runs), names, ax=ax)),
+            caption="The share of started jobs that waited at most x seconds.",
+        )
+    )
+    blocks.append(
+        _Block(
+            "figure",
+            "Wait by spec",
+            png=_figure(lambda ax: _plot.plot_wait_by_spec(list(runs), names, ax=ax)),
+            caption="Quartiles and median of each spec's waits, one box per run; "
+            "dots are waits beyond 1.5 times the box.",
+        )
+    )
+    blocks.append(
+        _Block(
+            "figure",
+            "Queue length",
+            png=_figure(lambda ax: _plot.plot_queue_length(list(runs), names, ax=ax)),
+            caption="Jobs submitted and not yet started, over time.",
         )
     )
     for run, name in zip(runs, names, strict=True):
@@ -190,21 +300,19 @@ def _blocks(runs: Sequence[Any], names: list[str], title: str, top: int) -> list
 
 
 def _html_table(df: pd.DataFrame) -> str:
-    text_cols = {
-        c
-        for c in df.columns
-        if df[c].dtype == object or str(df[c].dtype) in ("category", "str", "string")
-    }
+    shown = _shown(df)
+
+    def cls(text: str) -> str:
+        return "num" if _NUMBER.match(text) else "text"
+
+    columns = list(shown.columns)
+    numeric = {c: bool(len(shown)) and all(cls(v) == "num" for v in shown[c] if v) for c in columns}
     head = "".join(
-        f'<th class="{"text" if c in text_cols else "num"}">{html.escape(str(c))}</th>'
-        for c in df.columns
+        f'<th class="{"num" if numeric[c] else "text"}">{html.escape(str(c))}</th>' for c in columns
     )
     rows = []
-    for rec in df.itertuples(index=False):
-        cells = "".join(
-            f'<td class="{"text" if c in text_cols else "num"}">{html.escape(_fmt(v))}</td>'
-            for c, v in zip(df.columns, rec, strict=True)
-        )
+    for rec in shown.itertuples(index=False):
+        cells = "".join(f'<td class="{cls(v)}">{html.escape(v)}</td>' for v in rec)
         rows.append(f"<tr>{cells}</tr>")
     body = "".join(rows)
     return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
@@ -222,26 +330,30 @@ def _render_html(blocks: list[_Block], title: str) -> str:
             parts.append(f"<{b.kind}>{html.escape(b.text)}</{b.kind}>")
         elif b.kind == "p":
             parts.append(f'<p class="meta">{html.escape(b.text)}</p>')
+        elif b.kind == "warn":
+            parts.append(f'<p class="warn">{html.escape(b.text)}</p>')
         elif b.kind == "table" and b.table is not None:
             parts.append(_html_table(b.table))
         elif b.kind == "figure":
             data = base64.b64encode(b.png).decode("ascii")
-            alt = html.escape(b.text)
+            caption = f"<figcaption>{html.escape(b.caption)}</figcaption>" if b.caption else ""
             parts.append(
-                f'<figure><img alt="{alt}" src="data:image/png;base64,{data}">'
-                f"<figcaption>{alt}</figcaption></figure>"
+                f'<figure><img alt="{html.escape(b.text)}" src="data:image/png;base64,{data}">'
+                f"{caption}</figure>"
             )
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
 
 def _md_table(df: pd.DataFrame) -> str:
-    def cell(v: Any) -> str:
-        return _fmt(v).replace("|", "\\|").replace("\n", " ")
+    shown = _shown(df)
 
-    lines = ["| " + " | ".join(cell(c) for c in df.columns) + " |"]
-    lines.append("|" + "|".join("---" for _ in df.columns) + "|")
-    for rec in df.itertuples(index=False):
+    def cell(v: Any) -> str:
+        return str(v).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(cell(c) for c in shown.columns) + " |"]
+    lines.append("|" + "|".join("---" for _ in shown.columns) + "|")
+    for rec in shown.itertuples(index=False):
         lines.append("| " + " | ".join(cell(v) for v in rec) + " |")
     return "\n".join(lines)
 
@@ -256,6 +368,8 @@ def _render_md(blocks: list[_Block], out: Path) -> str:
             parts.append("#" * int(b.kind[1]) + " " + b.text)
         elif b.kind == "p":
             parts.append(b.text)
+        elif b.kind == "warn":
+            parts.append(f"**{b.text}**")
         elif b.kind == "table" and b.table is not None:
             parts.append(_md_table(b.table))
         elif b.kind == "figure":
@@ -263,6 +377,8 @@ def _render_md(blocks: list[_Block], out: Path) -> str:
             png = fig_dir / f"fig-{k:02d}.png"
             write_bytes_atomic(png, b.png)
             parts.append(f"![{b.text}]({fig_dir.name}/{png.name})")
+            if b.caption:
+                parts.append(f"*{b.caption}*")
     return "\n\n".join(parts) + "\n"
 
 
@@ -277,10 +393,13 @@ def write_report(
 ) -> Path:
     """Write a report of one or several runs.
 
-    Contents: a summary table (:func:`~benchhub_sim.analysis.metrics.compare_runs`), the
-    wait-time CDF of all runs, then per run: Gantt chart by node, utilization, queue
-    length, node states over time, the slowest and the longest-waiting jobs, aborted
-    jobs and failed tasks with their reasons, and stage durations.
+    Contents: a warning for every run that stalled, raised or did not finish; a summary
+    table (:func:`summary_table`: one column per run); the wait-time CDF, the waits by
+    spec and the queue length of all runs; then per run: its setup (policy, cluster,
+    seed, inputs, versions, engine paths, skipped and stalled jobs), Gantt chart by
+    node, utilization, node states over time, the slowest and the longest-waiting jobs,
+    aborted jobs and failed task attempts (those that succeeded on retry told apart),
+    and stage durations by spec.
 
     Parameters
     ----------

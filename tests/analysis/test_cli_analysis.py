@@ -37,32 +37,58 @@ def run_dirs(make_run, tmp_path):
 def test_compare(run_dirs, capsys):
     assert main(["compare", *map(str, run_dirs)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].split() == [
-        "jobs",
-        "finished",
-        "aborted",
-        "makespan",
-        "mean_wait",
-        "median_wait",
-        "p95_wait",
-        "mean_bounded_slowdown",
-        "utilization",
-    ]
+    assert out[0].split() == ["policy", "nodes", "jobs", "finished", "aborted", "unfinished",
+                              "makespan_s", "mean_wait_s", "median_wait_s", "p95_wait_s",
+                              "mean_bounded_slowdown", "utilization"]  # fmt: skip
     assert out[1].split()[0] == "run"
-    # fcfs: 4 jobs, 2 finished, 2 aborted, makespan 30, waits [0, 0, 8]
-    assert out[2].split() == ["fcfs", "4", "2", "2", "30", "2.667", "0", "7.2", "1.133", "0.9"]
+    # fcfs: 4 jobs, 2 finished, 2 aborted, makespan 30, waits [0, 0, 8]: mean 8/3,
+    # p95 = 0.9 * 8; bsld (1 + 1 + 1.4) / 3; utilization 0.9 (each in its unit's format)
+    assert out[2].split() == ["fcfs", "fcfs", "2", "4", "2", "2", "0", "30.00", "2.67", "0.00",
+                              "7.20", "1.13", "90.0%"]  # fmt: skip
     # easy: waits [0, 0, 2] -> p95 = 0.9 * 2; J3 turnaround 22 / runtime 20 -> bsld 1.1
-    assert out[3].split()[:8] == ["easy", "4", "2", "2", "30", "0.6667", "0", "1.8"]
-    assert out[3].split()[8:] == ["1.033", "0.9"]
+    assert out[3].split()[8:] == ["0.67", "0.00", "1.80", "1.03", "90.0%"]
 
 
-def test_compare_by_job(run_dirs, capsys):
+def _with_noise(path, tmp_path):
+    """A copy of the run at ``path`` whose job 1 starts 5.684e-14 s later (float noise)."""
+    import pyarrow as pa
+
+    from benchhub_sim.store.schema import JOBS_SCHEMA
+
+    run = run_module.load_run(path)
+    jobs = run.jobs.copy()
+    jobs.loc[jobs["job_id"] == 1, "start_time"] += 5.684e-14
+    tables = dict(run.tables)
+    tables["jobs"] = pa.Table.from_pandas(jobs, schema=JOBS_SCHEMA, preserve_index=False)
+    return run_module.Run(tables, run.meta).save(tmp_path / "noisy")
+
+
+def test_compare_by_job_rounds_and_hides_float_noise(run_dirs, tmp_path, capsys):
+    noisy = _with_noise(run_dirs[0], tmp_path)
+    assert main(["compare", "--by-job", *map(str, run_dirs), str(noisy)]) == 0
+    out = capsys.readouterr().out
+    assert "per job (s): a = fcfs, b = easy, diff = b - a" in out
+    rows = [x.split() for x in out.splitlines() if x.split()[:1] == ["3"]]
+    # wait_a wait_b wait_diff start_a start_b start_diff runtime_a runtime_b runtime_diff
+    assert rows[0][1:] == ["8.00", "2.00", "-6.00", "10.00", "10.00", "0.00", "20.00", "20.00",
+                           "0.00"]  # fmt: skip
+    noise = out[out.index("b = noisy") :]
+    assert "e-14" not in noise and "-0.00" not in noise
+    job1 = next(x.split() for x in noise.splitlines() if x.split()[:1] == ["1"])
+    assert job1[1:4] == ["0.00", "0.00", "0.00"] and job1[6] == "0.00"
+
+
+def test_compare_by_job_shows_the_first_rows_unless_all(run_dirs, capsys, monkeypatch):
+    from benchhub_sim.cli import compare
+
+    monkeypatch.setattr(compare, "FIRST_ROWS", 2)
     assert main(["compare", "--by-job", *map(str, run_dirs)]) == 0
     out = capsys.readouterr().out
-    assert "per job: easy - fcfs" in out
-    line3 = next(x for x in out.splitlines() if x.split()[:1] == ["3"])
-    # wait_a wait_b wait_diff start_a start_b start_diff runtime_a runtime_b runtime_diff
-    assert line3.split()[1:] == ["8", "2", "-6", "10", "10", "0", "20", "20", "0"]
+    assert [x.split()[0] for x in out.splitlines()[-3:-1]] == ["1", "2"]
+    assert out.splitlines()[-1] == "... 2 more jobs (--all shows every job)"
+    assert main(["compare", "--by-job", "--all", *map(str, run_dirs)]) == 0
+    out = capsys.readouterr().out
+    assert [x.split()[0] for x in out.splitlines()[-4:]] == ["1", "2", "3", "4"]
 
 
 def test_export_both_formats(run_dirs, tmp_path, capsys):

@@ -131,26 +131,31 @@ def test_node_states(run):
     assert ns["running_job"].tolist() == [1, 2, 1, 2, 0]
 
 
-def test_stage_durations(run):
+def test_stage_durations_are_split_by_spec(run):
     sd = stage_durations(run)
-    assert sd.index.tolist() == ["db", "run", "setup"]
-    assert sd.loc["setup", "count"] == 4
-    # setup: [1, 2, 2, 3]; p95 at rank 0.95 * 3 = 2.85 -> 2 + 0.85 * (3 - 2)
-    assert sd.loc["setup", ["mean", "p50", "p95"]].tolist() == pytest.approx([2.0, 2.0, 2.85])
-    # run: [3, 8, 15]; p95 at rank 1.9 -> 8 + 0.9 * 7
-    assert sd.loc["run", ["mean", "p50", "p95"]].tolist() == pytest.approx([26 / 3, 8.0, 14.3])
-    assert sd.loc["db", "mean"] == 17.0
+    # jobs 1 and 2 are spec a, job 3 spec b: same-named stages of a and b are not pooled
+    assert sd.index.tolist() == [("a", "run"), ("a", "setup"), ("b", "db"), ("b", "run"),
+                                 ("b", "setup")]  # fmt: skip
+    assert sd["count"].tolist() == [2, 2, 1, 1, 2]
+    # a/run: [8, 3]; p95 at rank 0.95 * 1 -> 3 + 0.95 * (8 - 3)
+    assert sd.loc[("a", "run"), ["mean", "p50", "p95"]].tolist() == pytest.approx([5.5, 5.5, 7.75])
+    # a/setup: [2, 1]; b/setup: [3, 2]
+    assert sd.loc[("a", "setup"), "p95"] == pytest.approx(1.95)
+    assert sd.loc[("b", "setup"), ["mean", "p95"]].tolist() == pytest.approx([2.5, 2.95])
+    assert sd.loc[("b", "db"), "mean"] == 17.0 and sd.loc[("b", "run"), "mean"] == 15.0
 
 
 def test_summary(run):
     s = summary(run)
-    assert (s["jobs"], s["finished"], s["aborted"]) == (4, 2, 2)
-    assert s["makespan"] == 30.0
-    assert s["throughput_per_hour"] == pytest.approx(2 / 30 * 3600)
+    assert isinstance(s, pd.Series) and s.name == "fcfs"
+    assert (s["jobs"], s["finished"], s["aborted"], s["unfinished"]) == (4, 2, 2, 0)
+    assert all(type(s[k]) is int for k in ("jobs", "finished", "aborted", "unfinished"))
+    assert s["makespan_s"] == 30.0
+    assert s["throughput_per_h"] == pytest.approx(2 / 30 * 3600)
     # waits [0, 0, 8]: p95 at rank 1.9 -> 0 + 0.9 * 8
-    assert s["mean_wait"] == pytest.approx(8 / 3)
-    assert s["median_wait"] == 0.0
-    assert s["p95_wait"] == pytest.approx(7.2)
+    assert s["mean_wait_s"] == pytest.approx(8 / 3)
+    assert s["median_wait_s"] == 0.0
+    assert s["p95_wait_s"] == pytest.approx(7.2)
     assert s["mean_bounded_slowdown"] == pytest.approx(3.4 / 3)
     assert s["utilization"] == pytest.approx(0.9)
 
@@ -160,8 +165,11 @@ def test_compare_runs_one_row_per_run(run, make_run):
     other.jobs.loc[other.jobs["job_id"] == 3, "start_time"] = 12.0
     df = compare_runs([run, other], names=["a", "b"])
     assert df.index.tolist() == ["a", "b"]
-    assert df.loc["a", "mean_wait"] == pytest.approx(8 / 3)
-    assert df.loc["b", "mean_wait"] == pytest.approx(10 / 3)
+    assert df.loc["a", "mean_wait_s"] == pytest.approx(8 / 3)
+    assert df.loc["b", "mean_wait_s"] == pytest.approx(10 / 3)
+    assert list(df.columns[:4]) == ["policy", "cluster", "nodes", "jobs"]
+    assert df["policy"].tolist() == ["fcfs", "fcfs"] and df["nodes"].tolist() == [2, 2]
+    assert df["cluster"].isna().all()  # the tiny run's meta names no cluster
     # default names: the policy, made unique
     assert compare_runs([run, other]).index.tolist() == ["fcfs", "fcfs (2)"]
     with pytest.raises(ValueError):
@@ -245,7 +253,7 @@ def test_littles_law_on_a_single_server_queue():
     assert q.tolist() == [0.0, 1.0, 2.0, 1.0, 0.0]
     L = time_average(q, 0.0, 8.0)
     lam = 4 / 8
-    W = summary(run)["mean_wait"]
+    W = summary(run)["mean_wait_s"]
     assert pytest.approx(6 / 8) == L
     assert pytest.approx(lam * W) == L
     # and the server is busy 8 s out of 8

@@ -124,7 +124,7 @@ def test_synthetic_trace_easy_beats_fcfs():
         assert len(run.nodes) == 32  # MaxProcs of the header
         assert len(run.jobs) == 300
         assert (run.jobs["status"] == "finished").all()
-    assert summary(fcfs)["mean_wait"] > summary(easy)["mean_wait"]
+    assert summary(fcfs)["mean_wait_s"] > summary(easy)["mean_wait_s"]
 
 
 def test_warm_start_needs_a_recorded_run(hand_trace):
@@ -162,7 +162,7 @@ def _fg_durations(run):
 
 
 def test_recorded_run_is_interesting(recorded):
-    assert summary(recorded)["mean_wait"] > 0  # a queue builds up
+    assert summary(recorded)["mean_wait_s"] > 0  # a queue builds up
     assert (recorded.jobs["status"] == "finished").all()
 
 
@@ -202,11 +202,11 @@ def test_other_policy_keeps_submits_and_durations(recorded):
 
 def test_fewer_nodes_raise_the_mean_wait(recorded):
     # every job takes 2 nodes; under fcfs halving the pairs cannot start any job earlier
-    base = summary(replay(recorded, policy="fcfs"))["mean_wait"]
+    base = summary(replay(recorded, policy="fcfs"))["mean_wait_s"]
     fewer = replay(recorded, policy="fcfs", nodes=4)
     assert len(fewer.nodes) == 4
     assert set(fewer.nodes["cores"]) == {16.0}  # the recorded nodes' median capacity
-    assert summary(fewer)["mean_wait"] > base
+    assert summary(fewer)["mean_wait_s"] > base
 
 
 def test_speedup_halves_observed_durations(recorded):

@@ -50,7 +50,7 @@ def test_one_poisson_workload_under_two_policies_compares_job_for_job():
     runs = [bh.simulate(3, jobs, policy=p, seed=3) for p in ("fcfs", "easy")]
     table = bh.compare_runs(runs, ["fcfs", "easy"])
     assert table["jobs"].tolist() == [8, 8]
-    numbers = table[["makespan", "mean_wait", "utilization"]].to_numpy(float)
+    numbers = table[["makespan_s", "mean_wait_s", "utilization"]].to_numpy(float)
     assert np.isfinite(numbers).all()
     submits = [r.jobs.sort_values("job_id")["submit_time"].tolist() for r in runs]
     assert submits[0] == submits[1] == jobs.to_pandas()["submit"].tolist()
