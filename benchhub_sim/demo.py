@@ -1,4 +1,4 @@
-"""``benchhub-sim demo``: the first thing to run, on the data shipped in ``data/`` only.
+"""``benchhub-sim demo``: the first thing to run, on the shipped examples only.
 
 A mixed stream of benchmark jobs (ping-pong, a database with three loaders, an OLTP-like
 job; Poisson arrivals, specs drawn at random) runs on the 64-node cluster under three
@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from benchhub_sim.errors import WorkloadError
 
-#: the specs of the stream, from ``data/specs``
+#: the specs of the stream, from the examples' ``specs/``
 DEMO_SPECS: tuple[str, ...] = ("pingpong.yml", "db-loaders.yml", "oltp.yml")
-#: the cluster, from ``data/clusters``: 20 nodes can host a database, so the queue
+#: the cluster, from the examples' ``clusters/``: 20 nodes can host a database, so the queue
 #: builds up at the chosen rate and the policies differ
 DEMO_CLUSTER = "64.yml"
 DEMO_POLICIES: tuple[str, ...] = ("fcfs", "easy", "sjf")
@@ -42,35 +43,43 @@ class DemoResult:
         The comparison report.
     table : pandas.DataFrame
         :func:`~benchhub_sim.analysis.metrics.compare_runs` of the runs.
+    notes : tuple of str
+        What the table does not say by itself (see :func:`makespan_note`).
     """
 
     out: Path
     runs: dict[str, Any] = field(repr=False)
     report: Path
     table: pd.DataFrame = field(repr=False)
+    notes: tuple[str, ...] = ()
 
 
-def data_dir() -> Path:
-    """The example data: ``benchhub_sim.data`` as installed, else ``data/`` of a checkout.
+def makespan_note(runs: Sequence[Any]) -> str | None:
+    """Why the makespans of runs of the same jobs are equal, when they are and this is why.
 
-    Raises
-    ------
-    WorkloadError
-        When none of them holds ``specs/`` and ``clusters/``.
+    The makespan runs from the first submit to the last stop. When the job that ends
+    last started the moment it arrived in every run, the run ends at its arrival plus
+    its duration: the same under every policy (job *k* draws the same durations).
+
+    Returns
+    -------
+    str or None
+        One line, or None when the makespans differ or are equal for another reason.
     """
-    candidates: list[Path] = []
-    try:
-        import benchhub_sim.data as shipped  # data/ is packaged under this name
+    from benchhub_sim.analysis.metrics import job_metrics, makespan
 
-        candidates.extend(Path(p) for p in shipped.__path__)
-    except ImportError:
-        pass
-    candidates += [Path(__file__).resolve().parents[1] / "data", Path.cwd() / "data"]
-    for candidate in candidates:
-        if (candidate / "specs").is_dir() and (candidate / "clusters").is_dir():
-            return candidate
-    where = ", ".join(str(c) for c in candidates)
-    raise WorkloadError([f"demo data not found: expected specs/ and clusters/ in one of {where}"])
+    spans = [makespan(r) for r in runs]
+    if len(runs) < 2 or not all(np.isclose(s, spans[0], rtol=1e-9, atol=0) for s in spans):
+        return None
+    for run in runs:
+        jm = job_metrics(run)
+        last = jm.loc[jm["stop_time"].idxmax()]
+        if last["wait"] != 0:  # (NaN: it never started)
+            return None
+    return (
+        "equal makespans: under every policy the last job to end started on arrival, so "
+        "the policies differ in waits, not in when the run ends"
+    )
 
 
 def run_demo(
@@ -114,13 +123,14 @@ def run_demo(
     from benchhub_sim.cluster import load_cluster
     from benchhub_sim.errors import ScheduleError
     from benchhub_sim.sched.assign import assign_nodes
+    from benchhub_sim.shipped import examples_dir
     from benchhub_sim.simulate import simulate
     from benchhub_sim.spec.load import load_spec
     from benchhub_sim.workload.arrivals import poisson_arrivals
 
     if jobs < 1:
         raise WorkloadError([f"--jobs must be >= 1, got {jobs}"])
-    data = data_dir()
+    data = examples_dir()
     cluster = load_cluster(data / "clusters" / DEMO_CLUSTER)
     specs = [load_spec(data / "specs" / name) for name in DEMO_SPECS]
     for name, spec in zip(DEMO_SPECS, specs, strict=True):
@@ -132,8 +142,8 @@ def run_demo(
     root.mkdir(parents=True, exist_ok=True)
     inputs = {
         "demo": True,
-        "specs": [f"data/specs/{n}" for n in DEMO_SPECS],
-        "cluster": f"data/clusters/{DEMO_CLUSTER}",
+        "specs": [f"examples/specs/{n}" for n in DEMO_SPECS],
+        "cluster": f"examples/clusters/{DEMO_CLUSTER}",
         "arrivals": f"poisson:{rate:g}",
         "mix": "random",
         "count": jobs,
@@ -166,4 +176,7 @@ def run_demo(
         title=f"benchhub_sim demo: {jobs} benchmark jobs on {cluster.name or DEMO_CLUSTER}, "
         + " vs ".join(names),
     )
-    return DemoResult(out=root, runs=runs, report=report, table=table)
+    note = makespan_note(list(runs.values()))
+    return DemoResult(
+        out=root, runs=runs, report=report, table=table, notes=(note,) if note else ()
+    )

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
 import pytest
 
 from benchhub_sim.cli import main
-from benchhub_sim.demo import DEMO_POLICIES
+from benchhub_sim.demo import DEMO_POLICIES, makespan_note
 from benchhub_sim.store.run import load_run
 
 
@@ -43,3 +47,33 @@ def test_demo_rejects_no_jobs(tmp_path, capsys):
         main(["demo", "--out", str(tmp_path / "d"), "--quiet", "--jobs", "0"])
     assert exc.value.code == 2
     assert "argument --jobs: expected a whole number >= 1, found 0" in capsys.readouterr().err
+
+
+def _jobs(submit, start, stop):
+    n = len(submit)
+    return SimpleNamespace(
+        jobs=pd.DataFrame(
+            {
+                "job_id": np.arange(n),
+                "name": "j",
+                "status": "finished",
+                "n_nodes": 1,
+                "submit_time": submit,
+                "start_time": start,
+                "stop_time": stop,
+            }  # fmt: skip
+        )
+    )
+
+
+def test_makespan_note_says_why_makespans_are_equal():
+    # the last job (submitted at 10) starts on arrival in both runs and ends at 15;
+    # the first job waits 0 in one run and 3 in the other
+    a = _jobs([0.0, 10.0], [0.0, 10.0], [4.0, 15.0])
+    b = _jobs([0.0, 10.0], [3.0, 10.0], [7.0, 15.0])
+    note = makespan_note([a, b])
+    assert note is not None and note.startswith("equal makespans: under every policy the last")
+    # different makespans, or equal ones for another reason: nothing to explain
+    assert makespan_note([a, _jobs([0.0, 10.0], [0.0, 10.0], [4.0, 16.0])]) is None
+    waited = _jobs([0.0, 10.0], [0.0, 11.0], [4.0, 15.0])
+    assert makespan_note([waited, waited]) is None

@@ -18,6 +18,7 @@ from typing import Any, TextIO
 from benchhub_sim.cli import (
     compare,
     demo,
+    examples,
     export,
     graph,
     plan,
@@ -28,17 +29,41 @@ from benchhub_sim.cli import (
     sweep,
     validate,
 )
-from benchhub_sim.cli.common import EXIT_BAD_INPUT, EXIT_OK
+from benchhub_sim.cli.common import EXIT_BAD_INPUT, EXIT_OK, HelpFormatter
 from benchhub_sim.errors import BenchhubSimError, StalledRunWarning
 
 #: the subcommands, in the order ``--help`` lists them
-COMMANDS = (demo, validate, plan, graph, simulate, run, replay, sweep, compare, report, export)
+COMMANDS = (
+    demo,
+    examples,
+    validate,
+    plan,
+    graph,
+    simulate,
+    run,
+    replay,
+    sweep,
+    compare,
+    report,
+    export,
+)
+
+_EPILOG = """\
+start here:
+  benchhub-sim demo                 600 jobs under three policies, one HTML report
+  benchhub-sim examples --copy ex   example specs, clusters, jobs files and a trace
+  benchhub-sim COMMAND --help       what a command does, its options, examples
+
+exit status: 0 ok; 1 the command ran, but what it ran failed or stalled; 2 bad input
+"""
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="benchhub-sim",
         description="Simulate, execute and replay BenchHub benchmark clusters.",
+        epilog=_EPILOG,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

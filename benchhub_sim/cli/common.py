@@ -4,16 +4,75 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from benchhub_sim.errors import stalled_message
 from benchhub_sim.params import arg_type, number, whole
+from benchhub_sim.sched.policies import POLICIES
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # the command ran, but what it ran failed (e.g. a job aborted)
 EXIT_BAD_INPUT = 2
+
+#: the help of every --policy
+POLICY_HELP = f"queue policy: {', '.join(POLICIES)}, or module:function of your own"
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """``--help`` as written: the description and the examples keep their lines, and
+    every option says its default (in its help text, or appended from its default)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if (
+            "default" in text
+            or not action.option_strings
+            or action.required
+            or action.nargs == 0  # flags: off unless given
+            or action.default in (None, argparse.SUPPRESS)
+        ):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def add_command(
+    sub: argparse._SubParsersAction,
+    name: str,
+    *,
+    summary: str,
+    description: str,
+    examples: Sequence[str],
+    more: str = "",
+) -> argparse.ArgumentParser:
+    """A subcommand's parser, with the help every subcommand has.
+
+    Parameters
+    ----------
+    sub : the subparsers of the ``benchhub-sim`` parser
+    name : str
+    summary : str
+        One line, for the list of commands.
+    description : str
+        One paragraph (re-wrapped) on what the command does and writes.
+    examples : sequence of str
+        Command lines, shown under ``examples:`` at the end of ``--help``.
+    more : str
+        Text shown as written before the examples (e.g. a file format).
+    """
+    paragraph = textwrap.fill(" ".join(description.split()), width=78)
+    epilog = "examples:\n" + "\n".join(f"  {line}" for line in examples)
+    if more:
+        epilog = more.rstrip() + "\n\n" + epilog
+    return sub.add_parser(
+        name,
+        help=summary,
+        description=paragraph,
+        epilog=epilog,
+        formatter_class=HelpFormatter,
+    )
 
 
 def csv_of(kind: Callable[[str], Any]) -> Callable[[str], list]:
@@ -45,6 +104,15 @@ positive_int = arg_type(int, whole)  # sizes, counts, workers
 seed_int = arg_type(int, whole, minimum=0)
 positive_float = arg_type(float, number, above=0)  # rates, speedups
 nonnegative_float = arg_type(float, number, at_least=0)  # durations, times
+
+
+def output_problem(path: str) -> str | None:
+    """What is wrong with writing the file ``path``: its directory is missing, or None."""
+    folder = Path(path).parent
+    if folder.is_dir():
+        return None
+    what = "is not a directory" if folder.exists() else "does not exist"
+    return f"{path}: the directory {folder} {what}"
 
 
 def load_runs(paths: Sequence[str]) -> list:
@@ -83,19 +151,42 @@ def print_skipped(run: object) -> None:
 
 
 def summary_line(run: object) -> str:
+    """One line: jobs by outcome (unfinished ones only when there are some), makespan,
+    mean wait and utilization, each formatted as every table shows it."""
+    from benchhub_sim.analysis.display import SUMMARY_FIELDS, format_value
     from benchhub_sim.analysis.metrics import summary
 
     s = summary(run)
+
+    def show(name: str) -> str:
+        return format_value(s[name], SUMMARY_FIELDS[name].fmt) or "n/a"
+
+    unfinished = f", {s['unfinished']} unfinished" if s["unfinished"] else ""
     return (
-        f"jobs {s['jobs']}: {s['finished']} finished, {s['aborted']} aborted; "
-        f"makespan {s['makespan']:,.1f} s; mean wait {s['mean_wait']:,.2f} s; "
-        f"utilization {s['utilization']:.1%}"
+        f"jobs {s['jobs']}: {s['finished']} finished, {s['aborted']} aborted{unfinished}; "
+        f"makespan {show('makespan_s')} s; mean wait {show('mean_wait_s')} s; "
+        f"utilization {show('utilization')}"
     )
 
 
-def fmt(x: float) -> str:
-    """Numbers for tables: thousands as whole numbers, the rest to 4 significant digits."""
-    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.4g}"
+def print_table(df: object, columns: Sequence[str] | None = None, *, seconds: bool = False) -> None:
+    """Print a table of runs, cells or jobs, each known column in its unit's format.
+
+    With ``seconds``, every column not known to :data:`SUMMARY_FIELDS` is in seconds
+    (two decimals); otherwise such columns get 4 significant digits.
+    """
+    import pandas as pd
+
+    from benchhub_sim.analysis.display import formatter, formatters
+
+    frame = pd.DataFrame(df)
+    if columns is not None:
+        frame = frame[[c for c in columns if c in frame]]
+    shown = formatters(frame.columns)
+    if seconds:
+        shown = dict.fromkeys(frame.columns, formatter(",.2f"))
+    with pd.option_context("display.width", 250, "display.max_columns", 30):
+        print(frame.to_string(formatters=shown))
 
 
 def report_stalled(run: Any) -> int:

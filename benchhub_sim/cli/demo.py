@@ -4,27 +4,40 @@ from __future__ import annotations
 
 import argparse
 
-from benchhub_sim.cli.common import EXIT_OK, fmt, positive_int
+from benchhub_sim.cli.common import EXIT_OK, add_command, positive_int, print_table
+
+#: the columns of the table printed at the end
+COLUMNS = ("jobs", "finished", "aborted", "unfinished", "makespan_s", "mean_wait_s",
+           "p95_wait_s", "mean_bounded_slowdown", "utilization")  # fmt: skip
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="run a mixed benchmark stream under three policies and report")
-    p.add_argument("--out", default="benchhub-demo", metavar="DIR", help="default: ./benchhub-demo")
-    p.add_argument(
-        "--jobs",
-        type=positive_int,
-        default=600,
-        metavar="N",
-        help="jobs in the stream (default 600)",
+    p = add_command(
+        sub,
+        "demo",
+        summary="run a mixed benchmark stream under three policies and report",
+        description="""
+        The first thing to run. Simulates one stream of benchmark jobs (a ping-pong, a
+        database with three loaders, an OLTP-like job; Poisson arrivals) on the shipped
+        64-node cluster under the fcfs, easy and sjf policies, on the same jobs; writes
+        one run directory per policy and report.html comparing them into DIR, and
+        prints the comparison. Takes a few seconds.
+        """,
+        examples=[
+            "benchhub-sim demo",
+            "benchhub-sim demo --jobs 2000 --out /tmp/demo --quiet",
+        ],
     )
+    p.add_argument(
+        "--out", default="benchhub-demo", metavar="DIR", help="where to write the runs and report"
+    )
+    p.add_argument("--jobs", type=positive_int, default=600, metavar="N", help="jobs in the stream")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
     """Run the demo; print where the runs and the report are, and the compare table."""
-    import pandas as pd
-
     from benchhub_sim.demo import DEMO_POLICIES, run_demo
     from benchhub_sim.progress import job_progress, wants_progress
 
@@ -34,8 +47,7 @@ def main(args: argparse.Namespace) -> int:
     for policy, run in result.runs.items():
         print(f"{policy}: {run.path}")
     print(f"report: {result.report}")
-    cols = ["jobs", "finished", "aborted", "makespan", "mean_wait", "p95_wait",
-            "mean_bounded_slowdown", "utilization"]  # fmt: skip
-    with pd.option_context("display.width", 200, "display.max_columns", 20):
-        print(result.table[cols].to_string(float_format=fmt))
+    print_table(result.table, COLUMNS)
+    for note in result.notes:
+        print(note)
     return EXIT_OK

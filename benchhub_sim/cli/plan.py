@@ -5,14 +5,33 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from benchhub_sim.cli.common import EXIT_OK
+from benchhub_sim.cli.common import EXIT_OK, add_command
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("plan", help="bind a job to a cluster and print what runs where")
+    p = add_command(
+        sub,
+        "plan",
+        summary="bind a job to a cluster and print what runs where",
+        description="""
+        Bind one job's node assignments to the nodes of an idle cluster, as BenchHub's
+        central does (an exact role before a node of role any; selectors and capacity
+        honoured), then print each pipeline, stage, bound node and task with its
+        command templates ({{.Nodes.srv.Ip}}, ...) rendered.
+        """,
+        examples=[
+            "benchhub-sim plan specs/db-loaders.yml --cluster clusters/small.yml",
+            "benchhub-sim plan specs/pingpong.yml --cluster clusters/64.yml --format json",
+        ],
+    )
     p.add_argument("spec", metavar="SPEC", help="job spec YAML file")
     p.add_argument("--cluster", required=True, metavar="CLUSTER", help="cluster YAML or Parquet")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="an indented tree, or the plan as JSON",
+    )
     p.set_defaults(func=main)
 
 

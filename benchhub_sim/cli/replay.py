@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 
 from benchhub_sim.cli.common import (
+    POLICY_HELP,
+    add_command,
     nonnegative_float,
     positive_float,
     positive_int,
@@ -17,32 +19,55 @@ from benchhub_sim.cli.common import (
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "replay", help="replay a recorded run or an SWF trace under another policy/cluster"
+    p = add_command(
+        sub,
+        "replay",
+        summary="replay a recorded run or an SWF trace under another policy/cluster",
+        description="""
+        "What if" on recorded history: replay the jobs of a run directory (same submit
+        times, each task's observed duration) or of an SWF trace (.swf, .swf.gz; each
+        job one task on its number of nodes) under another policy, on another cluster
+        or number of nodes, faster, or from the recorded state at some time; write the
+        new run directory and print its one-line summary.
+        """,
+        examples=[
+            "benchhub-sim replay runs/easy --policy fcfs --nodes 16 --out runs/fcfs-16",
+            "benchhub-sim replay traces/synthetic.swf --policy easy --out runs/swf-easy",
+            "benchhub-sim replay runs/easy --warm-start 3600 --policy sjf --out runs/sjf-1h",
+        ],
     )
     p.add_argument("source", metavar="SOURCE", help="run directory, or trace .swf / .swf.gz")
     p.add_argument(
         "--policy",
         default=None,
-        help="fcfs, easy, conservative, sjf, priority (default: the recorded run's, fcfs for a trace)",
+        help=POLICY_HELP + " (default: the recorded run's, fcfs for a trace)",
     )
     where = p.add_mutually_exclusive_group()
     where.add_argument(
         "--nodes",
         type=positive_int,
         metavar="N",
-        help="N nodes of role any (a run: with its nodes' median capacity)",
+        help="N nodes of role any, with a run's median node capacity (default: the recorded "
+        "cluster; a trace's size)",
     )
-    where.add_argument("--cluster", metavar="CLUSTER", help="cluster YAML or Parquet")
+    where.add_argument(
+        "--cluster",
+        metavar="CLUSTER",
+        help="cluster YAML or Parquet, instead of --nodes (default: as --nodes)",
+    )
     p.add_argument(
-        "--speedup", type=positive_float, default=1.0, metavar="F", help="divide durations by F"
+        "--speedup",
+        type=positive_float,
+        default=1.0,
+        metavar="F",
+        help="divide durations by F (default: 1)",
     )
     p.add_argument(
         "--warm-start",
         type=nonnegative_float,
         default=None,
         metavar="T",
-        help="start from the recorded run's state at time T (s)",
+        help="start from the recorded run's state at time T (s; default: from the start)",
     )
     p.add_argument(
         "--faults",

@@ -10,25 +10,46 @@ from benchhub_sim.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_FAILED,
     EXIT_OK,
+    POLICY_HELP,
+    add_command,
     nonnegative_float,
     report_stalled,
 )
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="execute jobs for real as local processes (wall clock)")
+    p = add_command(
+        sub,
+        "run",
+        summary="execute jobs for real as local processes (wall clock)",
+        description="""
+        Execute a job (SPEC) or a jobs file for real, on this machine, in wall-clock
+        time: each node of the cluster is a slot here, each task a process (sh -c, an
+        argv, or the docker CLI) with its templates rendered and quoted, its stdout and
+        stderr under RUN_DIR/logs. The run directory has the same tables as a
+        simulated run. No process is left behind. Exits 1 if a job aborted.
+        """,
+        examples=[
+            "benchhub-sim run specs/pingpong-local.yml --out runs/real",
+            "benchhub-sim run specs/pingpong-local.yml --dry-run",
+        ],
+    )
     p.add_argument("spec", nargs="?", metavar="SPEC", help="job spec YAML file")
-    p.add_argument("--jobs", metavar="JOBS", help="jobs file (instead of SPEC)")
+    p.add_argument(
+        "--jobs", metavar="JOBS", help="jobs file, instead of SPEC (default: SPEC, run once)"
+    )
     p.add_argument(
         "--cluster",
         metavar="CLUSTER",
         help="cluster YAML or Parquet (default: one local node per node assignment)",
     )
-    p.add_argument("--out", metavar="RUN_DIR", help="run directory (required unless --dry-run)")
+    p.add_argument(
+        "--out", metavar="RUN_DIR", help="run directory (required unless --dry-run; no default)"
+    )
     p.add_argument(
         "--dry-run", action="store_true", help="print every command per node; run nothing"
     )
-    p.add_argument("--policy", default="fcfs", help="queue policy (default: fcfs)")
+    p.add_argument("--policy", default="fcfs", help=POLICY_HELP)
     p.add_argument(
         "--grace",
         type=nonnegative_float,

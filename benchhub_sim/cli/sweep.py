@@ -9,16 +9,38 @@ from pathlib import Path
 from benchhub_sim.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
+    POLICY_HELP,
+    add_command,
     csv_of,
-    fmt,
     positive_float,
     positive_int,
+    print_table,
     seed_int,
 )
 
+#: the columns of the table printed at the end
+COLUMNS = ("cell", "status", "jobs", "makespan_s", "mean_wait_s", "p95_wait_s",
+           "mean_bounded_slowdown", "utilization", "stalled", "elapsed", "skipped")  # fmt: skip
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("sweep", help="one replay per grid cell (policies x nodes x seeds); summary")
+    p = add_command(
+        sub,
+        "sweep",
+        summary="one replay per grid cell (policies x nodes x seeds); summary",
+        description="""
+        Run one replay of a trace or a recorded run (or, for a jobs file, one
+        simulation) per cell of the grid policies x nodes x seeds x speedups x
+        clusters, on a local process pool or on Dask. Writes each cell's run directory
+        under DIR and DIR/summary.parquet (one row per cell), and prints that table. A
+        rerun skips the cells already done. Exits 1 if a cell failed or stalled.
+        """,
+        examples=[
+            "benchhub-sim sweep --workload traces/synthetic.swf --policies fcfs,easy,sjf \\\n"
+            "      --nodes 24,32 --seeds 0,1 --out sweep",
+            "benchhub-sim sweep --workload runs/easy --speedups 1,2 --dask local --out sweep2",
+        ],
+    )
     p.add_argument(
         "--workload",
         required=True,
@@ -26,7 +48,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="SWF trace, run directory, or jobs file (YAML)",
     )
     p.add_argument(
-        "--policies", type=csv_of(str), metavar="P,..", help="queue policies (default: fcfs)"
+        "--policies",
+        type=csv_of(str),
+        metavar="P,..",
+        help=POLICY_HELP.replace("queue policy", "queue policies") + " (default: fcfs)",
     )
     p.add_argument(
         "--nodes",
@@ -44,13 +69,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--speedups",
         type=csv_of(positive_float),
         metavar="X,..",
-        help="machines X times faster: task durations divided by X",
+        help="machines X times faster: task durations divided by X (default: 1)",
     )
-    p.add_argument("--clusters", type=csv_of(str), metavar="FILE,..", help="cluster files")
+    p.add_argument(
+        "--clusters",
+        type=csv_of(str),
+        metavar="FILE,..",
+        help="cluster files (default: the trace's size, or the recorded run's cluster)",
+    )
     p.add_argument(
         "--dask",
         metavar="local|tcp://HOST:PORT",
-        help="run the cells on a Dask LocalCluster or on the scheduler at that address",
+        help="run the cells on a Dask LocalCluster or on the scheduler at that address "
+        "(default: a local process pool)",
     )
     p.add_argument(
         "--workers", type=positive_int, metavar="N", help="local workers (default: CPU count)"
@@ -62,8 +93,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run the grid, print one row per cell; exit 1 if a cell failed or stalled."""
-    import pandas as pd
-
     from benchhub_sim.sweep import SUMMARY_FILE, sweep
 
     grid: dict[str, list] = {"policy": args.policies or ["fcfs"]}
@@ -84,24 +113,10 @@ def main(args: argparse.Namespace) -> int:
         max_workers=args.workers,
         progress=False if args.quiet else None,
     )
-    cols = [
-        "cell",
-        "status",
-        "jobs",
-        "makespan",
-        "mean_wait",
-        "p95_wait",
-        "mean_bounded_slowdown",
-        "utilization",
-        "stalled",
-        "elapsed",
-        "skipped",
-    ]
-    with pd.option_context("display.width", 200, "display.max_columns", 20):
-        table = df[[c for c in cols if c in df]].set_index("cell")
-        if "skipped" in table:  # a cell that left jobs of the workload out is flagged
-            table["skipped"] = [_flag(n) for n in table["skipped"]]
-        print(table.to_string(float_format=fmt))
+    table = df.set_index("cell")
+    if "skipped" in table:  # a cell that left jobs of the workload out is flagged
+        table["skipped"] = [_flag(n) for n in table["skipped"]]
+    print_table(table, COLUMNS[1:])
     for row in df[df["skipped"].fillna(0) > 0].itertuples():
         print(f"  {row.cell}: skipped {row.skipped} job(s) of the workload: {row.skipped_reasons}")
     failed = df[df["status"] != "ok"]

@@ -1,15 +1,4 @@
-"""Jobs files: which specs are submitted when.
-
-.. code-block:: yaml
-
-    jobs:
-      - spec: specs/pingpong.yml   # a path relative to this file, or an inline mapping
-        submit: 0                  # seconds
-        count: 3                   # copies (default 1)
-        every: 10                  # seconds between copies (default 0: all at once)
-        priority: 5                # overrides the spec's
-        walltime: 120              # overrides the spec's estimate
-"""
+"""Jobs files: which specs are submitted when (the format: :data:`JOBS_FILE_FORMAT`)."""
 
 from __future__ import annotations
 
@@ -25,6 +14,17 @@ from benchhub_sim.spec.validate import Locator, did_you_mean
 from benchhub_sim.workload.base import JobRequest, RequestList
 
 _KEYS = ("spec", "submit", "count", "every", "priority", "walltime")
+
+#: the format of a jobs file, as ``benchhub-sim simulate --help`` and the README show it
+JOBS_FILE_FORMAT = """\
+jobs:
+  - spec: specs/pingpong.yml  # a path relative to the jobs file, or an inline spec
+    submit: 0                 # seconds from the start of the run (default 0)
+    count: 3                  # copies (default 1)
+    every: 10                 # seconds between copies (default 0: all at once)
+    priority: 5               # overrides the spec's (for --policy priority)
+    walltime: 120             # seconds; overrides the spec's estimate (backfilling)
+"""
 
 
 def load_jobs(path: str | os.PathLike[str]) -> RequestList:

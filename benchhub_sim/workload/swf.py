@@ -415,9 +415,11 @@ def _status_code(status: Any, started: bool) -> int:
 def write_swf(run: Any, path: str | os.PathLike[str]) -> Path:
     """Write a run's jobs as an SWF trace, one line per job in submit order.
 
-    Fields: job number = ``job_id``; submit time; wait = start - submit; run time =
-    stop - start; allocated procs = ``n_nodes`` (``-1`` if the job never started);
-    requested procs = ``n_nodes``; requested time = ``walltime``; status 1 finished,
+    Fields: job number counts from 1 in submit order (the standard's counter; a run of
+    an SWF trace, whose job ids are its job numbers, keeps them); submit time; wait =
+    start - submit; run time = stop - start; allocated procs = ``n_nodes`` (``-1`` if
+    the job never started); requested procs = ``n_nodes``; requested time =
+    ``walltime``; status 1 finished,
     0 failed (aborted after it started), 5 cancelled (aborted before it started),
     ``-1`` otherwise (still queued or running). Every other field is ``-1``. Times are
     written to the millisecond. The header holds ``Version: 2.2``, ``Computer:
@@ -454,8 +456,8 @@ def write_swf(run: Any, path: str | os.PathLike[str]) -> Path:
     notes = [f"{k}={meta[k]}" for k in ("clock", "policy", "seed") if meta.get(k) is not None]
     if notes:
         lines.append("; Note: " + ", ".join(notes))
-    for job_id, submit, start, stop, status, n, walltime in zip(
-        jobs["job_id"],
+    for number, submit, start, stop, status, n, walltime in zip(
+        range(1, len(jobs) + 1),
         jobs["submit_time"],
         jobs["start_time"],
         jobs["stop_time"],
@@ -468,7 +470,7 @@ def write_swf(run: Any, path: str | os.PathLike[str]) -> Path:
         wait = start - submit if started else None
         runtime = stop - start if started and not pd.isna(stop) else None
         fields = [
-            str(int(job_id)),
+            str(number),
             _num(submit),
             _num(wait),
             _num(runtime),

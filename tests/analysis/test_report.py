@@ -107,9 +107,7 @@ def test_stalled_and_incomplete_runs_are_flagged(run, tmp_path, no_figures):
     run.complete = False
     text = write_report(run, tmp_path / "r.html", names=["mine"]).read_text()
     warn = re.findall(r'<p class="warn">([^<]*)</p>', text)
-    stalled = (
-        "mine: stalled: 3 job(s) never ended (2 queued, 1 running; job ids 7, 8, 9): deadlock"
-    )
+    stalled = "mine: stalled: 3 job(s) never ended (2 queued, 1 running; job ids 7, 8, 9): deadlock"
     assert stalled in warn and warn[0].startswith("mine: not a finished run: it did not finish")
     assert text.index(stalled) < text.index("<h2>Summary</h2>")  # said before anything else
     setup = _table_after(text, "<h2>mine</h2>")

@@ -167,8 +167,8 @@ def test_write_swf_round_trip(tmp_path):
     assert trace.header_int("MaxNodes") == 4
     assert trace.header_int("UnixStartTime") == 1_600_000_000
     df = trace.jobs
-    # in submit order: 3 (t=0), 7 (t=10), 9 (t=12.25), 11 (t=40)
-    assert df["job_number"].tolist() == [3, 7, 9, 11]
+    # in submit order (ids 3, 7, 9, 11), numbered from 1 as the standard's counter
+    assert df["job_number"].tolist() == [1, 2, 3, 4]
     assert df["submit_time"].tolist() == [0.0, 10.0, 12.25, 40.0]
     assert df["wait_time"].tolist() == [1.5, 2.0, -1.0, 1.0]
     assert df["run_time"].tolist() == [30.0, 8.0, -1.0, -1.0]
@@ -214,7 +214,11 @@ def test_write_read_round_trip_property(tmp_path_factory, rows):
     path = write_swf(_run(jobs, 64, epoch=None), tmp_path_factory.mktemp("rt") / "p.swf")
     trace = read_swf(path)
     assert "UnixStartTime" not in trace.header
-    back = trace.jobs.sort_values("job_number").reset_index(drop=True)
+    back = trace.jobs
+    assert back["job_number"].tolist() == list(range(1, len(rows) + 1))
+    order = np.lexsort((np.arange(len(rows)), submit))  # submit order, ties by job id
+    submit, wait, run = submit[order], wait[order], run[order]
+    rows = [rows[i] for i in order]
     np.testing.assert_array_equal(back["submit_time"], submit)
     np.testing.assert_array_equal(back["wait_time"], wait)
     np.testing.assert_array_equal(back["run_time"], run)
