@@ -10,20 +10,26 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from benchhub_sim.analysis import (
+    Summary,
+    SummaryTable,
     compare_jobs,
     compare_runs,
     job_metrics,
     plot_gantt,
     plot_job_timeline,
+    plot_node_states,
     plot_queue_length,
+    plot_stage_durations,
     plot_utilization,
+    plot_wait_by_spec,
     plot_wait_cdf,
     queue_length,
+    stage_durations,
     summary,
     utilization,
     write_report,
 )
-from benchhub_sim.cluster import Cluster, Node, cluster_table, load_cluster
+from benchhub_sim.cluster import Cluster, Node, cluster_table, load_cluster, node_table
 from benchhub_sim.errors import (
     BenchhubSimError,
     ClusterError,
@@ -34,13 +40,15 @@ from benchhub_sim.errors import (
     UsageError,
     WorkloadError,
 )
+from benchhub_sim.execute import execute
 from benchhub_sim.graph import critical_path, plot_stage_graph, stage_graph
 from benchhub_sim.plan import Plan, plan_job
 from benchhub_sim.sched.assign import assign_nodes
 from benchhub_sim.sched.policies import POLICIES
+from benchhub_sim.shipped import examples_dir
 from benchhub_sim.simulate import simulate
 from benchhub_sim.spec import JobSpec, dump_spec, estimate_walltime, load_spec, validate_spec
-from benchhub_sim.store import Run, Store, as_of, job_detail, load_run
+from benchhub_sim.store import JobDetail, Run, Store, as_of, job_detail, load_run
 from benchhub_sim.sweep import sweep
 from benchhub_sim.workload import JobRequest, Workload
 from benchhub_sim.workload.arrivals import fixed_arrivals, poisson_arrivals
@@ -53,6 +61,7 @@ __all__ = [
     "BenchhubSimError",
     "Cluster",
     "ClusterError",
+    "JobDetail",
     "JobRequest",
     "JobSpec",
     "Node",
@@ -63,6 +72,8 @@ __all__ = [
     "SpecError",
     "Store",
     "StoreError",
+    "Summary",
+    "SummaryTable",
     "UsageError",
     "Workload",
     "WorkloadError",
@@ -75,6 +86,8 @@ __all__ = [
     "critical_path",
     "dump_spec",
     "estimate_walltime",
+    "examples_dir",
+    "execute",
     "fixed_arrivals",
     "job_detail",
     "job_metrics",
@@ -82,12 +95,16 @@ __all__ = [
     "load_jobs",
     "load_run",
     "load_spec",
+    "node_table",
     "plan_job",
     "plot_gantt",
     "plot_job_timeline",
+    "plot_node_states",
     "plot_queue_length",
+    "plot_stage_durations",
     "plot_stage_graph",
     "plot_utilization",
+    "plot_wait_by_spec",
     "plot_wait_cdf",
     "poisson_arrivals",
     "queue_length",
@@ -95,6 +112,7 @@ __all__ = [
     "replay",
     "replay_workload",
     "simulate",
+    "stage_durations",
     "stage_graph",
     "summary",
     "sweep",

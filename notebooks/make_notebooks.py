@@ -1,8 +1,9 @@
 """Write the tutorial notebooks from the cells below (run: ``python notebooks/make_notebooks.py``).
 
 The notebooks are committed without outputs; edit them here so a change shows as a
-readable diff. Each notebook finds the repository's ``data/`` folder whether it runs from
-``notebooks/`` or from the repository root, and writes its runs to a temporary directory.
+readable diff. Each notebook reads the shipped examples (``bh.examples_dir()``, wherever
+the package is installed) and writes its runs to a temporary directory it removes at
+its end.
 """
 
 from __future__ import annotations
@@ -15,14 +16,19 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 HERE = Path(__file__).resolve().parent
 
 SETUP = """\
+import shutil
 import tempfile
 from pathlib import Path
 
-# the repository root: the parent of the working directory when run from notebooks/
-ROOT = Path.cwd().parent if (Path.cwd().parent / "data").is_dir() else Path.cwd()
-DATA = ROOT / "data"
-WORK = Path(tempfile.mkdtemp(prefix="benchhub-nb-"))  # runs written by this notebook
+import benchhub_sim as bh
+
+DATA = bh.examples_dir()  # the shipped examples: specs/, clusters/, jobs/, traces/
+WORK = Path(tempfile.mkdtemp(prefix="benchhub-nb-"))  # runs written here, removed at the end
 DATA, WORK"""
+
+CLEANUP = """\
+shutil.rmtree(WORK)  # the runs this notebook wrote
+plt.close("all")"""
 
 
 def md(text: str) -> nbformat.NotebookNode:
@@ -41,18 +47,15 @@ Load BenchHub job specs, see what validation says about a broken one, load a clu
 draw a job's stage graph and plan it onto nodes.
 """),
     code(SETUP),
-    md(
-        "## Load a spec\n\n`load_spec` reads both BenchHub dialects and returns a frozen `JobSpec`."
-    ),
-    code("""
-from benchhub_sim.spec.load import load_spec
+    md("""
+## Load a spec
 
-spec = load_spec(DATA / "specs" / "db-loaders.yml")
-print(spec.name, spec.dialect)
-for a in spec.node_assignments:
-    print(f"  assignment {a.name}: {a.count} x {a.role.value}")
-for p in spec.effective_pipelines():
-    print(f"  pipeline {p.name}: {', '.join(p.stages)}")
+`load_spec` reads both BenchHub dialects and returns a frozen `JobSpec`; a notebook shows
+it as its pipelines, stages and tasks.
+"""),
+    code("""
+spec = bh.load_spec(DATA / "specs" / "db-loaders.yml")
+spec
 """),
     md("""
 ## Validation: every problem at once, with its line
@@ -61,8 +64,6 @@ This spec has a typo in a key, a pipeline naming a stage that does not exist, an
 stage that is in no pipeline and selects an assignment nobody declared.
 """),
     code('''
-from benchhub_sim.errors import SpecError
-
 bad = """\\
 name: broken
 nodeAssignments:
@@ -79,34 +80,33 @@ stages:
     tasks: [{driver: shell, shell: {command: ./client}}]
 """
 try:
-    load_spec(bad, name_hint="broken.yml")
-except SpecError as exc:
+    bh.load_spec(bad, name_hint="broken.yml")
+except bh.SpecError as exc:
     for problem in exc.problems:
         print(problem)
 '''),
-    md("## A cluster\n\nNodes with a preferred role, capacity and labels."),
+    md(
+        "## A cluster\n\nNodes with a preferred role, capacity and labels: by role, then one row per node."
+    ),
     code("""
-from benchhub_sim.cluster import cluster_table, load_cluster
-
-cluster = load_cluster(DATA / "clusters" / "small.yml")
-cluster_table(cluster).to_pandas()[["node_id", "role", "cores", "mem_mb", "disk_mb", "labels"]]
+cluster = bh.load_cluster(DATA / "clusters" / "small.yml")
+cluster
 """),
+    code(
+        """bh.cluster_table(cluster)[["node_id", "role", "cores", "mem_mb", "disk_mb", "labels"]]"""
+    ),
     md("""
 ## The stage graph
 
 Pipelines run left to right; background stages are squares; a dashed edge waits for a
-background stage to be *ready*. The critical path uses the tasks' mean durations.
+background stage to be *ready*; the stage that stops the database has a red ring. The
+critical path uses the tasks' mean durations.
 """),
     code("""
-import matplotlib.pyplot as plt
-
-from benchhub_sim.graph import critical_path, plot_stage_graph, stage_graph
-
-graph = stage_graph(spec, tasks=True)
-path, length = critical_path(graph)
+graph = bh.stage_graph(spec, tasks=True)
+path, length = bh.critical_path(graph)
 print("critical path:", " -> ".join(map(str, path)), f"({length:.0f} s)")
-fig, ax = plt.subplots(figsize=(10, 4))
-plot_stage_graph(graph, ax=ax);
+bh.plot_stage_graph(graph);
 """),
     md("""
 ## Plan: which node runs what
@@ -115,12 +115,14 @@ The database slot takes the database node; the three loader slots take the two l
 and the node of role `any`. Templates such as `{{.Nodes.db.Ip}}` are rendered.
 """),
     code("""
-from benchhub_sim.plan import plan_job
-from benchhub_sim.spec.walltime import estimate_walltime
-
-print(plan_job(spec, cluster).to_text())
-print(f"walltime estimate: {estimate_walltime(spec):.0f} s")
+plan = bh.plan_job(spec, cluster)
+plan
 """),
+    code("""
+print(plan.to_text())
+print(f"walltime estimate: {bh.estimate_walltime(spec):.0f} s")
+"""),
+    code("""import matplotlib.pyplot as plt\n\n""" + CLEANUP),
 ]
 
 NB02 = [
@@ -132,17 +134,13 @@ the node and job stores at any instant (`as_of`), one job in detail, and plots.
 """),
     code(SETUP),
     code("""
-from benchhub_sim.analysis.metrics import summary
-from benchhub_sim.simulate import simulate
-from benchhub_sim.spec.load import load_spec
-from benchhub_sim.workload.arrivals import poisson_arrivals
-
-specs = [load_spec(DATA / "specs" / n) for n in ("pingpong.yml", "db-loaders.yml", "oltp.yml")]
-stream = poisson_arrivals(specs, rate=0.05, count=200, seed=1, mix="random")
-run = simulate(DATA / "clusters" / "64.yml", stream, policy="easy", seed=1, out=WORK / "easy")
+specs = [bh.load_spec(DATA / "specs" / n) for n in ("pingpong.yml", "db-loaders.yml", "oltp.yml")]
+jobs = bh.poisson_arrivals(specs, rate=0.05, count=200, seed=1, mix="random")
+run = bh.simulate(DATA / "clusters" / "64.yml", jobs, policy="easy", seed=1, out=WORK / "easy")
 run
 """),
-    code("summary(run)"),
+    md("The headline numbers: units in the names, shown rounded, exact underneath."),
+    code("bh.summary(run)"),
     code(
         """run.jobs[["job_id", "name", "submit_time", "start_time", "stop_time", "status", "n_nodes", "walltime"]].head()"""
     ),
@@ -152,64 +150,47 @@ run
 `as_of(run, t)` folds the history up to `t`: which nodes were busy, which jobs queued.
 """),
     code("""
-from benchhub_sim.store import as_of
-
-state = as_of(run, 2000.0)
+state = bh.as_of(run, 2000.0)
 print(state["nodes"]["state"].value_counts().to_string())
 print(state["jobs"]["status"].value_counts().to_string())
 """),
     code("""
 state["jobs"].query("status == 'running'")[["job_id", "name", "start_time", "current_pipeline", "foreground_stages", "background_stages"]].head()
 """),
-    md("## One job, as BenchHub's store note nests it: pipelines → stages → nodes → tasks"),
-    code("""
-from benchhub_sim.store import job_detail
+    md("""
+## One job: its stages by node, its tasks, its assignments
 
-job_id = int(run.jobs.loc[run.jobs["name"] == "db-loaders", "job_id"].iloc[0])
-detail = job_detail(run, job_id)
-print(f"job {job_id} {detail['name']}: {detail['status']}")
-for node in detail["nodes"]:
-    print(f"  {node['node_name']:>10} -> {node['node_id']} ({node['match']})")
-for p in detail["pipelines"]:
-    for s in p["stages"]:
-        for n in s["nodes"]:
-            tasks = ", ".join(f"{t['task_name']}:{t['status']}" for t in n["tasks"])
-            print(f"  p{p['pipeline']} {s['stage_name']:>14} on {n['node_name']:>10}: {n['status']:<10} {tasks}")
+`job_detail` gives DataFrames (`.stages`, `.tasks`, `.nodes`, `.events`); `.to_dict()`
+nests them as BenchHub's store note does: pipelines → stages → nodes → tasks.
 """),
+    code("""
+job_id = int(run.jobs.loc[run.jobs["name"] == "db-loaders", "job_id"].iloc[0])
+detail = bh.job_detail(run, job_id)
+detail
+"""),
+    code(
+        """detail.tasks[["stage", "node_name", "task_name", "attempt", "status", "start_time", "stop_time"]]"""
+    ),
     md("## Plots"),
     code("""
 import matplotlib.pyplot as plt
 
-from benchhub_sim.analysis.plot import (
-    plot_gantt,
-    plot_job_timeline,
-    plot_node_states,
-    plot_queue_length,
-    plot_utilization,
-)
-
-fig, ax = plt.subplots(figsize=(11, 6))
-plot_gantt(run, ax=ax);
+bh.plot_gantt(run);
 """),
     code("""
 fig, axes = plt.subplots(3, 1, figsize=(11, 8), sharex=True, layout="constrained")
-plot_utilization(run, ax=axes[0])
-plot_queue_length(run, ax=axes[1])
-plot_node_states(run, ax=axes[2]);
+bh.plot_utilization(run, ax=axes[0])
+bh.plot_queue_length(run, ax=axes[1])
+bh.plot_node_states(run, ax=axes[2]);
 """),
-    code("""
-fig, ax = plt.subplots(figsize=(10, 3.5))
-plot_job_timeline(run, job_id, ax=ax);
-"""),
+    code("""bh.plot_job_timeline(run, job_id);"""),
     md("## The run directory on disk, and a self-contained HTML report"),
     code("""
-from benchhub_sim.analysis.report import write_report
-from benchhub_sim.store import load_run
-
-again = load_run(WORK / "easy")
+again = bh.load_run(WORK / "easy")
 print(sorted(p.name for p in (WORK / "easy").iterdir()))
-print(write_report(again, WORK / "report.html"))
+print(bh.write_report(again, WORK / "report.html"))
 """),
+    code(CLEANUP),
 ]
 
 NB03 = [
@@ -222,28 +203,21 @@ then compare the runs side by side.
     code(SETUP),
     md("## An SWF trace (Parallel Workloads Archive format)"),
     code("""
-from benchhub_sim.workload.swf import read_swf, swf_cluster_size
+from benchhub_sim.workload.swf import swf_cluster_size
 
-trace = read_swf(DATA / "traces" / "synthetic.swf")
+trace = bh.read_swf(DATA / "traces" / "synthetic.swf")
 print({k: trace.header[k] for k in ("Computer", "MaxProcs", "MaxJobs")}, swf_cluster_size(trace))
 trace.jobs[["job_number", "submit_time", "run_time", "requested_procs", "requested_time"]].head()
 """),
     code("""
-from benchhub_sim.analysis.metrics import compare_runs
-from benchhub_sim.workload.replay import replay
-
 policies = ["fcfs", "easy", "conservative", "sjf"]
-trace_runs = [replay(trace, policy=p) for p in policies]
-compare_runs(trace_runs, policies)[["jobs", "finished", "makespan", "mean_wait", "p95_wait", "mean_bounded_slowdown", "utilization"]]
+trace_runs = [bh.replay(trace, policy=p) for p in policies]
+bh.compare_runs(trace_runs, policies)
 """),
     code("""
 import matplotlib.pyplot as plt
 
-from benchhub_sim.analysis.plot import plot_wait_cdf
-
-fig, ax = plt.subplots(figsize=(8, 4))
-plot_wait_cdf(trace_runs, policies, ax=ax)
-ax.set_xscale("symlog");
+bh.plot_wait_cdf(trace_runs, policies, log=True);  # the zero waits and the long tail both readable
 """),
     md("""
 ## A recorded run, replayed
@@ -254,38 +228,39 @@ policies, on a cluster without its 12 nodes of role `any`, twice as fast, and fr
 state it was in half-way.
 """),
     code("""
-from benchhub_sim.cluster import Cluster, load_cluster
-from benchhub_sim.simulate import simulate
-from benchhub_sim.spec.load import load_spec
-from benchhub_sim.workload.arrivals import poisson_arrivals
+specs = [bh.load_spec(DATA / "specs" / n) for n in ("pingpong.yml", "db-loaders.yml", "oltp.yml")]
+c64 = bh.load_cluster(DATA / "clusters" / "64.yml")
+jobs = bh.poisson_arrivals(specs, rate=0.05, count=200, seed=2, mix="random")
+recorded = bh.simulate(c64, jobs, policy="fcfs", seed=2, out=WORK / "recorded")
 
-specs = [load_spec(DATA / "specs" / n) for n in ("pingpong.yml", "db-loaders.yml", "oltp.yml")]
-c64 = load_cluster(DATA / "clusters" / "64.yml")
-stream = poisson_arrivals(specs, rate=0.05, count=200, seed=2, mix="random")
-recorded = simulate(c64, stream, policy="fcfs", seed=2, out=WORK / "recorded")
-
-smaller = Cluster(tuple(n for n in c64.nodes if not n.node_id.startswith("any")), name="c64 - 12 any")
+smaller = bh.Cluster(tuple(n for n in c64.nodes if not n.node_id.startswith("any")), name="c64 - 12 any")
 half = float(recorded.jobs["stop_time"].max()) / 2
 replays = {
     "recorded (fcfs)": recorded,
-    "easy": replay(WORK / "recorded", policy="easy"),
-    "sjf": replay(WORK / "recorded", policy="sjf"),
-    "fcfs, 52 nodes": replay(WORK / "recorded", cluster=smaller),
-    "fcfs, speedup 2": replay(WORK / "recorded", speedup=2),
-    f"easy from t={half:.0f}": replay(WORK / "recorded", policy="easy", warm_start=half),
+    "easy": bh.replay(WORK / "recorded", policy="easy"),
+    "sjf": bh.replay(WORK / "recorded", policy="sjf"),
+    "fcfs, 52 nodes": bh.replay(WORK / "recorded", cluster=smaller),
+    "fcfs, speedup 2": bh.replay(WORK / "recorded", speedup=2),
+    f"easy from t={half:.0f}": bh.replay(WORK / "recorded", policy="easy", warm_start=half),
 }
-compare_runs(list(replays.values()), list(replays))[["jobs", "finished", "makespan", "mean_wait", "p95_wait", "mean_bounded_slowdown", "utilization"]]
+bh.compare_runs(list(replays.values()), list(replays))
+"""),
+    md("""
+The waits of the first five, by spec and as CDFs: the smaller cluster's long waits
+would squash the others on a linear axis, so the axes are symmetric-log (`log=True`:
+linear below 1 s, where the zero waits are).
 """),
     code("""
-fig, ax = plt.subplots(figsize=(8, 4))
-plot_wait_cdf(list(replays.values())[:5], list(replays)[:5], ax=ax);
+five = list(replays)[:5]
+bh.plot_wait_by_spec([replays[k] for k in five], five, log=True);
+"""),
+    code("""
+bh.plot_wait_cdf([replays[k] for k in five], five, log=True);
 """),
     md("Per job: how much earlier did each job start under EASY than in the recording?"),
     code("""
-from benchhub_sim.analysis.metrics import compare_jobs
-
-per_job = compare_jobs(recorded, replays["easy"])
-per_job.sort_values("wait_diff").head(8)
+per_job = bh.compare_jobs(recorded, replays["easy"])
+per_job.sort_values("wait_diff").head(8).round(2)
 """),
     md("## Export for other tools: SWF and Batsim's `jobs.csv` (evalys reads it)"),
     code("""
@@ -293,12 +268,57 @@ easy = replays["easy"]
 print(easy.to_swf(WORK / "easy.swf"), easy.to_batsim_csv(WORK / "easy-jobs.csv"))
 print((WORK / "easy-jobs.csv").read_text().splitlines()[0])
 """),
+    code(CLEANUP),
+]
+
+NB04 = [
+    md("""
+# 4. Plot gallery
+
+Every plot of the package on one small workload run under two policies. Each takes
+`ax=None` (a new figure, laid out so saving keeps its labels) and returns the Axes;
+none calls `show()`.
+"""),
+    code(SETUP),
+    code("""
+import matplotlib.pyplot as plt
+
+specs = [bh.load_spec(DATA / "specs" / n) for n in ("pingpong.yml", "db-loaders.yml", "oltp.yml")]
+cluster = bh.load_cluster(DATA / "clusters" / "64.yml")
+jobs = bh.poisson_arrivals(specs, rate=0.06, count=80, seed=3, mix="random")
+runs = [bh.simulate(cluster, jobs, policy=p, seed=3) for p in ("fcfs", "sjf")]
+run = runs[0]
+bh.compare_runs(runs)
+"""),
+    md("## `plot_stage_graph`: a job's pipelines, stages, where they run, what stops what"),
+    code("""bh.plot_stage_graph(specs[1]);"""),
+    md("## `plot_gantt`: which job held each node when, nodes grouped by role, coloured by spec"),
+    code("""bh.plot_gantt(run);"""),
+    md("Coloured by final status instead (a red `x` ends an aborted job either way):"),
+    code("""bh.plot_gantt(run, color_by="status");"""),
+    md("## `plot_job_timeline`: one job's stages by node, background spans hatched"),
+    code("""
+job_id = int(run.jobs.loc[run.jobs["name"] == "db-loaders", "job_id"].iloc[0])
+bh.plot_job_timeline(run, job_id);
+"""),
+    md("## `plot_utilization` and `plot_queue_length`: one run, or several on one axes"),
+    code("""bh.plot_utilization(runs);"""),
+    code("""bh.plot_queue_length(runs);"""),
+    md("## `plot_node_states`: nodes in each state of the node store"),
+    code("""bh.plot_node_states(run);"""),
+    md("## `plot_wait_cdf` and `plot_wait_by_spec`: waits compared across runs"),
+    code("""bh.plot_wait_cdf(runs);"""),
+    code("""bh.plot_wait_by_spec(runs);"""),
+    md("## `plot_stage_durations`: each stage's duration on one node, per spec"),
+    code("""bh.plot_stage_durations(run);"""),
+    code(CLEANUP),
 ]
 
 NOTEBOOKS = {
     "01_specs_and_cluster.ipynb": NB01,
     "02_simulate_and_report.ipynb": NB02,
     "03_replay_and_compare.ipynb": NB03,
+    "04_plot_gallery.ipynb": NB04,
 }
 
 
