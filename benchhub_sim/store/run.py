@@ -29,7 +29,12 @@ from benchhub_sim.display import counts_text, html_table, plural
 from benchhub_sim.errors import RunFormatError, stalled_message
 from benchhub_sim.io import write_text_atomic
 from benchhub_sim.store.rows import canonical, sort_order
-from benchhub_sim.store.schema import READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION, TABLES
+from benchhub_sim.store.schema import (
+    OPTIONAL_TABLES,
+    READABLE_SCHEMA_VERSIONS,
+    SCHEMA_VERSION,
+    TABLES,
+)
 from benchhub_sim.store.setup import setup_rows
 
 VERSION_KEY = b"benchhub_sim.schema_version"
@@ -40,6 +45,14 @@ SNAPSHOT_TABLES = ("nodes", "jobs", "stages", "tasks")
 _ROW_GROUP = 131_072
 _DICT_TYPE = pa.dictionary(pa.int32(), pa.string())
 _VERSIONS = f"{min(READABLE_SCHEMA_VERSIONS)}..{max(READABLE_SCHEMA_VERSIONS)}"
+
+
+def _schema(name: str) -> pa.Schema:
+    """The schema of table ``name``: one of :data:`TABLES` or of :data:`OPTIONAL_TABLES`."""
+    schema = TABLES.get(name) or OPTIONAL_TABLES.get(name)
+    if schema is None:
+        raise RunFormatError(f"{name}: not a table of a run directory")
+    return schema
 
 
 # -- files --------------------------------------------------------------------------------
@@ -89,7 +102,7 @@ def _write_parquet(path: Path, table: pa.Table, name: str, sort: list[str] | Non
     needs memory for one row group beyond the table. With ``sort`` (key columns) the rows
     are written in that order, gathered row group by row group.
     """
-    schema = TABLES[name]
+    schema = _schema(name)
     check_schema(path.name, table.schema, schema)
     order = sort_order(table, sort) if sort and table.num_rows else None
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
@@ -133,7 +146,7 @@ def _open_parquet(path: Path, name: str, shown: str | None = None) -> pq.Parquet
         tag = meta.get(b"table")
         if tag is not None and tag.decode() != name:
             raise RunFormatError(f"{shown}: holds table {tag.decode()!r}, expected {name!r}")
-        check_schema(shown, pf.schema_arrow, TABLES[name])
+        check_schema(shown, pf.schema_arrow, _schema(name))
     except BaseException:
         pf.close()
         raise
@@ -153,7 +166,7 @@ def _read_parquet(
             table = pf.read(columns=columns)
         except (pa.ArrowException, OSError) as exc:
             raise RunFormatError(f"{shown}: damaged: {exc}") from None
-    return table if columns is not None else canonical(table, TABLES[name])
+    return table if columns is not None else canonical(table, _schema(name))
 
 
 def _write_json(path: Path, data: Mapping[str, Any]) -> None:
@@ -298,6 +311,10 @@ class RunWriter:
         Replace a run already in ``path`` (its files only). Otherwise that is an error,
         and so is a ``path`` that is a file or a directory holding other files (see
         :func:`check_out_dir`).
+    optional : collection of str
+        Tables of :data:`~benchhub_sim.store.schema.OPTIONAL_TABLES` this run has (a real
+        run: ``metrics``, ``results``). Their rows stream through :meth:`sink` like the
+        history's, and :meth:`finish` writes each, empty if no row came.
 
     Examples
     --------
@@ -312,8 +329,18 @@ class RunWriter:
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], meta: Mapping[str, Any], *, overwrite: bool = False
+        self,
+        path: str | os.PathLike[str],
+        meta: Mapping[str, Any],
+        *,
+        overwrite: bool = False,
+        optional: Collection[str] = (),
     ) -> None:
+        unknown = [n for n in optional if n not in OPTIONAL_TABLES]
+        if unknown:
+            raise RunFormatError(
+                f"{', '.join(unknown)}: not optional tables ({', '.join(OPTIONAL_TABLES)})"
+            )
         self.path = Path(path)
         check_out_dir(self.path, overwrite=overwrite)
         if (self.path / META_FILE).exists():
@@ -321,7 +348,8 @@ class RunWriter:
         self.path.mkdir(parents=True, exist_ok=True)
         self.meta = _base_meta(meta)
         self.meta["complete"] = False
-        self._n_parts = dict.fromkeys(EVENT_TABLES, 0)
+        self.optional = tuple(n for n in OPTIONAL_TABLES if n in optional)
+        self._n_parts = dict.fromkeys((*EVENT_TABLES, *self.optional), 0)
         _write_json(self.path / META_FILE, self.meta)
 
     def fail(self, error: BaseException) -> None:
@@ -332,9 +360,13 @@ class RunWriter:
         _write_json(self.path / META_FILE, self.meta)
 
     def sink(self, name: str, batch: pa.RecordBatch) -> None:
-        """History sink: write ``batch`` of table ``name`` as the next part file."""
-        if name not in EVENT_TABLES:
-            raise RunFormatError(f"{name}: not an event table ({', '.join(EVENT_TABLES)})")
+        """Write ``batch`` of table ``name`` as its next part file (atomically).
+
+        ``name`` is an event table, or an optional table given to the constructor.
+        """
+        if name not in self._n_parts:
+            streamed = ", ".join(self._n_parts)
+            raise RunFormatError(f"{name}: not a table streamed to this run ({streamed})")
         folder = self.path / PARTS_DIR / name
         folder.mkdir(parents=True, exist_ok=True)
         self._n_parts[name] += 1
@@ -352,7 +384,8 @@ class RunWriter:
             At least ``nodes``, ``jobs``, ``stages``, ``tasks`` (e.g. ``Store.tables()``,
             which flushes the history into the sink first, or ``Store.final_tables()``).
             Each is looked up once and dropped once written. Event tables given here are
-            appended after the part files (events the sink never saw).
+            appended after the part files (events the sink never saw); so are rows of
+            the writer's optional tables.
         sort : mapping of str to list of str, optional
             Key columns to sort a snapshot table by as it is written (e.g.
             :data:`~benchhub_sim.store.rows.SORT_KEYS` for ``Store.final_tables()``).
@@ -364,14 +397,14 @@ class RunWriter:
             _write_parquet(self.path / f"{name}.parquet", table, name, keys)
             counts[name] = table.num_rows
             del table
-        for name in EVENT_TABLES:
+        for name in (*EVENT_TABLES, *self.optional):
             counts[name] = self._consolidate(name, tables.get(name))
         shutil.rmtree(self.path / PARTS_DIR, ignore_errors=True)
         self.meta.update(complete=True, counts=counts)
         _write_json(self.path / META_FILE, self.meta)
 
     def _consolidate(self, name: str, extra: pa.Table | None) -> int:
-        schema = TABLES[name]
+        schema = _schema(name)
         target = self.path / f"{name}.parquet"
         tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
         n = 0
@@ -403,7 +436,7 @@ class RunWriter:
 
 
 def _clear(path: Path) -> None:
-    for name in TABLES:
+    for name in (*TABLES, *OPTIONAL_TABLES):
         (path / f"{name}.parquet").unlink(missing_ok=True)
     shutil.rmtree(path / PARTS_DIR, ignore_errors=True)
     (path / META_FILE).unlink(missing_ok=True)
@@ -573,7 +606,7 @@ def _copy_parquet(src: Path, dst: Path, name: str, num_rows: int) -> None:
 
     Fails unless ``src`` still has the ``num_rows`` rows it had when the run was loaded.
     """
-    schema = TABLES[name]
+    schema = _schema(name)
     tmp = dst.with_name(f".{dst.name}.tmp{os.getpid()}")
     try:
         with (
@@ -606,7 +639,8 @@ class Run:
     ----------
     tables : mapping of str to pyarrow.Table
         Any of the six tables of :data:`~benchhub_sim.store.schema.TABLES` (missing ones
-        are empty), e.g. ``Store.tables()``. Kept in canonical form in :attr:`tables`, a
+        are empty), e.g. ``Store.tables()``, and the optional ``metrics`` and ``results``
+        of a real run (kept only when given: :meth:`has_table`). Kept in canonical form in :attr:`tables`, a
         dict. A :class:`LazyTables` (what :func:`load_run` gives a complete run) is kept
         lazy: its tables are read from the run directory when first accessed.
     meta : mapping, optional
@@ -629,15 +663,17 @@ class Run:
         if isinstance(tables, LazyTables):
             # tables still on disk or read from it are valid; assigned ones are checked
             self.tables = lazy = tables.copy()
-            for name in [n for n in lazy if n not in TABLES]:
+            for name in [n for n in lazy if n not in TABLES and n not in OPTIONAL_TABLES]:
                 del lazy[name]
             for name, schema in TABLES.items():
                 if name not in lazy:
                     lazy[name] = schema.empty_table()
-                elif name in lazy.assigned():
-                    check_schema(f"{name} table", lazy[name].schema, schema)
-                    lazy[name] = canonical(lazy[name], schema)
-            lazy._names = list(TABLES)  # in the order of a dict of tables
+            for name in lazy.assigned():
+                schema = _schema(name)
+                check_schema(f"{name} table", lazy[name].schema, schema)
+                lazy[name] = canonical(lazy[name], schema)
+            # in the order of a dict of tables
+            lazy._names = [*TABLES, *(n for n in OPTIONAL_TABLES if n in lazy)]
         else:
             self.tables = {}
             for name, schema in TABLES.items():
@@ -647,6 +683,11 @@ class Run:
                 self.tables[name] = (
                     schema.empty_table() if table is None else canonical(table, schema)
                 )
+            for name, schema in OPTIONAL_TABLES.items():
+                table = tables.get(name)
+                if table is not None:
+                    check_schema(f"{name} table", table.schema, schema)
+                    self.tables[name] = canonical(table, schema)
         self.meta: dict[str, Any] = dict(meta or {})
         self.complete = bool(self.meta.get("complete", True)) if complete is None else complete
         self.path = path
@@ -674,10 +715,22 @@ class Run:
         return self.meta.get("stalled")
 
     def frame(self, name: str) -> pd.DataFrame:
-        """Table ``name`` as a pandas DataFrame (converted once, then cached)."""
+        """Table ``name`` as a pandas DataFrame (converted once, then cached).
+
+        An optional table the run does not have (:meth:`has_table`) is an empty frame
+        with its columns.
+        """
         if name not in self._frames:
-            self._frames[name] = self.tables[name].to_pandas()
+            if name in OPTIONAL_TABLES and name not in self.tables:
+                self._frames[name] = OPTIONAL_TABLES[name].empty_table().to_pandas()
+            else:
+                self._frames[name] = self.tables[name].to_pandas()
         return self._frames[name]
+
+    def has_table(self, name: str) -> bool:
+        """Whether the run has table ``name``: always for the six tables of every run;
+        ``metrics`` and ``results`` only for real runs (what their agents observed)."""
+        return name in self.tables
 
     nodes = property(lambda self: self.frame("nodes"), doc="node store: one row per node")
     jobs = property(lambda self: self.frame("jobs"), doc="job store: one row per job")
@@ -688,6 +741,14 @@ class Run:
     tasks = property(lambda self: self.frame("tasks"), doc="one row per task attempt")
     node_events = property(lambda self: self.frame("node_events"), doc="node history")
     job_events = property(lambda self: self.frame("job_events"), doc="job history")
+    metrics = property(
+        lambda self: self.frame("metrics"),
+        doc="agent metrics of a real run, long format (empty for a simulated run)",
+    )
+    results = property(
+        lambda self: self.frame("results"),
+        doc="benchmark results the tasks of a real run reported (empty for a simulated run)",
+    )
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the run directory ``path`` (replacing the run files there); returns it.
@@ -706,6 +767,9 @@ class Run:
                 _copy_parquet(tables.file(name), target, name, tables.num_rows(name))
             else:
                 _write_parquet(target, tables[name], name)
+        for name in OPTIONAL_TABLES:
+            if name not in tables:  # not this run's: an earlier run's file would be read
+                (path / f"{name}.parquet").unlink(missing_ok=True)
         shutil.rmtree(path / PARTS_DIR, ignore_errors=True)
         meta = _base_meta(self.meta)
         meta["complete"] = self.complete
@@ -906,7 +970,9 @@ def load_run(path: str | os.PathLike[str]) -> Run:
         warnings.warn(f"{path}: not a finished run: {unfinished(meta)}", stacklevel=2)
     if complete:
         rows: dict[str, int] = {}
-        for name in TABLES:
+        listed = meta.get("counts") or {}
+        optional = [n for n in OPTIONAL_TABLES if n in listed or (path / f"{n}.parquet").exists()]
+        for name in (*TABLES, *optional):
             with _open_parquet(path / f"{name}.parquet", name) as pf:
                 rows[name] = pf.metadata.num_rows
         for name, n in (meta.get("counts") or {}).items():
@@ -915,17 +981,17 @@ def load_run(path: str | os.PathLike[str]) -> Run:
         return Run(LazyTables(path, rows), meta, complete=True, path=path)
 
     tables: dict[str, pa.Table] = {}
-    for name in EVENT_TABLES:
+    for name in (*EVENT_TABLES, *OPTIONAL_TABLES):
         file = path / f"{name}.parquet"
         if file.exists():
             tables[name] = _read_parquet(file, name)
-        else:
+        elif name in EVENT_TABLES or (path / PARTS_DIR / name).is_dir():
             parts = [
                 _read_parquet(p, name, f"{PARTS_DIR}/{name}/{p.name}")
                 for p in _part_files(path, name)
             ]
             tables[name] = pa.concat_tables(
-                [TABLES[name].empty_table(), *parts]
+                [_schema(name).empty_table(), *parts]
             ).unify_dictionaries()
     have = {n: path / f"{n}.parquet" for n in SNAPSHOT_TABLES if (path / f"{n}.parquet").exists()}
     if len(have) == len(SNAPSHOT_TABLES):

@@ -212,3 +212,52 @@ TABLES: dict[str, pa.Schema] = {
 #: column order of a job event row tuple, as buffered by :class:`~benchhub_sim.store.history.History`
 JOB_EVENT_COLUMNS = tuple(JOB_EVENTS_SCHEMA.names)
 NODE_EVENT_COLUMNS = tuple(NODE_EVENTS_SCHEMA.names)
+
+# --- what agents observe (real runs only) ----------------------------------------------
+#
+# Optional tables: a real run (local or Dask agents) writes both, possibly empty; a
+# simulated run has neither. ``node_name`` is the job's slot on the node (null for rows
+# about the whole node), ``attempt`` the task attempt (null for stage and job rows).
+
+#: metrics.kind: a periodic sample, or a system snapshot taken before or after a task,
+#: a stage (on one node) or a job (on each of its nodes)
+METRIC_KINDS = ("sample", "before", "after")
+
+METRICS_SCHEMA = pa.schema(
+    [
+        _t("time"),
+        _f("node_id", _DICT, nullable=False),
+        _f("job_id", pa.int64(), doc="null for rows about the whole node"),
+        _f("node_name", _DICT),
+        _f("stage_name", _DICT),
+        _f("task_name", _DICT),
+        _f("attempt", pa.int32()),
+        _f("kind", _DICT, doc="sample | before | after"),
+        _f("metric", _DICT),
+        _f("value", pa.float64()),
+        _f("unit", _DICT),
+    ],
+    metadata={b"table": b"metrics"},
+)
+
+RESULTS_SCHEMA = pa.schema(
+    [
+        _t("time"),
+        _f("node_id", _DICT, nullable=False),
+        _f("job_id", pa.int64()),
+        _f("node_name", _DICT),
+        _f("stage_name", _DICT),
+        _f("task_name", _DICT),
+        _f("attempt", pa.int32()),
+        _f("name", _DICT, doc="what the task reported, e.g. latency_ms"),
+        _f("value", pa.float64()),
+        _f("unit", _DICT),
+    ],
+    metadata={b"table": b"results"},
+)
+
+#: file stem -> schema of the tables a run directory may lack (see above)
+OPTIONAL_TABLES: dict[str, pa.Schema] = {"metrics": METRICS_SCHEMA, "results": RESULTS_SCHEMA}
+#: column order of the row tuples agents send (:mod:`benchhub_sim.engine.observe`)
+METRIC_COLUMNS = tuple(METRICS_SCHEMA.names)
+RESULT_COLUMNS = tuple(RESULTS_SCHEMA.names)
