@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from benchhub_sim.cluster import Cluster, Node
-from benchhub_sim.engine.local import LOCAL_IP, LocalExecutor, task_argv
+from benchhub_sim.engine.local import LOCAL_IP, LocalExecutor
+from benchhub_sim.engine.procs import task_argv
 from benchhub_sim.errors import StalledRunWarning, WorkloadError, stalled_message
 from benchhub_sim.params import number, require, whole
 from benchhub_sim.sched.assign import job_slots
@@ -81,6 +82,7 @@ def execute(
     inputs: dict[str, Any] | None = None,
     overwrite: bool = False,
     run_id: str | None = None,
+    metrics_interval: float | None = 1.0,
 ) -> Any:
     """Run ``workload`` for real: every task a local process group, on the wall clock.
 
@@ -114,11 +116,14 @@ def execute(
     run_id : str, optional
         Every process gets it as ``BENCHHUB_RUN_ID`` (default: a random one, kept in
         ``run.json``).
+    metrics_interval : float or None
+        Seconds between two samples of the running tasks' and the nodes' CPU, memory and
+        I/O (``metrics.parquet``); None: no metrics.
 
     Returns
     -------
     Run
-        Read back from ``out``.
+        Read back from ``out``, with the ``metrics`` and ``results`` tables.
 
     Raises
     ------
@@ -142,7 +147,7 @@ def execute(
     from benchhub_sim.engine.engine import Engine
     from benchhub_sim.store.history import History
     from benchhub_sim.store.run import RunWriter, load_run
-    from benchhub_sim.store.schema import SCHEMA_VERSION
+    from benchhub_sim.store.schema import OPTIONAL_TABLES, SCHEMA_VERSION
 
     require(
         WorkloadError,
@@ -150,6 +155,9 @@ def execute(
             number("grace", grace, at_least=0),
             number("ready_timeout", ready_timeout, above=0),
             whole("max_loader_pack", max_loader_pack),
+            None
+            if metrics_interval is None
+            else number("metrics_interval", metrics_interval, above=0),
         ],
     )
     get_policy(policy)
@@ -172,16 +180,25 @@ def execute(
         "grace": grace,
         "max_loader_pack": max_loader_pack,
         "skipped": dict(getattr(given, "skipped", {})),
+        "metrics_interval": metrics_interval,
         "version": __version__,
         "schema_version": SCHEMA_VERSION,
     }
-    writer = RunWriter(root, meta, overwrite=overwrite)
+    writer = RunWriter(root, meta, overwrite=overwrite, optional=tuple(OPTIONAL_TABLES))
     if overwrite:
         for sub in ("logs", "work"):
             shutil.rmtree(root / sub, ignore_errors=True)
     store = Store(History(sink=writer.sink, flush_seconds=1.0), check=check)
     executor = LocalExecutor(
-        root, run_id=run_id, grace=grace, ready_timeout=ready_timeout, docker=docker
+        root,
+        run_id=run_id,
+        grace=grace,
+        ready_timeout=ready_timeout,
+        docker=docker,
+        metrics_interval=metrics_interval,
+        sink=writer.sink,
+        now=clock.elapsed,
+        epoch=clock.epoch,
     )
     engine = Engine(
         cluster, store, policy=policy, executor=executor, max_loader_pack=max_loader_pack
@@ -213,6 +230,14 @@ def execute(
     )
     if interrupted:  # every job was aborted and the directory is written in full
         writer.meta["error"] = f"KeyboardInterrupt: {INTERRUPTED}"
+    obs = executor.observations
+    if obs.n_problems:
+        writer.meta["results_rejected"] = {"count": obs.n_problems, "first": obs.problems}
+        shown = "; ".join(obs.problems[:3])
+        warnings.warn(
+            f"{obs.n_problems} result line(s) were not valid and were left out: {shown}",
+            stacklevel=2,
+        )
     writer.finish(store.tables())
     if interrupted:
         raise KeyboardInterrupt

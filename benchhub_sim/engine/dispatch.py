@@ -36,6 +36,9 @@ class Dispatcher:
         self._starting: JobRun | None = None
         #: how long a simple job's tasks all take, when the executor knows at start
         self._simple_time = getattr(executor, "simple_time", None) if one_step else None
+        #: ``observe(event, job, unit)`` of executors that watch jobs and stages start
+        #: and end on their nodes (agents take system snapshots then)
+        self._observe = getattr(executor, "observe", None)
 
     # -- recording --------------------------------------------------------------------
 
@@ -62,6 +65,13 @@ class Dispatcher:
             self.loop.now, u.job.job_id, event, status, st.pipeline, st.index, st.name,
             u.binding.node.node_id, u.binding.slot.name, background=st.background, detail=detail,
         )  # fmt: skip
+        if self._observe is not None:
+            self._observe(event, u.job, u)
+
+    def _job_event(self, job: JobRun, event: str, status: str, detail: str | None = None) -> None:
+        self.store.job(self.loop.now, job.job_id, event, status, detail=detail)
+        if self._observe is not None:
+            self._observe(event, job, None)
 
     # -- forward path -----------------------------------------------------------------
 
@@ -73,7 +83,7 @@ class Dispatcher:
             if d is not None:
                 self._start_simple(job, bindings, d)
                 return
-        self.store.job(self.loop.now, job.job_id, "start", "running")
+        self._job_event(job, "start", "running")
         self._starting = job
         try:
             self.start_pipeline(job, 0)
@@ -283,7 +293,7 @@ class Dispatcher:
             return
         self._stop_all(job, "job end")
         job.alive = False
-        self.store.job(self.loop.now, job.job_id, "finish", "finished")
+        self._job_event(job, "finish", "finished")
         self.on_release(job, None)
 
     def abort_job(self, job: JobRun, reason: str, failed_node: str | None = None) -> None:
@@ -293,7 +303,7 @@ class Dispatcher:
         self._expand(job)
         job.alive = False
         self._stop_all(job, "job aborted")
-        self.store.job(self.loop.now, job.job_id, "abort", "aborted", detail=reason)
+        self._job_event(job, "abort", "aborted", reason)
         self.on_release(job, failed_node)
 
     def fail_node(self, job: JobRun, node_id: str, reason: str) -> None:

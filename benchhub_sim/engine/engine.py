@@ -101,6 +101,7 @@ class Engine:
         )
         self.central.dispatcher = self.dispatcher
         self.executor.dispatcher = self.dispatcher
+        self.executor.central = self.central  # executors whose nodes can fail take them offline
         self.default_duration = default_duration
         self._walltime_of = walltime_of or self._estimate
         self._compiled: dict[int, tuple[CompiledSpec, SpecStreams]] = {}

@@ -26,6 +26,7 @@ class SimulatedExecutor:
         self.loop = loop
         self.default_duration = default_duration
         self.dispatcher: Any = None  # set by the engine
+        self.central: Any = None  # set by the engine (unused: faults go through Faults)
 
     def _draw(self, tr: TaskRun, check: int) -> float:
         """Duration of the task (check -1) or of its readiness check ``check``."""

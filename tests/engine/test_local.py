@@ -20,6 +20,7 @@ from benchhub_sim.execute import dry_run, execute, local_cluster
 from benchhub_sim.simulate import as_workload, simulate
 from benchhub_sim.spec.load import load_spec
 from benchhub_sim.spec.model import Driver, ExecPayload
+from benchhub_sim.store.schema import TABLES
 
 SPECS = Path(__file__).resolve().parents[2] / "data" / "specs"
 PINGPONG = SPECS / "pingpong-local.yml"
@@ -104,10 +105,13 @@ def test_simulating_the_same_spec_gives_the_same_columns(pingpong, tmp_path):
     real, _ = pingpong
     sim = simulate(local_cluster(as_workload(PINGPONG)), PINGPONG, out=tmp_path / "sim")
     assert sim.jobs["status"].tolist() == ["finished"]
-    for name, table in real.tables.items():
-        assert table.schema.names == sim.tables[name].schema.names, name
-        assert table.schema.types == sim.tables[name].schema.types, name
+    for name in TABLES:
+        assert real.tables[name].schema.names == sim.tables[name].schema.names, name
+        assert real.tables[name].schema.types == sim.tables[name].schema.types, name
     assert len(sim.tasks) == len(real.tasks)
+    # what agents observed: a real run has it, a simulation has not
+    assert real.has_table("metrics") and real.has_table("results")
+    assert not sim.has_table("metrics") and sim.metrics.empty
 
 
 # -- failures ---------------------------------------------------------------------------
@@ -474,35 +478,3 @@ def test_what_a_finished_task_left_running_in_its_process_group_is_stopped(tmp_p
     )
     assert one_row(run.tasks, task_name="leak")["status"] == "finished"
     assert one_row(run.tasks, task_name="look")["exit_code"] == 0  # the sleep was gone
-
-
-def test_stopping_a_docker_run_task_removes_its_container(tmp_path, monkeypatch):
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "docker").write_text(FAKE_DOCKER.format(python=sys.executable, info="sys.exit(0)"))
-    (bin_dir / "docker").chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    run = run_spec(
-        tmp_path,
-        """
-        name: container
-        nodeAssignments: [{properties: {name: w}}]
-        stages:
-          - name: db
-            background: true
-            selectors: [{all: true}]
-            tasks:
-              - name: server
-                background: true
-                docker: {image: "db:1", action: run, args: [serve]}
-                ready: {tasks: [{name: up, shell: {command: "test -f docker-run.json"}}]}
-          - name: halt
-            selectors: [{all: true}]
-            tasks: [{name: stop, stopper: {stage: db}}]
-        """,
-    )
-    assert one_row(run.jobs, job_id=0)["status"] == "finished"
-    work = run.path / "work/0/w"
-    name = json.loads((work / "docker-run.json").read_text())[2:4]
-    assert name[0] == "--name"
-    assert json.loads((work / "docker-rm.json").read_text()) == ["rm", "-f", name[1]]
