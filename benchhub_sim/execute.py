@@ -83,18 +83,26 @@ def execute(
     overwrite: bool = False,
     run_id: str | None = None,
     metrics_interval: float | None = 1.0,
+    dask: Any = None,
+    security: Any = None,
+    work_dir: str | os.PathLike[str] | None = None,
 ) -> Any:
-    """Run ``workload`` for real: every task a local process group, on the wall clock.
+    """Run ``workload`` for real, on the wall clock: every task a process group, on this
+    machine or on the Dask workers that are the cluster's nodes.
 
     Parameters
     ----------
     cluster : Cluster, int, path or None
-        The nodes (every node is this machine: addresses render as 127.0.0.1). None:
-        one local node per node assignment (:func:`local_cluster`).
+        The nodes. Locally every node is this machine (addresses render as 127.0.0.1);
+        None: one local node per node assignment (:func:`local_cluster`). With ``dask``,
+        each node is the worker named like it (or, for a cluster that gives only roles,
+        a worker with a resource naming its role: ``dask worker --resources
+        database=1``); None: the workers themselves. Addresses render as the workers'.
     workload : requests, spec(s) or path
         As for :func:`~benchhub_sim.simulate.simulate`; submit times are wall seconds.
     out : path
-        The run directory: tables, ``run.json``, ``logs/`` and the tasks' ``work/``.
+        The run directory: tables, ``run.json``, ``logs/`` (and, locally, the tasks'
+        ``work/``).
     policy : str or callable
         Queue policy.
     grace : float
@@ -104,7 +112,7 @@ def execute(
     max_loader_pack : int
         Loader slots of one job allowed on one node.
     docker : str
-        The docker CLI.
+        The docker CLI (on every worker, with ``dask``).
     check : bool
         Check every transition against the store's state machine.
     progress : callable, optional
@@ -119,6 +127,15 @@ def execute(
     metrics_interval : float or None
         Seconds between two samples of the running tasks' and the nodes' CPU, memory and
         I/O (``metrics.parquet``); None: no metrics.
+    dask : str or distributed.Client, optional
+        Run on Dask workers: a scheduler address (``tcp://host:8786``, ``tls://...``:
+        Dask's TLS configuration applies) or a connected client.
+    security : distributed.security.Security, optional
+        TLS certificates and keys for connecting to ``dask`` (an address).
+    work_dir : path, optional
+        With ``dask``: where tasks run on every worker (``<work_dir>/<run_id>/``); give a
+        directory the workers share to give a job's nodes a shared
+        ``$BENCHHUB_JOB_DIR``. Default: each worker's own local directory.
 
     Returns
     -------
@@ -135,18 +152,22 @@ def execute(
         Bad arguments, as for :func:`~benchhub_sim.simulate.simulate`, before anything
         runs or is written. A run that raises later leaves ``run.json`` with its
         ``error``.
+    ClusterError
+        With ``dask``: the scheduler cannot be reached, or a node has no worker
+        (before anything is written).
 
     Notes
     -----
     Whatever happens, no process of the run is left behind: the executor stops every
     process group it started (and kills any process carrying the run's
-    ``BENCHHUB_RUN_ID``) before this function returns or raises.
+    ``BENCHHUB_RUN_ID``, on every worker) before this function returns or raises.
+    Workers execute the spec's commands: give them only specs you trust.
     """
     from benchhub_sim import __version__
     from benchhub_sim.engine.clock import WallClock
     from benchhub_sim.engine.engine import Engine
     from benchhub_sim.store.history import History
-    from benchhub_sim.store.run import RunWriter, load_run
+    from benchhub_sim.store.run import RunWriter, check_out_dir, load_run
     from benchhub_sim.store.schema import OPTIONAL_TABLES, SCHEMA_VERSION
 
     require(
@@ -163,10 +184,24 @@ def execute(
     get_policy(policy)
     given = as_workload(workload)
     requests = list(given)
-    cluster = local_cluster(requests) if cluster is None else as_cluster(cluster)
     run_id = run_id or uuid.uuid4().hex[:12]
     root = Path(out)
     clock = WallClock()
+    agents: dict[str, Any] = dict(
+        run_id=run_id,
+        grace=grace,
+        ready_timeout=ready_timeout,
+        docker=docker,
+        metrics_interval=metrics_interval,
+        now=clock.elapsed,
+        epoch=clock.epoch,
+    )
+    executor: Any = None
+    if dask is not None:  # before the run directory: a bad address writes nothing
+        check_out_dir(root, overwrite=overwrite)  # and a bad --out contacts nobody
+        cluster, executor = _dask_executor(dask, security, cluster, root, work_dir, agents)
+    else:
+        cluster = local_cluster(requests) if cluster is None else as_cluster(cluster)
     meta = {
         "clock": "wall",
         "epoch": clock.epoch,
@@ -175,7 +210,7 @@ def execute(
         "cluster": cluster.name or cluster.source or f"{len(cluster)} nodes",
         "n_nodes": len(cluster),
         "inputs": inputs or {},
-        "executor": "local",
+        "executor": "local" if executor is None else executor.kind,
         "run_id": run_id,
         "grace": grace,
         "max_loader_pack": max_loader_pack,
@@ -184,22 +219,21 @@ def execute(
         "version": __version__,
         "schema_version": SCHEMA_VERSION,
     }
-    writer = RunWriter(root, meta, overwrite=overwrite, optional=tuple(OPTIONAL_TABLES))
+    if executor is not None:
+        meta["dask"] = executor.describe()
+    try:
+        writer = RunWriter(root, meta, overwrite=overwrite, optional=tuple(OPTIONAL_TABLES))
+    except BaseException:
+        if executor is not None:
+            executor.close()
+        raise
     if overwrite:
         for sub in ("logs", "work"):
             shutil.rmtree(root / sub, ignore_errors=True)
     store = Store(History(sink=writer.sink, flush_seconds=1.0), check=check)
-    executor = LocalExecutor(
-        root,
-        run_id=run_id,
-        grace=grace,
-        ready_timeout=ready_timeout,
-        docker=docker,
-        metrics_interval=metrics_interval,
-        sink=writer.sink,
-        now=clock.elapsed,
-        epoch=clock.epoch,
-    )
+    if executor is None:
+        executor = LocalExecutor(root, **agents)
+    executor.observations.sink = writer.sink
     engine = Engine(
         cluster, store, policy=policy, executor=executor, max_loader_pack=max_loader_pack
     )
@@ -244,6 +278,42 @@ def execute(
     if engine.stalled is not None:
         warnings.warn(StalledRunWarning(stalled_message(engine.stalled)), stacklevel=2)
     return load_run(writer.path)
+
+
+def _dask_executor(
+    dask: Any,
+    security: Any,
+    cluster: Cluster | int | str | os.PathLike[str] | None,
+    root: Path,
+    work_dir: str | os.PathLike[str] | None,
+    agents: dict[str, Any],
+) -> tuple[Cluster, Any]:
+    """Connect to ``dask``, bind the cluster's nodes to its workers, start their agents."""
+    from benchhub_sim.engine.dask_agents import (
+        DaskExecutor,
+        connect,
+        dask_workers,
+        match_cluster,
+    )
+
+    client = connect(dask, security)
+    try:
+        given = None if cluster is None else as_cluster(cluster)
+        cluster, workers = match_cluster(given, dask_workers(client))
+        executor = DaskExecutor(
+            root,
+            client=client,
+            workers=workers,
+            work_dir=work_dir,
+            own_client=client is not dask,
+            **agents,
+        )
+    except BaseException:
+        if client is not dask:
+            client.close()
+        raise
+    executor.open()  # closes what it started, and the client, when it fails
+    return cluster, executor
 
 
 def _install_handlers(on_signal: Callable[[str], None]) -> Callable[[], None]:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from benchhub_sim.cli import (
+    agents,
     compare,
     demo,
     examples,
@@ -41,6 +42,7 @@ COMMANDS = (
     graph,
     simulate,
     run,
+    agents,
     replay,
     sweep,
     compare,

@@ -195,3 +195,47 @@ def report_stalled(run: Any) -> int:
         return EXIT_OK
     print(f"stalled: {stalled_message(run.stalled)}", file=sys.stderr)
     return EXIT_FAILED
+
+
+def add_dask_options(p: argparse.ArgumentParser, *, required: bool = False) -> None:
+    """``--dask ADDRESS`` and the TLS files to reach it (the options ``dask worker`` takes)."""
+    p.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        required=required,
+        help="Dask scheduler (tcp://host:8786, tls://...): each node is the worker named "
+        "like it (dask worker ADDRESS --name NODE_ID)"
+        + ("" if required else " (default: every node is this machine)"),
+    )
+    tls = " (default: Dask's TLS configuration, if any)"
+    p.add_argument("--tls-ca-file", metavar="PEM", help="CA certificate of the Dask cluster" + tls)
+    p.add_argument("--tls-cert", metavar="PEM", help="this client's TLS certificate" + tls)
+    p.add_argument("--tls-key", metavar="PEM", help="this client's TLS key" + tls)
+
+
+def dask_security(args: argparse.Namespace) -> object | None:
+    """A ``distributed.security.Security`` of ``--tls-*`` (None: Dask's configuration)."""
+    from benchhub_sim.errors import ClusterError
+
+    files = {
+        "--tls-ca-file": args.tls_ca_file,
+        "--tls-cert": args.tls_cert,
+        "--tls-key": args.tls_key,
+    }
+    given = [k for k, v in files.items() if v]
+    if not given:
+        return None
+    if len(given) < len(files):
+        missing = ", ".join(k for k in files if k not in given)
+        raise ClusterError([f"{', '.join(given)} given without {missing}: give all three"])
+    for option, path in files.items():
+        if not Path(path).is_file():
+            raise ClusterError([f"{option} {path}: no such file"])
+    from distributed.security import Security
+
+    return Security(
+        tls_ca_file=args.tls_ca_file,
+        tls_client_cert=args.tls_cert,
+        tls_client_key=args.tls_key,
+        require_encryption=True,
+    )

@@ -12,6 +12,8 @@ from benchhub_sim.cli.common import (
     EXIT_OK,
     POLICY_HELP,
     add_command,
+    add_dask_options,
+    dask_security,
     nonnegative_float,
     report_stalled,
 )
@@ -21,17 +23,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = add_command(
         sub,
         "run",
-        summary="execute jobs for real as local processes (wall clock)",
+        summary="execute jobs for real: local processes, or on Dask workers (wall clock)",
         description="""
-        Execute a job (SPEC) or a jobs file for real, on this machine, in wall-clock
-        time: each node of the cluster is a slot here, each task a process (sh -c, an
-        argv, or the docker CLI) with its templates rendered and quoted, its stdout and
-        stderr under RUN_DIR/logs. The run directory has the same tables as a
-        simulated run. No process is left behind. Exits 1 if a job aborted.
+        Execute a job (SPEC) or a jobs file for real, in wall-clock time: each task a
+        process (sh -c, an argv, or the docker CLI) with its templates rendered and
+        quoted, its stdout and stderr under RUN_DIR/logs. Every node is this machine,
+        or with --dask each node is the Dask worker named like it, its agent on it:
+        workers execute the spec's commands. The run directory has the same tables as a
+        simulated run, plus what the agents measured (metrics.parquet) and the results
+        tasks reported (results.parquet). No process is left behind. Exits 1 if a job
+        aborted.
         """,
         examples=[
             "benchhub-sim run specs/pingpong-local.yml --out runs/real",
             "benchhub-sim run specs/pingpong-local.yml --dry-run",
+            "benchhub-sim run spec.yml --cluster cluster.yml --dask tcp://head:8786 --out runs/real",
         ],
     )
     p.add_argument("spec", nargs="?", metavar="SPEC", help="job spec YAML file")
@@ -57,6 +63,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="seconds from SIGTERM to SIGKILL (default: 3)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace a run already in RUN_DIR")
+    p.add_argument(
+        "--metrics-interval",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="seconds between samples of CPU, memory and I/O; 0: no metrics (default: 1)",
+    )
+    add_dask_options(p)
+    p.add_argument(
+        "--work-dir",
+        metavar="DIR",
+        help="with --dask: where tasks run on every worker (default: each worker's own "
+        "local directory); a directory the workers share gives a job's nodes a shared "
+        "$BENCHHUB_JOB_DIR",
+    )
     p.set_defaults(func=main)
 
 
@@ -74,6 +95,17 @@ def main(args: argparse.Namespace) -> int:
     if args.out is None:
         print("error: --out RUN_DIR is required (or --dry-run)", file=sys.stderr)
         return EXIT_BAD_INPUT
+    if not args.dask and (args.tls_ca_file or args.tls_cert or args.tls_key):
+        print(
+            "error: --tls-* options are for runs on Dask workers (--dask ADDRESS)", file=sys.stderr
+        )
+        return EXIT_BAD_INPUT
+    if args.work_dir and not args.dask:
+        print("error: --work-dir is for runs on Dask workers (--dask ADDRESS)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.metrics_interval < 0:
+        print("error: --metrics-interval must be 0 (none) or more", file=sys.stderr)
+        return EXIT_BAD_INPUT
     run = execute(
         args.cluster,
         workload,
@@ -81,6 +113,10 @@ def main(args: argparse.Namespace) -> int:
         policy=args.policy,
         grace=args.grace,
         overwrite=args.overwrite,
+        metrics_interval=args.metrics_interval or None,
+        dask=args.dask,
+        security=dask_security(args) if args.dask else None,
+        work_dir=args.work_dir,
     )
     jobs = run.jobs
     aborted = jobs[jobs["status"] == "aborted"]
