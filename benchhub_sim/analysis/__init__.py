@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+from benchhub_sim.analysis.calibrate import (
+    compare_stages,
+    fit_distribution,
+    fit_durations,
+    fit_tasks,
+    ks_distance,
+    plot_stage_comparison,
+    stage_samples,
+    write_fitted,
+)
 from benchhub_sim.analysis.display import SUMMARY_FIELDS, Summary, SummaryTable, format_value
 from benchhub_sim.analysis.export import (
     BATSIM_COLUMNS,
@@ -31,6 +41,7 @@ from benchhub_sim.analysis.metrics import (
     time_average,
     utilization,
 )
+from benchhub_sim.analysis.observed import metric_series, plot_metrics, results_summary
 from benchhub_sim.analysis.plot import (
     gantt_rects,
     node_rows,
@@ -55,34 +66,45 @@ __all__ = [
     "compare_jobs",
     "compare_runs",
     "format_value",
+    "compare_stages",
+    "fit_distribution",
+    "fit_durations",
+    "fit_tasks",
     "gantt_rects",
     "interval_set",
     "job_metrics",
+    "ks_distance",
     "makespan",
     "mean_utilization",
+    "metric_series",
     "node_intervals",
     "node_rows",
     "node_states",
     "node_utilization",
     "plot_gantt",
     "plot_job_timeline",
+    "plot_metrics",
     "plot_node_states",
     "plot_queue_length",
+    "plot_stage_comparison",
     "plot_stage_durations",
     "plot_utilization",
     "plot_wait_by_spec",
     "plot_wait_cdf",
     "queue_length",
+    "results_summary",
     "run_end",
     "run_name",
     "run_setup",
     "stage_durations",
     "stage_times",
+    "stage_samples",
     "summary",
     "throughput",
     "time_average",
     "to_batsim_csv",
     "to_swf",
     "utilization",
+    "write_fitted",
     "write_report",
 ]

@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from benchhub_sim.analysis import plot as _plot
+from benchhub_sim.analysis.calibrate import compare_stages, plot_stage_comparison, stage_samples
 from benchhub_sim.analysis.display import field_of, format_value
 from benchhub_sim.analysis.metrics import (
     BSLD_TAU,
@@ -28,6 +29,7 @@ from benchhub_sim.analysis.metrics import (
     job_metrics,
     stage_durations,
 )
+from benchhub_sim.analysis.observed import plot_metrics, results_summary
 from benchhub_sim.display import plural
 from benchhub_sim.errors import stalled_message
 from benchhub_sim.io import check_file_path, write_bytes_atomic, write_text_atomic
@@ -239,6 +241,86 @@ def _run_blocks(run: Any, name: str, top: int) -> list[_Block]:
     if st is not None and len(st):
         out.append(_Block("h3", "Stage durations by spec (per node)"))
         out.append(_Block("table", table=stage_durations(run).reset_index()))
+    out.extend(_observed_blocks(run))
+    return out
+
+
+def _on_axes(plot: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[[Any], Any]:
+    """``plot(*args, ax=AX, **kwargs)`` as a function of the axes (for :func:`_figure`)."""
+    return lambda ax: plot(*args, ax=ax, **kwargs)
+
+
+def _observed_blocks(run: Any) -> list[_Block]:
+    """A real run: the results its tasks reported, and its agents' metrics by node."""
+    has_table = getattr(run, "has_table", None)
+    if not callable(has_table) or not has_table("metrics"):
+        return []  # a simulation: nothing was observed
+    out = [_Block("h3", "Benchmark results (reported by the tasks)")]
+    results = results_summary(run)
+    if results.empty:
+        out.append(_Block("p", "No task reported a result (JSON lines in $BENCHHUB_RESULTS)."))
+    else:
+        out.append(_Block("table", table=results))
+    metrics = run.metrics
+    samples = metrics[metrics["kind"].astype(object) == "sample"]
+    if samples.empty:
+        out.append(_Block("p", "No metrics were sampled (tasks shorter than the interval?)."))
+        return out
+    out.append(_Block("h3", "Agent metrics"))
+    for node in sorted(samples["node_id"].astype(object).unique()):
+        out.append(
+            _Block(
+                "figure",
+                f"CPU on {node}",
+                png=_figure(_on_axes(plot_metrics, run, "cpu_percent", node=node)),
+                caption="The node's busy share of all its cores (black) and each task's "
+                "process tree, in % of one core, sampled while tasks ran.",
+            )
+        )
+    if (samples["metric"].astype(object) == "mem_used_bytes").any():
+        out.append(
+            _Block(
+                "figure",
+                "Memory used, by node",
+                png=_figure(lambda ax: plot_metrics(run, "mem_used_bytes", ax=ax)),
+                caption="Memory in use on each node (total minus available), sampled "
+                "while tasks ran.",
+            )
+        )
+    return out
+
+
+def _stage_comparison_blocks(runs: Sequence[Any], names: list[str], most: int = 12) -> list[_Block]:
+    """A real run against the others (e.g. a simulation of its fitted spec), stage by stage."""
+    real = [
+        i for i, r in enumerate(runs) if (getattr(r, "meta", None) or {}).get("clock") == "wall"
+    ]
+    if len(runs) < 2 or not real:
+        return []
+    i = real[0]
+    out = [_Block("h2", f"Stage durations: {names[i]} against the other runs")]
+    for j, other in enumerate(runs):
+        if j != i:
+            table = compare_stages(runs[i], other, names=(names[i], names[j]))
+            out.append(_Block("table", table=table.reset_index()))
+    out.append(
+        _Block(
+            "p",
+            "Durations in seconds per stage on each node (a background stage: until ready); "
+            "ks is the two-sample Kolmogorov-Smirnov distance, the largest gap between the "
+            "two empirical distributions (0: alike, 1: disjoint).",
+        )
+    )
+    for stage in sorted(stage_samples(runs[i]))[:most]:
+        out.append(
+            _Block(
+                "figure",
+                f"Stage {stage}: durations",
+                png=_figure(_on_axes(plot_stage_comparison, list(runs), stage, names)),
+                caption="The share of the stage's runs on a node that took at most x "
+                "seconds, in each run (a background stage: until it was ready).",
+            )
+        )
     return out
 
 
@@ -294,6 +376,7 @@ def _blocks(runs: Sequence[Any], names: list[str], title: str, top: int) -> list
             caption="Jobs submitted and not yet started, over time.",
         )
     )
+    blocks.extend(_stage_comparison_blocks(runs, names))
     for run, name in zip(runs, names, strict=True):
         blocks.extend(_run_blocks(run, name, top))
     return blocks

@@ -6,24 +6,41 @@ import argparse
 import sys
 from pathlib import Path
 
-from benchhub_sim.cli.common import EXIT_FAILED, EXIT_OK, add_dask_options, dask_security
+from benchhub_sim.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    add_command,
+    add_dask_options,
+    dask_security,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "agents",
-        help="list the Dask workers that can be nodes (a cluster for run --dask)",
-        description="List the workers connected to a Dask scheduler as the nodes of a "
-        "cluster, with what a BenchHub agent registers: id (the worker's name), host, "
-        "address, role (a worker resource named database, loader or central), cores, "
-        "memory and disk. Example: benchhub-sim agents --dask tcp://head:8786 -o cluster.yml",
+        summary="list the Dask workers that can be nodes (a cluster for run --dask)",
+        description="""
+        List the workers connected to a Dask scheduler as the nodes of a cluster, with
+        what a BenchHub agent registers: id (the worker's name), role (a worker
+        resource named database, loader or central: dask worker --resources
+        database=1), host name, address, cores, memory and disk. With -o, also write
+        them as a cluster file for benchhub-sim run --cluster ... --dask. Exits 1 when
+        no worker is connected.
+        """,
+        examples=[
+            "benchhub-sim agents --dask tcp://head:8786",
+            "benchhub-sim agents --dask tls://head:8786 --tls-ca-file ca.pem --tls-cert me.pem "
+            "--tls-key me.key -o cluster.yml",
+        ],
     )
     add_dask_options(p, required=True)
     p.add_argument(
         "-o",
         "--output",
         metavar="CLUSTER",
-        help="also write the cluster as YAML (benchhub-sim run --cluster CLUSTER --dask ...)",
+        help="also write the cluster as YAML, for run --cluster CLUSTER --dask "
+        "(default: print only)",
     )
     p.set_defaults(func=main)
 
@@ -33,7 +50,7 @@ def main(args: argparse.Namespace) -> int:
     import yaml
 
     from benchhub_sim.engine.dask_agents import connect, dask_workers
-    from benchhub_sim.workload.swf import write_text_atomic
+    from benchhub_sim.io import write_text_atomic
 
     client = connect(args.dask, dask_security(args))
     try:

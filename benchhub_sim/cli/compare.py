@@ -24,11 +24,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         makespan, mean/median/p95 wait, mean bounded slowdown (tau = 10 s) and
         utilization, each in its unit (times in seconds). --by-job adds, for runs of
         the same jobs, each job's wait, start and runtime in the first run (a) and in
-        each other run (b), and b - a.
+        each other run (b), and b - a. --stages adds each stage's durations (count,
+        median, mean) in the first run and in each other one, with the two-sample
+        Kolmogorov-Smirnov distance: a real run against a simulation of its fitted spec.
         """,
         examples=[
             "benchhub-sim compare runs/fcfs runs/easy",
             "benchhub-sim compare runs/fcfs runs/easy --by-job --all > per-job.txt",
+            "benchhub-sim compare runs/real runs/sim-of-fitted --stages",
         ],
     )
     p.add_argument("runs", nargs="+", metavar="RUN", help="run directories")
@@ -41,6 +44,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--all",
         action="store_true",
         help=f"with --by-job: every job (default: the first {FIRST_ROWS})",
+    )
+    p.add_argument(
+        "--stages",
+        action="store_true",
+        help="also print each stage's durations in each run against the first, with the "
+        "Kolmogorov-Smirnov distance (a real run against a simulation of its fitted spec)",
     )
     p.set_defaults(func=main)
 
@@ -60,4 +69,10 @@ def main(args: argparse.Namespace) -> int:
             print_table(shown, seconds=True)
             if len(shown) < len(per_job):
                 print(f"... {len(per_job) - len(shown)} more jobs (--all shows every job)")
+    if args.stages:
+        from benchhub_sim.analysis.calibrate import compare_stages
+
+        for run, name in zip(runs[1:], names[1:], strict=True):
+            print(f"\nstage durations (s): {names[0]} against {name}")
+            print_table(compare_stages(runs[0], run, names=(names[0], name)))
     return EXIT_OK

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from benchhub_sim.analysis.report import write_report
 from benchhub_sim.cluster import Cluster, Node
 from benchhub_sim.execute import dry_run, execute, local_cluster
 from benchhub_sim.simulate import as_workload, simulate
@@ -67,7 +68,8 @@ def one_row(frame, **where):
 @pytest.fixture(scope="module")
 def pingpong(tmp_path_factory):
     run_id = uuid.uuid4().hex
-    run = execute(None, PINGPONG, out=tmp_path_factory.mktemp("pp") / "run", run_id=run_id)
+    out = tmp_path_factory.mktemp("pp") / "run"
+    run = execute(None, PINGPONG, out=out, run_id=run_id, metrics_interval=0.2)
     return run, run_id
 
 
@@ -99,6 +101,23 @@ def test_pingpong_local_finishes_with_ordered_stages_and_logs(pingpong):
     # nodes: one local node per assignment, all 127.0.0.1
     assert sorted(run.nodes["node_id"]) == ["local-0", "local-1"]
     assert set(run.nodes["ip"]) == {"127.0.0.1"}
+
+
+def test_pingpong_keeps_its_metrics_and_results_and_the_report_shows_them(pingpong, tmp_path):
+    run, _ = pingpong
+    files = {p.name for p in run.path.iterdir()}
+    assert {"metrics.parquet", "results.parquet"} <= files
+    latency = run.results[run.results["name"] == "latency_ms"]
+    assert len(latency) == 5 and set(latency["unit"]) == {"ms"}
+    assert set(latency["task_name"]) == {"ping"} and (latency["value"] > 0).all()
+    # the client printed the same latencies it reported
+    printed = (run.path / one_row(run.tasks, task_name="ping")["log_path"]).read_text()
+    assert [f"{v:.2f}" for v in latency["value"]] == [ln.split()[-2] for ln in printed.splitlines()]
+    samples = run.metrics[run.metrics["kind"] == "sample"]
+    assert set(samples["node_id"]) == {"local-0", "local-1"}
+    text = write_report(run, tmp_path / "report.html").read_text()
+    assert "Benchmark results (reported by the tasks)" in text and ">latency_ms<" in text
+    assert "CPU on local-0" in text and "Memory used, by node" in text
 
 
 def test_simulating_the_same_spec_gives_the_same_columns(pingpong, tmp_path):
