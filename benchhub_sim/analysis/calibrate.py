@@ -229,7 +229,9 @@ def fit_tasks(
 
 def _fit(runs: Any, spec: Any, min_samples: int) -> tuple[JobSpec, list[Fit]]:
     if min_samples < 2:
-        raise ValueError(f"min_samples must be at least 2, got {min_samples}")
+        raise WorkloadError(
+            [f"min_samples: a fit needs at least 2 observations, got {min_samples}"]
+        )
     runs = _runs(runs)
     base = _spec_of(runs, spec)
     obs = task_observations(runs, base.name)
