@@ -156,7 +156,8 @@ class RemoteAgent:
             self.thread.join()
         with self.lock:
             report = _plain(self.agent.close())
-        self._send("closed", report)
+        with contextlib.suppress(Exception):  # a worker closing may have no stream left
+            self._send("closed", report)
         return report
 
 
