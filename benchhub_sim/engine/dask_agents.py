@@ -448,6 +448,9 @@ class DaskExecutor(AgentExecutor):
         Seconds after which an agent that hears nothing stops its tasks.
     own_client : bool
         Close the client when the executor closes.
+    rejoin : float
+        Seconds the run waits for a node whose worker went to come back (a nanny
+        restarts it), while a queued job needs it; then the run ends, the job stalled.
     """
 
     kind = "dask"
@@ -470,6 +473,7 @@ class DaskExecutor(AgentExecutor):
         lease: float = 30.0,
         tick: float = 0.05,
         own_client: bool = False,
+        rejoin: float = 30.0,
     ) -> None:
         super().__init__(
             root,
@@ -500,7 +504,8 @@ class DaskExecutor(AgentExecutor):
         self._inbox: queue.Queue[tuple[str, str, Any]] = queue.Queue()
         self._held: list[tuple[str, str, Any]] = []
         self._links: dict[str, _Link] = {}
-        self._down: set[str] = set()
+        self._down: dict[str, float] = {}  # node id -> when it went
+        self.rejoin = rejoin
         self._closed_agents: set[str] = set()
         self._stop = threading.Event()
         self._monitor = threading.Thread(target=self._watch, name="benchhub-monitor", daemon=True)
@@ -641,17 +646,25 @@ class DaskExecutor(AgentExecutor):
         """(Any thread.) Node ``node_id`` has no agent any more."""
         self._inbox.put(("down", node_id, reason))
 
+    def busy(self) -> bool:
+        """Tasks run, or a node that went may still come back for a queued job."""
+        if super().busy():
+            return True
+        now = monotonic()
+        if not any(now - went < self.rejoin for went in self._down.values()):
+            return False
+        return self.central is not None and self.central.waiting_on_nodes()
+
     def _node_down(self, arg: tuple[str, str]) -> None:
         node_id, reason = arg
         if node_id in self._down:
             return
-        self._down.add(node_id)
+        self._down[node_id] = monotonic()
         self.forget_node(node_id)
         self.central.fail_node(node_id, reason)
 
     def _node_up(self, node_id: str) -> None:
-        if node_id in self._down:
-            self._down.discard(node_id)
+        if self._down.pop(node_id, None) is not None:
             self.central.recover_node(node_id)
 
     def _watch(self) -> None:

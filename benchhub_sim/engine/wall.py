@@ -27,7 +27,12 @@ def run_wall(engine: Any, clock: Any) -> None:
         history = getattr(engine.store, "history", None)
         if history is not None:
             history.maybe_flush()  # a killed run keeps all but the last few seconds
-        if not executor.busy() and (engine.done or not loop.work and not engine.waits_for_faults()):
+        if not executor.busy() and (
+            engine.done
+            or loop.peek() is None  # nothing scheduled, nothing running: nothing can happen
+            or not loop.work
+            and not engine.waits_for_faults()
+        ):
             return  # see Engine.run: node failures alone do not keep a run going
         nxt = loop.peek()
         timeout = None if nxt is None else max(0.0, nxt - clock.elapsed())

@@ -136,6 +136,19 @@ def test_a_failing_loader_aborts_the_job_and_stops_the_server(dask_cluster, tmp_
     assert one_row(run.tasks, task_name="server")["status"] == "stopped"
 
 
+def _tasks_of(run_id: str, node_id: str) -> list[int]:
+    """Live processes of run ``run_id`` on node ``node_id`` (from their environment)."""
+    mine = f"BENCHHUB_NODE_ID={node_id}".encode()
+    found = []
+    for pid in processes_of(run_id):
+        try:
+            if mine in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+                found.append(pid)
+        except OSError:
+            continue
+    return found
+
+
 def _when_started(started: Path, action) -> threading.Thread:
     def wait() -> None:
         deadline = time.monotonic() + 20
@@ -226,23 +239,90 @@ def test_a_killed_worker_takes_its_node_offline_and_aborts_its_job(tmp_path):
              "--name", "srv", "--nthreads", "1", "--no-nanny", "--no-dashboard"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
+        gone: list[float] = []
+
+        def kill() -> None:  # and wait for srv's tasks to go: the keeper, not the engine
+            srv.kill()
+            deadline = time.time() + 5
+            while _tasks_of(run_id, "srv") and time.time() < deadline:
+                time.sleep(0.01)
+            gone.append(time.time())
+
         try:
             wait_for_workers(client, ["srv", "cli"])
-            _when_started(started, srv.kill)
+            _when_started(started, kill)
             run = execute("nodes: [{id: srv}, {id: cli}]", spec, out=tmp_path / "run",
                           dask=client, run_id=run_id, work_dir=tmp_path / "shared", grace=1)  # fmt: skip
         finally:
             srv.kill()
             srv.wait()
-        assert processes_of(run_id) == []  # the dead worker's tasks too: its keeper
+        assert processes_of(run_id) == []
     address = run.meta["dask"]["workers"]["srv"]
     job = one_row(run.jobs, job_id=0)
     assert job["status"] == "aborted"
     assert job["reason"] == f"node srv failed: Dask worker {address} is gone (it died or left)"
     fail = run.node_events[run.node_events["event"] == "fail"]
     assert fail["node_id"].tolist() == ["srv"] and fail["state"].tolist() == ["offline"]
+    # the dead worker's tasks were gone before the engine even knew: its keeper killed them
+    assert gone and gone[0] < run.meta["epoch"] + fail["time"].iloc[0]
     assert one_row(run.tasks, task_name="server")["status"] == "failed"
     assert one_row(run.tasks, task_name="client")["status"] == "stopped"
+
+
+AGAIN = """
+name: again
+nodeAssignments: [{properties: {name: srv}}, {properties: {name: cli}}]
+stages:
+  - name: serve
+    background: true
+    selectors: [{name: srv}]
+    tasks: [{name: server, background: true, shell: {command: "sleep 60; true"}}]
+  - name: load
+    selectors: [{name: cli}]
+    tasks: [{name: client, shell: {command: "touch started; sleep 1"}}]
+  - name: halt
+    selectors: [{name: srv}]
+    tasks: [{name: stop, stopper: {stage: serve}}]
+"""
+
+
+def test_a_worker_that_leaves_and_comes_back_brings_its_node_back(tmp_path):
+    workers = {n: {"cls": Worker, "options": {"nthreads": 1}} for n in ("srv", "cli")}
+    (tmp_path / "again.yml").write_text(AGAIN)
+    (tmp_path / "jobs.yml").write_text("jobs:\n  - {spec: again.yml, submit: 0, count: 2}\n")
+    run_id = uuid.uuid4().hex
+    started = tmp_path / "shared" / run_id / "work/0/cli/started"
+    with _cluster(workers) as cluster, Client(cluster, set_as_default=False) as client:
+        wait_for_workers(client, ["srv", "cli"])
+        replacement: list[Worker] = []
+
+        def swap() -> None:  # srv leaves while job 0 runs; a new worker named srv joins
+            cluster.sync(cluster.workers["srv"].close)
+
+            async def start() -> Worker:
+                return await Worker(cluster.scheduler_address, name="srv", nthreads=1)
+
+            replacement.append(cluster.sync(start))
+
+        _when_started(started, swap)
+        try:
+            run = execute("nodes: [{id: srv}, {id: cli}]", tmp_path / "jobs.yml",
+                          out=tmp_path / "run", dask=client, run_id=run_id,
+                          work_dir=tmp_path / "shared", grace=1)  # fmt: skip
+        finally:
+            for worker in replacement:
+                cluster.sync(worker.close)
+    assert processes_of(run_id) == []
+    jobs = run.jobs.set_index("job_id")
+    assert jobs.loc[0, "status"] == "aborted" and jobs.loc[0, "reason"].startswith(
+        "node srv failed"
+    )
+    assert jobs.loc[1, "status"] == "finished"  # queued for srv, run once it was back
+    srv = run.node_events[run.node_events["node_id"] == "srv"]
+    events = srv["event"].astype(str).tolist()
+    assert events.index("fail") < events.index("recover")
+    assert jobs.loc[1, "start_time"] >= srv.loc[srv["event"] == "recover", "time"].iloc[0]
+    assert run.stalled is None
 
 
 # -- TLS --------------------------------------------------------------------------------------------
