@@ -50,190 +50,26 @@ from typing import Any
 
 import pyarrow as pa
 from distributed import Client
-from distributed.diagnostics.plugin import WorkerPlugin
 
 from benchhub_sim.cluster import Cluster, Node
-from benchhub_sim.engine.agent import Agent, Report
+from benchhub_sim.engine.agent import Report
 from benchhub_sim.engine.clock import monotonic
-from benchhub_sim.engine.executor import AgentExecutor, Op, apply_op, reports_of
-from benchhub_sim.engine.procs import kill_marked
+from benchhub_sim.engine.dask_worker import (
+    AgentConfig,
+    AgentPlugin,
+    agent_orders,
+    close_agent,
+    machine_info,
+    open_agent,
+    sweep_run,
+)
+from benchhub_sim.engine.executor import AgentExecutor, Op, reports_of
 from benchhub_sim.errors import ClusterError
 from benchhub_sim.spec.model import Role
 
 logger = logging.getLogger(__name__)
 
-#: the plugin's name on the workers (one plugin keeps the agents of every run)
-PLUGIN = "benchhub-sim-agents"
 _STOP = object()
-
-
-# -- on the worker ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AgentConfig:
-    """What a worker needs to start the agent of one node for one run."""
-
-    run_id: str
-    node_id: str
-    topic: str
-    grace: float = 3.0
-    docker: str = "docker"
-    epoch: float = 0.0
-    #: the engine's clock when the config was sent (the agent's times count from it)
-    t0: float = 0.0
-    metrics_interval: float | None = 1.0
-    #: where tasks run on the worker (``<work_dir>/<run_id>``); None: the worker's own
-    #: local directory
-    work_dir: str | None = None
-    #: seconds without an order or a touch after which the agent stops everything
-    lease: float = 30.0
-    tick: float = 0.02
-
-
-class RemoteAgent:
-    """An agent on a Dask worker: its own thread steps the processes and sends reports."""
-
-    def __init__(self, worker: Any, config: AgentConfig) -> None:
-        base = (
-            Path(config.work_dir)
-            if config.work_dir
-            else Path(worker.local_directory) / "benchhub-sim"
-        )
-        start = monotonic()
-        self.config = config
-        self.worker = worker
-        self.agent = Agent(
-            base / config.run_id,
-            run_id=config.run_id,
-            grace=config.grace,
-            docker=config.docker,
-            now=lambda: config.t0 + monotonic() - start,
-            epoch=config.epoch,
-            metrics_interval=config.metrics_interval,
-            stream_logs=True,
-        )
-        self.lock = threading.Lock()
-        self.last_order = start
-        self.closed = threading.Event()
-        self.thread = threading.Thread(
-            target=self._loop, name=f"benchhub-agent-{config.run_id}", daemon=True
-        )
-        self.thread.start()
-
-    def orders(self, ops: Sequence[Op]) -> None:
-        with self.lock:
-            self.last_order = monotonic()
-            if self.closed.is_set():
-                return
-            for op in ops:
-                apply_op(self.agent, op)
-
-    def _send(self, kind: str, payload: Any) -> None:
-        self.worker.log_event(self.config.topic, [kind, self.config.node_id, payload])
-
-    def _loop(self) -> None:
-        while not self.closed.wait(self.config.tick):
-            try:
-                with self.lock:
-                    report = self.agent.step()
-                    expired = monotonic() - self.last_order > self.config.lease
-                if report:
-                    self._send("report", _plain(report))
-                if expired:
-                    logger.warning("benchhub-sim run %s: no word from the engine for %g s: "
-                                   "stopping its tasks", self.config.run_id, self.config.lease)  # fmt: skip
-                    self._send("expired", self.close())
-                    return
-            except Exception:  # keep the agent alive: its tasks must still be stopped
-                logger.exception("benchhub-sim agent of run %s", self.config.run_id)
-
-    def close(self) -> list[list[Any]]:
-        """Stop the thread and every task; the last report (sent, then returned)."""
-        first = not self.closed.is_set()
-        self.closed.set()
-        if first and threading.current_thread() is not self.thread:
-            self.thread.join()
-        with self.lock:
-            report = _plain(self.agent.close())
-        with contextlib.suppress(Exception):  # a worker closing may have no stream left
-            self._send("closed", report)
-        return report
-
-
-def _plain(report: Report) -> list[list[Any]]:
-    return [list(part) for part in report]
-
-
-class AgentPlugin(WorkerPlugin):
-    """Keeps the agents of this worker, one per run; closing the worker closes them."""
-
-    name = PLUGIN
-    idempotent = True
-
-    def setup(self, worker: Any) -> None:
-        self.worker = worker
-        self.agents: dict[str, RemoteAgent] = {}
-
-    def teardown(self, worker: Any) -> None:
-        for agent in list(self.agents.values()):
-            agent.close()
-        self.agents.clear()
-
-
-def _plugin(worker: Any) -> AgentPlugin:
-    plugin = worker.plugins.get(PLUGIN)
-    if plugin is None:
-        raise RuntimeError(f"worker {worker.name}: the {PLUGIN} plugin is not registered")
-    return plugin
-
-
-def _open_agent(config: AgentConfig, dask_worker: Any) -> str:
-    plugin = _plugin(dask_worker)
-    old = plugin.agents.pop(config.run_id, None)
-    if old is not None:
-        old.close()
-    plugin.agents[config.run_id] = RemoteAgent(dask_worker, config)
-    return str(plugin.agents[config.run_id].agent.root)
-
-
-def _agent_orders(run_id: str, ops: list[Op], dask_worker: Any) -> None:
-    agent = _plugin(dask_worker).agents.get(run_id)
-    if agent is None:
-        raise RuntimeError(f"worker {dask_worker.name}: no agent for run {run_id}")
-    agent.orders(ops)
-
-
-def _close_agent(run_id: str, dask_worker: Any) -> int:
-    """Close this worker's agent of ``run_id`` (if any), then kill what carries the run's
-    id on this machine; returns how many strays were killed."""
-    plugin = dask_worker.plugins.get(PLUGIN)
-    agent = plugin.agents.pop(run_id, None) if plugin is not None else None
-    if agent is not None:
-        agent.close()
-    return kill_marked("BENCHHUB_RUN_ID", run_id)
-
-
-def _machine(dask_worker: Any) -> dict[str, Any]:
-    """What a BenchHub agent registers with: host name, capacity, boot time."""
-    import socket
-
-    import psutil
-
-    try:
-        disk = psutil.disk_usage(dask_worker.local_directory).total
-    except OSError:
-        disk = 0
-    return {
-        "hostname": socket.gethostname(),
-        "cores": os.cpu_count() or 1,
-        "mem_mb": psutil.virtual_memory().total / 2**20,
-        "disk_mb": disk / 2**20,
-        "boot_time": psutil.boot_time(),
-    }
-
-
-# -- on the engine's side -------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -282,7 +118,7 @@ def connect(dask: str | Client, security: Any = None, timeout: float = 10.0) -> 
 def dask_workers(client: Client) -> list[WorkerInfo]:
     """The workers connected to ``client``'s scheduler, by name."""
     info = client.scheduler_info(n_workers=-1)["workers"]
-    machines = client.run(_machine, on_error="return")
+    machines = client.run(machine_info, on_error="return")
     out = []
     problems = []
     for address, w in info.items():
@@ -413,7 +249,7 @@ class _Link(threading.Thread):
             ops = [op for op in ops if op is not _STOP]
             if ops and not self.down:
                 try:
-                    ex.client.run(_agent_orders, ex.run_id, ops, workers=[self.address])
+                    ex.client.run(agent_orders, ex.run_id, ops, workers=[self.address])
                 except Exception as exc:  # the worker is gone, or its agent is
                     self.down = True
                     ex.node_down(self.node_id, f"Dask worker {self.address} is unreachable: {exc}")
@@ -541,7 +377,7 @@ class DaskExecutor(AgentExecutor):
 
     def _start_agent(self, node_id: str, address: str) -> None:
         config = replace(self._config, node_id=node_id, t0=self._now())
-        self.client.run(_open_agent, config, workers=[address])
+        self.client.run(open_agent, config, workers=[address])
         link = _Link(self, node_id, address)
         self._links[node_id] = link
         link.start()
@@ -565,7 +401,7 @@ class DaskExecutor(AgentExecutor):
         except Exception:  # the scheduler is gone: so are its workers' agents (keepers)
             live = set()
         with contextlib.suppress(Exception):  # every connected worker: strays of a restart too
-            self.client.run(_close_agent, self.run_id, workers=sorted(live), on_error="return")
+            self.client.run(close_agent, self.run_id, workers=sorted(live), on_error="return")
         # an agent's last message follows all its earlier ones: wait for it (not for long)
         waiting = {n for n, link in self._links.items() if link.address in live}
         deadline = monotonic() + 5.0
@@ -587,7 +423,7 @@ class DaskExecutor(AgentExecutor):
 
     def sweep(self) -> int:
         """Kill, on every connected worker, what still carries the run's id."""
-        done = self.client.run(_sweep_run, self.run_id, on_error="return")
+        done = self.client.run(sweep_run, self.run_id, on_error="return")
         return sum(n for n in done.values() if isinstance(n, int))
 
     # -- the transport -----------------------------------------------------------------
@@ -696,10 +532,6 @@ class DaskExecutor(AgentExecutor):
             self._links[node_id] = old
             return
         self._inbox.put(("up", node_id, address))
-
-
-def _sweep_run(run_id: str) -> int:
-    return kill_marked("BENCHHUB_RUN_ID", run_id)
 
 
 def wait_for_workers(client: Client, names: Sequence[str], timeout: float = 30.0) -> None:

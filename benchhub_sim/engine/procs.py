@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from benchhub_sim.plan import PlannedTask
 from benchhub_sim.spec.model import Driver
@@ -332,3 +333,123 @@ class Keeper:
         except subprocess.TimeoutExpired:
             popen.kill()
             popen.wait()
+
+
+# -- the process groups of one agent ---------------------------------------------------------
+
+
+class CannotStart(Exception):
+    """A task (or a readiness check) could not be started; the message says why."""
+
+
+class Groups:
+    """The process groups one agent started: each started with its keeper told, and
+    stopped as an :class:`Ending` until it is gone.
+
+    Parameters
+    ----------
+    grace : float
+        Seconds between SIGTERM and SIGKILL.
+    docker : str
+        The docker CLI (a name looked up on ``PATH``, or a path), checked once.
+    keeper : Keeper, optional
+        Told of every group and container (None: no keeper).
+    """
+
+    def __init__(self, *, grace: float, docker: str, keeper: Keeper | None) -> None:
+        self.grace = grace
+        self.docker = docker
+        self.keeper = keeper
+        #: groups being stopped, or whose task ended (what is left of them)
+        self.ending: list[Ending] = []
+        self._docker: tuple[str, str] | None = None  # (path, problem) once checked
+
+    def docker_cli(self) -> tuple[str, str]:
+        """``(path of the docker CLI, problem)``, checked on first use (:func:`docker_status`)."""
+        if self._docker is None:
+            self._docker = docker_status(self.docker)
+        return self._docker
+
+    def spawn(
+        self, planned: PlannedTask, cwd: Path, env: dict[str, str], stem: Path, container: str,
+        *, detach: bool = False,
+    ) -> subprocess.Popen:  # fmt: skip
+        """Start a planned task (or check) as a new process group, its output appended to
+        ``stem.out`` / ``stem.err``; raises :class:`CannotStart` with the reason."""
+        docker = self.docker
+        if planned.driver is Driver.DOCKER:
+            docker, problem = self.docker_cli()
+            if problem:
+                raise CannotStart(f"docker not available: {problem}")
+        argv = task_argv(planned, docker=docker, container=container, detach=detach)
+        if not argv:
+            raise CannotStart("nothing to run: empty command")
+        popen = self.popen(argv, cwd, env, stem)
+        if planned.driver is Driver.DOCKER and is_docker_run(argv):
+            self.tell(f"d {docker}")
+            self.tell(f"+c {container}")
+        return popen
+
+    def popen(
+        self, argv: list[str], cwd: Path, env: dict[str, str], stem: Path, *, stdout: Any = None
+    ) -> subprocess.Popen:
+        """Start ``argv`` as a new process group (stdout to ``stem.out`` unless given)."""
+        with open(f"{stem}.out", "ab") as out, open(f"{stem}.err", "ab") as err:
+            try:
+                popen = subprocess.Popen(
+                    argv,
+                    cwd=cwd,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out if stdout is None else stdout,
+                    stderr=err,
+                    start_new_session=True,  # its own process group, stopped as one
+                )
+            except OSError as exc:
+                raise CannotStart(f"cannot start {argv[0]!r}: {exc.strerror or exc}") from None
+        self.tell(f"+g {popen.pid}")
+        return popen
+
+    def stop(self, popen: subprocess.Popen, now: float, key: str | None, *, hard: bool) -> None:
+        """Stop a group: SIGKILL now (``hard``), or SIGTERM and SIGKILL after the grace."""
+        sig = signal.SIGKILL if hard else signal.SIGTERM
+        self.ending.append(Ending(popen, now + self.grace, key, sig=sig))
+
+    def reap(self, popen: subprocess.Popen, now: float, key: str | None) -> None:
+        """A group whose leader ended: wait for the rest, SIGKILL it after the grace."""
+        self.ending.append(Ending(popen, now + self.grace, key, sig=None))
+
+    def clean_up(
+        self, argv: list[str], cwd: Path, env: dict[str, str], stem: Path, key: str,
+        kill_at: float, container: str,
+    ) -> None:  # fmt: skip
+        """Run a command that removes ``container`` (output appended to the task's logs);
+        once it is done the keeper forgets the container. If it cannot start, the keeper
+        removes the container when the agent ends."""
+        try:
+            popen = self.popen(argv, cwd, env, stem)
+        except CannotStart:
+            return
+        self.ending.append(Ending(popen, kill_at, key, sig=None, note=f"-c {container}"))
+
+    def pending(self, key: str) -> bool:
+        """Whether a group of attempt ``key`` is still being stopped."""
+        return any(e.key == key for e in self.ending)
+
+    def step(self, now: float) -> list[str]:
+        """Look at the groups being stopped once; the keys of attempts one of whose groups
+        just went (in order, each once)."""
+        done = [e for e in self.ending if e.done(now)]
+        if not done:
+            return []
+        self.ending = [e for e in self.ending if e not in done]
+        for e in done:
+            self.tell(f"-g {e.pgid}")
+            if e.note:
+                self.tell(e.note)
+        return list(dict.fromkeys(e.key for e in done if e.key is not None))
+
+    def tell(self, line: str) -> None:
+        """One line for the keeper (see :class:`Keeper`)."""
+        if self.keeper is not None:
+            self.keeper.tell(line)
