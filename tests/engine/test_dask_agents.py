@@ -122,7 +122,7 @@ def test_pingpong_runs_its_server_and_its_client_on_two_workers(dask_cluster, tm
 def test_a_failing_loader_aborts_the_job_and_stops_the_server(dask_cluster, tmp_path):
     _, client = dask_cluster
     spec = load_spec(PINGPONG)
-    fail = ExecPayload(("python3", "-c", "import sys; sys.exit(3)"))
+    fail = ExecPayload("python3", ("-c", "import sys; sys.exit(3)"))
     stages = tuple(
         replace(st, tasks=(replace(st.tasks[0], driver=Driver.EXEC, exec=fail),))
         if st.name == "ping_server"
