@@ -269,21 +269,14 @@ def test_a_killed_worker_takes_its_node_offline_and_aborts_its_job(tmp_path):
     assert one_row(run.tasks, task_name="client")["status"] == "stopped"
 
 
-AGAIN = """
-name: again
-nodeAssignments: [{properties: {name: srv}}, {properties: {name: cli}}]
-stages:
-  - name: serve
-    background: true
-    selectors: [{name: srv}]
-    tasks: [{name: server, background: true, shell: {command: "sleep 60; true"}}]
-  - name: load
-    selectors: [{name: cli}]
-    tasks: [{name: client, shell: {command: "touch started; sleep 1"}}]
-  - name: halt
+#: LONG_JOB whose client takes 1 s, and a stopper for the server
+AGAIN = (
+    LONG_JOB.replace("touch started; sleep 60; true", "touch started; sleep 1")
+    + """  - name: halt
     selectors: [{name: srv}]
     tasks: [{name: stop, stopper: {stage: serve}}]
 """
+)
 
 
 def test_a_worker_that_leaves_and_comes_back_brings_its_node_back(tmp_path):
