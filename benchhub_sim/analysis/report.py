@@ -334,8 +334,10 @@ def summary_table(runs: Sequence[Any], names: Sequence[str]) -> pd.DataFrame:
         label, fmt = (f.label, f.fmt) if f is not None else (str(column), "")
         rows[label] = [format_value(v, fmt) for v in table[column]]
     out = pd.DataFrame(rows, index=list(table.index)).T
-    out.index.name = "run"
-    return out.reset_index()
+    labels = list(out.index)
+    out = out.reset_index(drop=True)
+    out.insert(0, "run", labels, allow_duplicates=True)  # a run may be named "run"
+    return out
 
 
 def _blocks(runs: Sequence[Any], names: list[str], title: str, top: int) -> list[_Block]:
