@@ -311,6 +311,26 @@ bh.plot_job_timeline(run, job_id);
     code("""bh.plot_wait_by_spec(runs);"""),
     md("## `plot_stage_durations`: each stage's duration on one node, per spec"),
     code("""bh.plot_stage_durations(run);"""),
+    md("""
+## A real run: `plot_metrics` and `plot_stage_comparison`
+
+The ping-pong example really runs here (a few seconds): its agents sample each task's
+process tree and each node (every 0.2 s here), and its client reports each request's
+latency as a benchmark result.
+"""),
+    code("""
+pingpong = DATA / "specs" / "pingpong-local.yml"
+real = bh.execute(None, pingpong, out=WORK / "real", metrics_interval=0.2)
+bh.results_summary(real)
+"""),
+    md("`plot_metrics`: a metric by node, or one node and each of its tasks:"),
+    code("""bh.plot_metrics(real, "cpu_percent", node="local-0");"""),
+    md("`plot_stage_comparison`: one stage's durations in the real run and in a simulation:"),
+    code("""
+local = bh.load_cluster(DATA / "clusters" / "local.yml")
+simulated = bh.simulate(local, [bh.load_spec(pingpong)] * 20, seed=1)
+bh.plot_stage_comparison([real, simulated], "start_server", ["real", "simulated"]);
+"""),
     code(CLEANUP),
 ]
 
