@@ -30,8 +30,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         """,
         examples=[
             "benchhub-sim agents --dask tcp://head:8786",
-            "benchhub-sim agents --dask tls://head:8786 --tls-ca-file ca.pem --tls-cert me.pem "
-            "--tls-key me.key -o cluster.yml",
+            "benchhub-sim agents --dask tcp://head:8786 -o cluster.yml",
+            "benchhub-sim agents --dask tls://head:8786 --tls-ca-file ca.pem --tls-cert c.pem "
+            "--tls-key k.pem",
         ],
     )
     add_dask_options(p, required=True)
