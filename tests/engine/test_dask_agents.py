@@ -171,7 +171,8 @@ def test_an_interrupt_stops_every_task_on_every_worker(dask_cluster, tmp_path):
         execute("nodes: [{id: srv}, {id: cli}]", tmp_path / "long.yml", out=tmp_path / "run",
                 dask=client, run_id=run_id, work_dir=tmp_path / "shared", grace=1)  # fmt: skip
     assert processes_of(run_id) == []
-    run = load_run(tmp_path / "run")
+    with pytest.warns(UserWarning, match="not a finished run: it raised KeyboardInterrupt"):
+        run = load_run(tmp_path / "run")
     assert run.complete and run.meta["interrupted"] is True
     assert (one_row(run.jobs, job_id=0)["status"], run.jobs["reason"][0]) == (
         "aborted",
