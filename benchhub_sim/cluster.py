@@ -29,6 +29,17 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Node:
+    """One node as its agent registers it (BenchHub's ``NodeInfo``), plus *sim* fields.
+
+    Capacity keeps total and free apart as BenchHub does: ``mem_mb`` and ``disk_mb``
+    are totals (what assignment requirements are checked against), ``mem_free_mb`` and
+    ``disk_free_mb`` what was free when the agent started (None: not known).
+    ``start_time`` and ``boot_time`` are unix seconds (agent process start, machine
+    boot). ``reporting_time`` and ``cleanup_time`` (*sim*) are the seconds the node's
+    agent spends in job states ``reporting`` and ``cleanup`` after each job, before it
+    is idle again.
+    """
+
     node_id: str
     role: Role = Role.ANY
     host: str = ""
@@ -42,6 +53,17 @@ class Node:
     #: *sim* mean time between failures / to repair, seconds; None: never fails
     mtbf: float | None = None
     mttr: float | None = None
+    bind_addr: str = ""
+    remote_addr: str = ""
+    provider_region: str = ""
+    provider_instance: str = ""
+    mem_free_mb: float | None = None
+    disk_free_mb: float | None = None
+    start_time: float | None = None
+    boot_time: float | None = None
+    #: *sim* seconds in job states reporting and cleanup after each job
+    reporting_time: float = 0.0
+    cleanup_time: float = 0.0
 
     @property
     def address(self) -> str:
@@ -135,6 +157,7 @@ _CAPACITY_KEYS = (
 )
 _PROPERTY_KEYS = ("host", "startTime", "bootTime")
 _AGENT_NODE_KEYS = ("id", "role", "provider", "host", "ip", "labels", "capacity")
+_AGENT_GRPC_KEYS = ("addr", "secure", "cert", "key", "enableTracing")
 _COMPACT_TOP_KEYS = ("name", "nodes")
 _COMPACT_NODE_KEYS = (
     "id",
@@ -150,6 +173,14 @@ _COMPACT_NODE_KEYS = (
     "speed",
     "mtbf",
     "mttr",
+    "bind_addr",
+    "remote_addr",
+    "mem_free_mb",
+    "disk_free_mb",
+    "start_time",
+    "boot_time",
+    "reporting_time",
+    "cleanup_time",
 )
 
 
@@ -205,6 +236,14 @@ class _Doc:
             self.error(path, f"must be positive, found {value}")
             return default
         return float(value)
+
+    def amount(self, value: Any, path: _Path) -> float | None:
+        """A number that may be 0 but not negative (free capacity, seconds), or None."""
+        number = self.number(value, path, None, positive=False)
+        if number is not None and number < 0:
+            self.error(path, f"must not be negative, found {number:g}")
+            return None
+        return number
 
     def role(self, value: Any, path: _Path) -> Role:
         if value is None:
@@ -368,7 +407,7 @@ def _parse(doc: _Doc, data: Any, stem: str) -> tuple[list[tuple[Node, _Path]], s
         return out, name
     if isinstance(data, Mapping) and "node" in data:
         # The rest of an agent config (grpc, http, central, heartbeat) does not matter here.
-        return [_agent_node(doc, data["node"], ("node",), stem)], ""
+        return [_agent_node(doc, data["node"], ("node",), stem, data.get("grpc"))], ""
     doc.error(
         (),
         "expected a node snapshot (a list of '- info: ...'), an agent config "
@@ -395,62 +434,72 @@ def _snapshot_node(doc: _Doc, item: Any, path: _Path) -> tuple[Node, _Path]:
     labels = doc.labels(info.get("labels", config.get("labels")), labels_path)
     host = info.get("host", prop.get("host"))
     host_path = (*ipath, "host") if "host" in info else (*ipath, "property", "host")
-    cores, mem, disk = _capacity(doc, info.get("capacity"), (*ipath, "capacity"))
+    ppath = (*ipath, "property")
     node = Node(
         node_id=node_id,
         role=doc.role(config.get("role"), (*ipath, "config", "role")),
         host=doc.string(host, host_path),
         ip=doc.string(addr.get("ip"), (*ipath, "addr", "ip")),
-        provider=_provider(doc, provider_value, provider_path),
-        cores=cores,
-        mem_mb=mem,
-        disk_mb=disk,
+        bind_addr=doc.string(addr.get("bindAddr"), (*ipath, "addr", "bindAddr")),
+        remote_addr=doc.string(addr.get("remoteAddr"), (*ipath, "addr", "remoteAddr")),
+        **_provider(doc, provider_value, provider_path),
+        **_capacity(doc, info.get("capacity"), (*ipath, "capacity")),
+        start_time=doc.number(prop.get("startTime"), (*ppath, "startTime"), None, positive=False),
+        boot_time=doc.number(prop.get("bootTime"), (*ppath, "bootTime"), None, positive=False),
         labels=labels,
     )
     return node, (*ipath, "id")
 
 
-def _capacity(doc: _Doc, value: Any, path: _Path) -> tuple[float, float, float]:
+def _capacity(doc: _Doc, value: Any, path: _Path) -> dict[str, Any]:
+    """BenchHub's ``NodeCapacity`` (MB): ``cores``, ``memoryTotal`` (or ``memory``),
+    ``memoryFree``, ``diskTotal`` (or ``disk``), ``diskFree``, as Node fields. A total
+    that is not given is the free amount when that is (the node has at least that), else
+    the default; a free amount above its total is an error."""
     cap = doc.mapping(value, path, _CAPACITY_KEYS)
     default = Node("x")
-
-    def pick(*keys: str) -> Any:
-        for key in keys:
-            if key in cap:
-                return key, cap[key]
-        return keys[0], None
-
-    ck, cv = pick("cores")
-    mk, mv = pick("memory", "memoryTotal", "memoryFree")
-    dk, dv = pick("disk", "diskTotal", "diskFree")
-    return (
-        _num(doc, {ck: cv}, ck, path, default.cores),
-        _num(doc, {mk: mv}, mk, path, default.mem_mb),
-        _num(doc, {dk: dv}, dk, path, default.disk_mb),
-    )
+    out: dict[str, Any] = {"cores": _num(doc, cap, "cores", path, default.cores)}
+    for kind, prefix in (("memory", "mem"), ("disk", "disk")):
+        free_key = f"{kind}Free"
+        free = doc.amount(cap.get(free_key), (*path, free_key))
+        total_key = f"{kind}Total" if f"{kind}Total" in cap else kind
+        total = doc.number(cap.get(total_key), (*path, total_key), None)
+        if total is not None and free is not None and free > total:
+            doc.error((*path, free_key), f"{free:g} MB free is more than the {total:g} MB total")
+        fallback = getattr(default, f"{prefix}_mb")
+        out[f"{prefix}_mb"] = total if total is not None else free if free is not None else fallback
+        out[f"{prefix}_free_mb"] = free
+    return out
 
 
-def _provider(doc: _Doc, value: Any, path: _Path) -> str:
-    """A provider is a name, or BenchHub's ``{name, region, instance}``: keep the name."""
+def _provider(doc: _Doc, value: Any, path: _Path) -> dict[str, Any]:
+    """A provider is a name, or BenchHub's ``{name, region, instance}``: as Node fields."""
     if isinstance(value, Mapping):
-        return doc.string(doc.mapping(value, path, _PROVIDER_KEYS).get("name"), (*path, "name"))
-    return doc.string(value, path)
+        p = doc.mapping(value, path, _PROVIDER_KEYS)
+        return {
+            "provider": doc.string(p.get("name"), (*path, "name")),
+            "provider_region": doc.string(p.get("region"), (*path, "region")),
+            "provider_instance": doc.string(p.get("instance"), (*path, "instance")),
+        }
+    return {"provider": doc.string(value, path)}
 
 
-def _agent_node(doc: _Doc, value: Any, path: _Path, stem: str) -> tuple[Node, _Path]:
+def _agent_node(
+    doc: _Doc, value: Any, path: _Path, stem: str, grpc: Any = None
+) -> tuple[Node, _Path]:
+    """The node of an agent config; its ``grpc.addr`` is the address it binds."""
     node = doc.mapping(value, path, _AGENT_NODE_KEYS)
     if not isinstance(value, Mapping):
         return Node(stem), path
-    cores, mem, disk = _capacity(doc, node.get("capacity"), (*path, "capacity"))
+    server = doc.mapping(grpc, ("grpc",), _AGENT_GRPC_KEYS)
     result = Node(
         node_id=doc.string(node.get("id"), (*path, "id"), stem) or stem,
         role=doc.role(node.get("role"), (*path, "role")),
         host=doc.string(node.get("host"), (*path, "host")),
         ip=doc.string(node.get("ip"), (*path, "ip")),
-        provider=_provider(doc, node.get("provider"), (*path, "provider")),
-        cores=cores,
-        mem_mb=mem,
-        disk_mb=disk,
+        bind_addr=doc.string(server.get("addr"), ("grpc", "addr")),
+        **_provider(doc, node.get("provider"), (*path, "provider")),
+        **_capacity(doc, node.get("capacity"), (*path, "capacity")),
         labels=doc.labels(node.get("labels"), (*path, "labels")),
     )
     return result, (*path, "id")
@@ -473,20 +522,39 @@ def _compact_nodes(doc: _Doc, item: Any, path: _Path) -> list[tuple[Node, _Path]
     else:
         count = count_value
     default = Node("x")
+
+    def optional(key: str) -> float | None:
+        return doc.amount(entry.get(key), (*path, key))
+
     base = Node(
         node_id=node_id,
         role=doc.role(entry.get("role"), (*path, "role")),
         host=doc.string(entry.get("host"), (*path, "host")),
         ip=doc.string(entry.get("ip"), (*path, "ip")),
-        provider=_provider(doc, entry.get("provider"), (*path, "provider")),
+        bind_addr=doc.string(entry.get("bind_addr"), (*path, "bind_addr")),
+        remote_addr=doc.string(entry.get("remote_addr"), (*path, "remote_addr")),
+        **_provider(doc, entry.get("provider"), (*path, "provider")),
         cores=_num(doc, entry, "cores", path, default.cores),
         mem_mb=_num(doc, entry, "mem_mb", path, default.mem_mb),
+        mem_free_mb=optional("mem_free_mb"),
         disk_mb=_num(doc, entry, "disk_mb", path, default.disk_mb),
+        disk_free_mb=optional("disk_free_mb"),
+        start_time=optional("start_time"),
+        boot_time=optional("boot_time"),
         labels=doc.labels(entry.get("labels"), (*path, "labels")),
         speed=_num(doc, entry, "speed", path, default.speed),
         mtbf=doc.number(entry.get("mtbf"), (*path, "mtbf"), None),
         mttr=doc.number(entry.get("mttr"), (*path, "mttr"), None),
+        reporting_time=optional("reporting_time") or 0.0,
+        cleanup_time=optional("cleanup_time") or 0.0,
     )
+    for prefix in ("mem", "disk"):
+        free, total = getattr(base, f"{prefix}_free_mb"), getattr(base, f"{prefix}_mb")
+        if free is not None and free > total:
+            doc.error(
+                (*path, f"{prefix}_free_mb"),
+                f"{free:g} MB free is more than the {total:g} MB total",
+            )
     id_path = (*path, "id")
     if count == 1 and "count" not in entry:
         return [(base, id_path)]
@@ -543,6 +611,13 @@ def _check_unique(doc: _Doc, nodes: list[tuple[Node, _Path]]) -> None:
 CLUSTER_COLUMNS = ("node_id", "role", "host", "ip", "provider", "cores", "mem_mb", "disk_mb",
                    "labels", "speed", "mtbf", "mttr")  # fmt: skip
 
+#: Node fields that are columns of the node store (role and labels besides)
+_INFO_FIELDS = (
+    "node_id", "host", "ip", "bind_addr", "remote_addr", "provider", "provider_region",
+    "provider_instance", "cores", "mem_mb", "mem_free_mb", "disk_mb", "disk_free_mb",
+    "start_time", "boot_time", "speed", "reporting_time", "cleanup_time",
+)  # fmt: skip
+
 
 def cluster_table(cluster: Cluster | Iterable[Node]) -> pd.DataFrame:
     """The nodes as a DataFrame: one row per node, the columns of :data:`CLUSTER_COLUMNS`.
@@ -592,22 +667,19 @@ def node_table(cluster: Cluster | Iterable[Node]) -> pa.Table:
     from benchhub_sim.store.schema import NODES_SCHEMA
 
     nodes = list(cluster.nodes if isinstance(cluster, Cluster) else cluster)
-    columns = {
-        "node_id": [n.node_id for n in nodes],
-        "host": [n.host for n in nodes],
-        "ip": [n.ip for n in nodes],
-        "role": [n.role.value for n in nodes],
-        "provider": [n.provider for n in nodes],
-        "cores": [n.cores for n in nodes],
-        "mem_mb": [n.mem_mb for n in nodes],
-        "disk_mb": [n.disk_mb for n in nodes],
-        "labels": [list(n.labels) for n in nodes],
-        "speed": [n.speed for n in nodes],
-        "state": ["idle"] * len(nodes),
-        "registered_time": [0.0] * len(nodes),
-        "job_id": [None] * len(nodes),
+    n = len(nodes)
+    columns: dict[str, list] = {
+        name: [getattr(node, name) for node in nodes] for name in _INFO_FIELDS
     }
-    arrays = [pa.array(columns[f.name], type=f.type) for f in NODES_SCHEMA]
+    columns["role"] = [node.role.value for node in nodes]
+    columns["labels"] = [list(node.labels) for node in nodes]
+    for name in ("host", "ip", "bind_addr", "remote_addr", "provider", "provider_region",
+                 "provider_instance"):  # fmt: skip
+        columns[name] = [value or None for value in columns[name]]
+    columns.update(
+        state=["idle"] * n, registered_time=[0.0] * n, heartbeat=[0.0] * n, job_count=[0] * n
+    )
+    arrays = [pa.array(columns.get(f.name, [None] * n), type=f.type) for f in NODES_SCHEMA]
     return pa.Table.from_arrays(arrays, schema=NODES_SCHEMA)
 
 
@@ -642,15 +714,19 @@ def cluster_from_table(table: pa.Table, *, where: str = "<table>") -> Cluster:
         for key in ("cores", "mem_mb", "disk_mb", "speed"):
             value = doc.number(row.get(key), (*path, key), getattr(default, key))
             values[key] = value if value is not None else getattr(default, key)
+        for key in ("mem_free_mb", "disk_free_mb", "start_time", "boot_time"):
+            values[key] = doc.amount(row.get(key), (*path, key))
+        for key in ("reporting_time", "cleanup_time"):
+            values[key] = doc.amount(row.get(key), (*path, key)) or 0.0
+        for key in ("host", "ip", "bind_addr", "remote_addr", "provider", "provider_region",
+                    "provider_instance"):  # fmt: skip
+            values[key] = row.get(key) or ""
         labels = row.get("labels") or []
         if isinstance(labels, Mapping):
             labels = list(labels.items())
         node = Node(
             node_id=str(node_id),
             role=role,
-            host=row.get("host") or "",
-            ip=row.get("ip") or "",
-            provider=row.get("provider") or "",
             labels=tuple(sorted((str(k), str(v)) for k, v in labels)),
             **values,
         )

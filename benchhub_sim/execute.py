@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import threading
 import uuid
 import warnings
@@ -34,10 +35,16 @@ from benchhub_sim.workload.base import JobRequest
 INTERRUPTED = "interrupted"
 
 
-def local_cluster(requests: Iterable[JobRequest]) -> Cluster:
+def local_cluster(
+    requests: Iterable[JobRequest], *, disk_path: str | os.PathLike[str] = "."
+) -> Cluster:
     """One local node (ip 127.0.0.1, ids ``local-0``...) per node position of the largest job.
 
-    Nodes have role ``any`` and enough capacity for every requirement of the jobs.
+    Every node is this machine, and registers as it is (:func:`machine_info`): its host
+    name, the run's process start and the machine's boot time, its cores, its total and
+    free memory, and the total and free disk where ``disk_path`` is, provider ``local``.
+    Nodes have role ``any``; a capacity below a requirement of the jobs is raised to it
+    (every job can run; the free amounts stay as measured).
 
     Examples
     --------
@@ -49,22 +56,57 @@ def local_cluster(requests: Iterable[JobRequest]) -> Cluster:
     specs = {id(r.spec): r.spec for r in requests}.values()
     n = max((len(job_slots(s)) for s in specs), default=1)
     reqs = [a.requirements for s in specs for a in s.node_assignments]
-    cores = max([float(os.cpu_count() or 1), *(r.cores for r in reqs)])
-    mem = max([Node("x").mem_mb, *(r.mem_mb for r in reqs)])
-    disk = max([Node("x").disk_mb, *(r.disk_mb for r in reqs)])
+    machine = machine_info(disk_path)
+    machine.update(
+        cores=max([machine["cores"], *(r.cores for r in reqs)]),
+        mem_mb=max([machine["mem_mb"], *(r.mem_mb for r in reqs)]),
+        disk_mb=max([machine["disk_mb"], *(r.disk_mb for r in reqs)]),
+    )
     nodes = tuple(
-        Node(
-            f"local-{i}",
-            host="localhost",
-            ip=LOCAL_IP,
-            provider="local",
-            cores=cores,
-            mem_mb=mem,
-            disk_mb=disk,
-        )
-        for i in range(max(n, 1))
+        Node(f"local-{i}", ip=LOCAL_IP, provider="local", **machine) for i in range(max(n, 1))
     )
     return Cluster(nodes, name="local")
+
+
+def machine_info(disk_path: str | os.PathLike[str] = ".") -> dict[str, Any]:
+    """What an agent on this machine registers with, as :class:`Node` fields: ``host``,
+    ``start_time`` (this process), ``boot_time``, ``cores``, ``mem_mb`` /
+    ``mem_free_mb`` (available memory), ``disk_mb`` / ``disk_free_mb`` of the file
+    system holding ``disk_path`` (its nearest existing parent). MB are MiB.
+
+    Read with psutil where it is installed; without it, start and boot time are left out
+    and memory is read from ``os.sysconf`` where the platform has it.
+    """
+    mib = 1024.0 * 1024.0
+    path = Path(disk_path).absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    disk = shutil.disk_usage(path)
+    info: dict[str, Any] = {
+        "host": socket.gethostname(),
+        "cores": float(os.cpu_count() or 1),
+        "disk_mb": disk.total / mib,
+        "disk_free_mb": disk.free / mib,
+        "mem_mb": Node("x").mem_mb,
+    }
+    try:
+        import psutil
+    except ImportError:
+        names = getattr(os, "sysconf_names", {})
+        if "SC_PAGE_SIZE" in names and "SC_PHYS_PAGES" in names:
+            page = os.sysconf("SC_PAGE_SIZE")
+            info["mem_mb"] = os.sysconf("SC_PHYS_PAGES") * page / mib
+            if "SC_AVPHYS_PAGES" in names:
+                info["mem_free_mb"] = os.sysconf("SC_AVPHYS_PAGES") * page / mib
+        return info
+    memory = psutil.virtual_memory()
+    info.update(
+        mem_mb=memory.total / mib,
+        mem_free_mb=memory.available / mib,
+        start_time=psutil.Process().create_time(),
+        boot_time=float(psutil.boot_time()),
+    )
+    return info
 
 
 def execute(
@@ -201,7 +243,7 @@ def execute(
         check_out_dir(root, overwrite=overwrite)  # and a bad --out contacts nobody
         cluster, executor = _dask_executor(dask, security, cluster, root, work_dir, agents)
     else:
-        cluster = local_cluster(requests) if cluster is None else as_cluster(cluster)
+        cluster = local_cluster(requests, disk_path=out) if cluster is None else as_cluster(cluster)
     meta = {
         "clock": "wall",
         "epoch": clock.epoch,

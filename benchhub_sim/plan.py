@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from benchhub_sim.cluster import Cluster, Node
 from benchhub_sim.display import html_table, plural
+from benchhub_sim.errors import SpecError
 from benchhub_sim.spec.model import (
     DockerPayload,
     Driver,
@@ -40,6 +41,13 @@ class PlannedTask:
     background: bool = False
     ready: tuple[PlannedTask, ...] = ()
     env: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def line(self) -> str:
+        """``command`` as one line: the shell command (what ``sh -c`` gets), the argv
+        joined with shell quoting, the docker command line, or ``stop STAGE[.TASK]``.
+        What the ``command`` column of the tasks table holds."""
+        return shlex.join(self.command) if isinstance(self.command, tuple) else self.command
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -209,9 +217,8 @@ class Plan:
 
 
 def _task_lines(task: PlannedTask, indent: str) -> list[str]:
-    command = shlex.join(task.command) if isinstance(task.command, tuple) else task.command
     flag = ", background" if task.background else ""
-    out = [f"{indent}{task.name} [{task.driver.value}{flag}] {command}"]
+    out = [f"{indent}{task.name} [{task.driver.value}{flag}] {task.line}"]
     for key, value in task.env:
         out.append(f"{indent}  env {key}={value}")
     for check in task.ready:
@@ -296,8 +303,15 @@ def _plan_tasks(
 
 
 def plan_task(
-    task: Task, nodes: Mapping[str, Sequence[str]], this: tuple[str, str, str], quote: bool
+    task: Task,
+    nodes: Mapping[str, Sequence[str]],
+    this: tuple[str, str, str] | None,
+    quote: bool,
 ) -> PlannedTask:
+    """``task`` rendered for the node ``this`` (slot name, node id, address), the job's
+    assignments at ``nodes`` (name -> addresses); ``quote`` shell-quotes what is inserted
+    into a shell command. Raises :class:`~benchhub_sim.errors.SpecError` for a reference
+    that cannot be rendered."""
     from benchhub_sim.spec.template import render
 
     def r(text: str, quote_it: bool = quote) -> str:
@@ -325,6 +339,35 @@ def plan_task(
         ready=tuple(plan_task(check, nodes, this, quote) for check in task.ready),
         env=tuple((k, r(v, False)) for k, v in task.env),
     )
+
+
+def command_line(
+    task: Task,
+    nodes: Mapping[str, Sequence[str]],
+    this: tuple[str, str, str] | None,
+    quote: bool,
+) -> str:
+    """The command line (:attr:`PlannedTask.line`) of ``task`` rendered as :func:`plan_task`
+    renders it, without rendering its env or its readiness checks."""
+    return plan_task(replace(task, env=(), ready=()), nodes, this, quote).line
+
+
+def static_command(task: Task) -> str | None:
+    """The command line of ``task`` when it names no node (no template in it), else None:
+    it is then rendered per node it runs on (:func:`command_line`).
+
+    Examples
+    --------
+    >>> from benchhub_sim.spec.model import ShellPayload
+    >>> static_command(Task("t", shell=ShellPayload("echo hi")))
+    'echo hi'
+    >>> static_command(Task("t", shell=ShellPayload("ping {{.Node.Ip}}"))) is None
+    True
+    """
+    try:
+        return command_line(task, {}, None, True)
+    except SpecError:
+        return None
 
 
 def _docker_command(docker: DockerPayload, render: Any) -> str:

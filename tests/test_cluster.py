@@ -59,7 +59,17 @@ def test_snapshot_2a():
 
 def test_agent_config_is_one_node_named_after_the_file():
     cluster = load_cluster(reference("bhubagent.yml"))
-    assert cluster.nodes == (Node("bhubagent", Role.ANY, provider="at15-local-cloud"),)
+    # bindAddr "is from config": the agent's grpc.addr
+    assert cluster.nodes == (
+        Node(
+            "bhubagent",
+            Role.ANY,
+            provider="at15-local-cloud",
+            provider_region="us-west",
+            provider_instance="GameBoyAdvance",
+            bind_addr=":6082",
+        ),
+    )
 
 
 def test_snapshot_full_info():
@@ -67,12 +77,13 @@ def test_snapshot_full_info():
 - info:
     id: n1
     host: h1
-    addr: {ip: 10.0.0.1, bindAddr: ":6082"}
+    addr: {ip: 10.0.0.1, bindAddr: ":6082", remoteAddr: "10.0.0.1:40022"}
     config:
       role: DATABASE
-      provider: {name: aws, region: us-west}
+      provider: {name: aws, region: us-west, instance: m5.large}
       labels: [{k: disk, v: ssd}, {k: rack, v: a}]
-    capacity: {cores: 8, memoryTotal: 16384, diskTotal: 100000}
+    capacity: {cores: 8, memoryTotal: 16384, memoryFree: 12000, diskTotal: 100000, diskFree: 0}
+    property: {startTime: 1500000100, bootTime: 1500000000}
   status: {state: NODE_IDLE}
 - info:
     id: n2
@@ -87,13 +98,37 @@ def test_snapshot_full_info():
         host="h1",
         ip="10.0.0.1",
         provider="aws",
+        provider_region="us-west",
+        provider_instance="m5.large",
+        bind_addr=":6082",
+        remote_addr="10.0.0.1:40022",
         cores=8,
         mem_mb=16384,
+        mem_free_mb=12000,
         disk_mb=100000,
+        disk_free_mb=0,
+        start_time=1500000100,
+        boot_time=1500000000,
         labels=(("disk", "ssd"), ("rack", "a")),
     )
     assert (n2.host, n2.provider, n2.cores, n2.mem_mb, n2.disk_mb) == ("h2", "gcp", 2, 2048, 5000)
+    assert (n2.mem_free_mb, n2.disk_free_mb, n2.start_time) == (None, None, None)
     assert n2.role is Role.ANY
+
+
+def test_capacity_keeps_free_and_total_apart():
+    text = """
+- info: {id: a, capacity: {memoryFree: 3000}}
+- info: {id: b, capacity: {memoryTotal: 2000, memoryFree: 3000, diskFree: -1}}
+"""
+    with pytest.raises(ClusterError) as info:
+        load_cluster(text)
+    assert [str(p) for p in info.value.problems] == [
+        "<string>:3: [1].info.capacity.memoryFree: 3000 MB free is more than the 2000 MB total",
+        "<string>:3: [1].info.capacity.diskFree: must not be negative, found -1",
+    ]
+    (a,) = load_cluster("- info: {id: a, capacity: {memoryFree: 3000}}").nodes
+    assert (a.mem_mb, a.mem_free_mb) == (3000, 3000)  # at least what is free
 
 
 def test_agent_config_with_id_from_node():
@@ -238,6 +273,44 @@ def test_node_table_follows_nodes_schema():
     assert table.column("role").to_pylist() == ["database", "any"]
     assert table.column("labels").to_pylist() == [[("k", "v")], []]
     assert table.column("speed").to_pylist() == [1.0, 2.0]
+
+
+def test_compact_form_states_node_info_and_the_time_after_a_job(tmp_path):
+    text = """
+nodes:
+  - id: db
+    count: 2
+    provider: {name: aws, region: eu-west-1, instance: m5.large}
+    bind_addr: ":6081"
+    mem_mb: 8192
+    mem_free_mb: 4096
+    disk_free_mb: 0
+    boot_time: 1500000000
+    reporting_time: 0.5
+    cleanup_time: 2
+"""
+    db0, db1 = load_cluster(text).nodes
+    assert (db0.provider, db0.provider_region, db0.provider_instance) == (
+        "aws",
+        "eu-west-1",
+        "m5.large",
+    )
+    assert (db1.bind_addr, db1.mem_mb, db1.mem_free_mb, db1.disk_free_mb) == (
+        ":6081",
+        8192,
+        4096,
+        0,
+    )
+    assert (db1.boot_time, db1.reporting_time, db1.cleanup_time) == (1500000000, 0.5, 2.0)
+    path = tmp_path / "db.parquet"
+    pq.write_table(cluster_table([db0, db1]), path)
+    assert load_cluster(path).nodes == (db0, db1)  # every field a node store column keeps
+    with pytest.raises(ClusterError) as exc:
+        load_cluster("nodes: [{id: a, mem_mb: 10, mem_free_mb: 20, cleanup_time: -1}]")
+    assert messages(exc) == [
+        "<string>:1: nodes[0].cleanup_time: must not be negative, found -1",
+        "<string>:1: nodes[0].mem_free_mb: 20 MB free is more than the 10 MB total",
+    ]
 
 
 def test_parquet_round_trip(tmp_path):

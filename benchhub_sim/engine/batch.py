@@ -8,7 +8,7 @@ job object, snapshot rows checked and updated one transition at a time. When
   its slots, each slot of role ``any`` with no selector or requirement, and its tasks
   take equal times on all its nodes (every job of an M/M/c model or an SWF trace);
 - every node is of role ``any``, all nodes have one speed, and none fails (no
-  ``mtbf``, no injected faults);
+  ``mtbf``, no injected faults) or takes time to report and clean up after a job;
 - the policy is one of the built-in ones (a policy of one's own may look at more of a
   job than batch mode keeps, so it runs in the general loop);
 
@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from benchhub_sim.engine.central import JobQueue
+from benchhub_sim.engine.central import JobQueue, binding_rows
 from benchhub_sim.engine.compiled import CompiledSpec, CompiledStage
 from benchhub_sim.engine.loop import URGENT
 from benchhub_sim.engine.simexec import SimulatedExecutor
@@ -66,6 +66,7 @@ from benchhub_sim.store.rows import repeat
 from benchhub_sim.store.schema import JOBS_SCHEMA
 from benchhub_sim.store.simple import (
     assign_template,
+    assignments_batch,
     finish_template,
     start_template,
     states_template,
@@ -138,7 +139,11 @@ def ready(engine: Any) -> bool:
         and not central.offline
         and len({n.node_id for n in nodes}) == len(nodes)
         and all(
-            n.role is Role.ANY and not n.mtbf and min(n.cores, n.mem_mb, n.disk_mb) >= 0
+            n.role is Role.ANY
+            and not n.mtbf
+            and not n.reporting_time
+            and not n.cleanup_time
+            and min(n.cores, n.mem_mb, n.disk_mb) >= 0
             for n in nodes
         )
         and len({n.speed for n in nodes}) == 1
@@ -148,8 +153,9 @@ def ready(engine: Any) -> bool:
 class _Kind:
     """What the batch loop needs of one spec: its shape, its templates, its timing."""
 
-    __slots__ = ("c", "streams", "k", "stage", "templates", "slot_names", "random", "all_key",
-                 "executor", "speed", "shape", "rows", "one", "fixed")  # fmt: skip
+    __slots__ = ("c", "streams", "k", "stage", "templates", "slot_names", "slot_roles", "random",
+                 "all_key", "executor", "speed", "shape", "start_rows", "end_rows", "one",
+                 "fixed")  # fmt: skip
 
     def __init__(self, engine: Any, c: CompiledSpec, streams: SpecStreams) -> None:
         stage = c.simple_stage
@@ -161,21 +167,25 @@ class _Kind:
         self.stage: CompiledStage = stage
         self.shape = shape = c.simple
         self.slot_names = names = tuple(s.name for s in c.slots)
+        self.slot_roles = roles = tuple(s.role.value for s in c.slots)
         t = store.template  # the store's own, so its blocks and ours share patterns
         #: per job: submit; assign, bind, start; finish, release (see Store)
         self.templates: tuple[Template, ...] = (
-            t(("assign", names), assign_template, names),
+            t(("assign", names, roles), assign_template, names, roles),
             t(("states", k, BOUND), states_template, k, BOUND),
             t(("start", shape, names), start_template, shape, names),
             t(("finish", shape, names), finish_template, shape, names),
             t(("states", k, RELEASED), states_template, k, RELEASED),
         )
+        assign, bound, start, finish, released = self.templates
+        #: rows logged when a job starts, and when it ends
+        self.start_rows = assign.size + bound.size + start.size
+        self.end_rows = finish.size + released.size
         #: True when each slot draws its own duration (they may then differ)
         self.random = any(key[0] == stage.index for key in c.positions)
         self.all_key = (stage.name, ALL_NODES, stage.tasks[0].name)
         self.executor: SimulatedExecutor = engine.executor
         self.speed: float = engine.central.nodes[0].speed
-        self.rows = 4 * k + 2  # rows logged at a start, and again at an end
         #: the stream of the one random duration of a one-slot job
         self.one = None
         #: what every job takes when nothing is random
@@ -303,7 +313,7 @@ class _Batch:
         del free[:k]
         job.start = now
         job.start_seq = self.seq
-        self.seq += job.kind.rows  # assign, bind, start
+        self.seq += job.kind.start_rows  # assign, bind, start
         end = now + job.time
         self.order += 1
         heapq.heappush(self.heap, (end if end > now else now, self.order, job))
@@ -390,7 +400,7 @@ class _Batch:
                 events += 1
                 job.end = now
                 job.end_seq = seq
-                seq += job.kind.rows  # finish, then release
+                seq += job.kind.end_rows  # finish, then release
                 if policy is not None:
                     del running_jobs[job.job_id]
                     self.version += 1
@@ -415,7 +425,7 @@ class _Batch:
                         del free[:k]
                         job.start = now
                         job.start_seq = seq
-                        seq += job.kind.rows  # assign, bind, start
+                        seq += job.kind.start_rows  # assign, bind, start
                         end = now + job.time
                         order += 1
                         push(heap, (end if end > now else now, order, job))
@@ -499,7 +509,7 @@ class _Log:
             nodes = self._nodes(recs, k)
             _, _, _, finish, released = kind.templates
             history.blocks(finish, first, times, job_ids, nodes)
-            history.blocks(released, first + 2 * k + 2, times, job_ids, nodes)
+            history.blocks(released, first + finish.size, times, job_ids, nodes)
         if self.ended:
             self._end(self.ended)
         history.seq = seq
@@ -526,15 +536,23 @@ class _Log:
             pa.array([c for r in ended for c in codes[id(r.kind)]], pa.int32()),
             pa.array(list(slot_code), pa.string()),
         )
-        nodes = self.node_ids.take(
-            np.array([i for r in ended for i in r.nodes], np.int64)
-            if any(r.n_nodes != 1 for r in ended)
-            else np.array([r.nodes[0] for r in ended], np.int64)
-        )
+        index = np.array([i for r in ended for i in r.nodes], np.int64)  # node of each unit
+        nodes = self.node_ids.take(index)
         starts = np.array([r.start for r in ended], np.float64)
+        width = np.array([r.n_nodes for r in ended], np.int64)
+        roles = pa.array([role for r in ended for role in r.kind.slot_roles], pa.string())
+        assigned = assignments_batch(
+            np.array([r.job_id for r in ended], np.int64), starts, width, slots, roles, nodes,
+            repeat("exact", pa.string(), len(index)),  # as the assign events say
+        )  # fmt: skip
         self.store.jobs.end_simple(
-            _jobs_batch(ended), [r.kind.shape for r in ended], starts, slots, nodes
+            _jobs_batch(ended), [r.kind.shape for r in ended], starts, slots, nodes, assigned
         )
+        # the nodes are idle again, as they were; their heartbeat is their last event's
+        last = np.full(len(self.names), -np.inf)
+        np.maximum.at(last, index, np.repeat([r.end for r in ended], width))
+        heard = np.flatnonzero(last > -np.inf)
+        self.store.nodes.heard([self.names[i] for i in heard], last[heard].tolist())
 
     def _nodes(self, recs: list[_Job], k: int) -> pa.Array:
         """The node ids of each record's nodes, one record after the other."""
@@ -587,12 +605,13 @@ def _jobs_batch(jobs: list[_Job]) -> pa.RecordBatch:
 
     specs = [k.c for k in kinds.values()]
     shapes = [k.shape for k in kinds.values()]
+    stop = pa.array([j.end for j in jobs], pa.float64())
     columns = {
         "job_id": pa.array([j.job_id for j in jobs], pa.int64()),
         "name": by_kind([c.name for c in specs], _DICT),
         "submit_time": pa.array([j.arrived for j in jobs], pa.float64()),
         "start_time": pa.array([j.start for j in jobs], pa.float64()),
-        "stop_time": pa.array([j.end for j in jobs], pa.float64()),
+        "stop_time": stop,
         "status": const("finished", _DICT),
         "n_nodes": by_kind([k.k for k in kinds.values()], pa.int32()),
         "walltime": pa.array([j.walltime for j in jobs], pa.float64()),
@@ -603,6 +622,13 @@ def _jobs_batch(jobs: list[_Job]) -> pa.RecordBatch:
         "finished_stages": by_kind([[s.stage] for s in shapes], pa.list_(pa.int32())),
         "reason": pa.nulls(n, pa.string()),
         "raw_spec": by_kind([c.raw_spec for c in specs], _DICT),
+        "spec_hash": by_kind([c.spec_hash for c in specs], _DICT),
+        "create_time": pa.array([j.arrived for j in jobs], pa.float64()),
+        "update_time": stop,
+        "n_pipelines": by_kind([len(c.pipelines) for c in specs], pa.int32()),
+        "n_task_pipelines": by_kind(
+            [c.submit_info["n_task_pipelines"] for c in specs], pa.list_(pa.int32())
+        ),
     }
     return pa.RecordBatch.from_arrays([columns[f.name] for f in JOBS_SCHEMA], schema=JOBS_SCHEMA)
 
@@ -647,7 +673,7 @@ def _hand_over(
                 Binding(slot, nodes[i], "exact")
                 for slot, i in zip(job.kind.c.slots, job.nodes, strict=True)
             )
-            rows = [(b.node.node_id, b.slot.name, "exact") for b in bindings]
+            rows = binding_rows(bindings)
             store.bind(job.start, job.job_id, rows)
             store.start_simple(job.start, job.job_id, job.kind.shape, [r[:2] for r in rows])
             run.queued = False
@@ -686,6 +712,6 @@ def _resubmit(store: Store, job: _Job) -> JobRun:
     run.n_nodes = job.n_nodes
     store.add_job(
         job.arrived, job.job_id, c.name, n_nodes=len(c.slots), walltime=run.walltime,
-        priority=run.priority, raw_spec=c.raw_spec,
+        priority=run.priority, **c.submit_info,
     )  # fmt: skip
     return run

@@ -126,6 +126,12 @@ def policy_error(
     )
 
 
+def binding_rows(bindings: Sequence[Binding]) -> list[tuple[str, str, str, str]]:
+    """What :meth:`Store.bind <benchhub_sim.store.store.Store.bind>` takes of bindings:
+    (node id, slot name, role the slot asks for, how the node matched it)."""
+    return [(b.node.node_id, b.slot.name, b.slot.role.value, b.match) for b in bindings]
+
+
 class Central:
     """Queue + node pool + policy; starts jobs through the dispatcher."""
 
@@ -142,6 +148,8 @@ class Central:
         self._free_nodes: list[Node] | None = None  # the nodes of _free, rebuilt after a change
         self.offline: set[str] = set()
         self.node_job: dict[str, JobRun] = {}
+        #: nodes reporting and cleaning up after a job (not free yet) -> that job's id
+        self.cleaning: dict[str, int] = {}
         self.queue: JobQueue[JobRun] = JobQueue()
         self._running: dict[int, JobRun] = {}
         self._pending_pass = False
@@ -253,6 +261,12 @@ class Central:
                 raise WorkloadError(
                     [f"{where}: node {node_id!r} already runs job {self.node_job[node_id].job_id}"]
                 )
+            if node_id in self.cleaning:
+                raise WorkloadError(
+                    [
+                        f"{where}: node {node_id!r} still cleans up after job {self.cleaning[node_id]}"
+                    ]
+                )
             if node_id in self.offline:
                 raise WorkloadError([f"{where}: node {node_id!r} is offline"])
             node = self.nodes[i]
@@ -271,7 +285,7 @@ class Central:
             n_nodes=len(c.slots),
             walltime=job.walltime,
             priority=job.priority,
-            raw_spec=c.raw_spec,
+            **c.submit_info,
         )
 
     def _ended(self) -> None:
@@ -338,7 +352,7 @@ class Central:
         self.started += 1
         job.bindings = bindings
         job.start = now
-        store.bind(now, job.job_id, [(b.node.node_id, b.slot.name, b.match) for b in bindings])
+        store.bind(now, job.job_id, binding_rows(bindings))
         job.node_ids = tuple(dict.fromkeys(b.node.node_id for b in bindings))
         job.n_nodes = len(job.node_ids)
         for node_id in job.node_ids:
@@ -348,18 +362,54 @@ class Central:
         self._running[job.job_id] = job
 
     def release(self, job: JobRun, failed_node: str | None) -> None:
-        """Dispatcher callback: the job ended; its nodes clean up and become idle."""
+        """Dispatcher callback: the job ended; its nodes report, clean up and become idle.
+
+        A node whose ``reporting_time`` and ``cleanup_time`` are 0 is free at once;
+        another one goes through job states ``reporting`` and ``cleanup`` for those
+        many seconds first (:meth:`_after_job`).
+        """
         now = self.loop.now
         self.version += 1
         self._running.pop(job.job_id, None)
         self._ended()
-        back = []
+        back, later = [], []
         for node_id in job.node_ids:
             del self.node_job[node_id]
             if node_id != failed_node and node_id not in self.offline:
-                back.append(node_id)
-                insort(self._free, self._index[node_id])
+                node = self.nodes[self._index[node_id]]
+                if node.reporting_time or node.cleanup_time:
+                    later.append(node)
+                else:
+                    back.append(node_id)
+                    insort(self._free, self._index[node_id])
         self.store.release(now, job.job_id, back)
+        for node in later:
+            self.cleaning[node.node_id] = job.job_id
+            self._after_job((node, job.job_id, self.store.end_steps(job.job_id), 0))
+        self._free_nodes = None
+        self.request_pass()
+
+    def _after_job(self, arg: tuple[Node, int, tuple, int]) -> None:
+        """Node ``node`` ends its part in job ``job_id``: from step ``k`` of ``steps``
+        (finished or error, reporting, cleanup, idle), the steps due now; then waits the
+        node's ``reporting_time`` or ``cleanup_time``, or is free. A node that failed
+        meanwhile is left alone (it is offline)."""
+        node, job_id, steps, k = arg
+        node_id = node.node_id
+        if self.cleaning.get(node_id) != job_id:
+            return  # failed (and maybe recovered) since
+        wait = {"reporting": node.reporting_time, "cleanup": node.cleanup_time}
+        end = k
+        while end < len(steps) and not wait.get(steps[end][1] or "", 0.0):
+            end += 1  # steps that take no time, up to the first that does
+        end = min(end + 1, len(steps))
+        self.store.node_states(self.loop.now, job_id, [node_id], steps[k:end])
+        if end < len(steps):
+            self.loop.after(wait[steps[end - 1][1]], self._after_job, (node, job_id, steps, end))
+            return
+        del self.cleaning[node_id]
+        self.version += 1
+        insort(self._free, self._index[node_id])
         self._free_nodes = None
         self.request_pass()
 
@@ -402,7 +452,7 @@ class Central:
         job = self.node_job.get(node_id)
         if job is not None:
             self.dispatcher.fail_node(job, node_id, reason)
-        else:
+        elif self.cleaning.pop(node_id, None) is None:  # a cleaning node is not free
             self._free.remove(self._index[node_id])
             self._free_nodes = None
         return True

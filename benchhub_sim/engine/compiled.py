@@ -7,8 +7,10 @@ work of resolving pipelines, selectors and random positions is done once per spe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from benchhub_sim.cluster import Node
+from benchhub_sim.plan import static_command
 from benchhub_sim.sched.assign import Binding, Slot, job_slots, select_bindings
 from benchhub_sim.spec.model import (
     Driver,
@@ -35,6 +37,10 @@ class CompiledStage:
     task_pipelines: tuple[tuple[int, ...], ...]
     #: slot indices the stage runs on, when that does not depend on the bound nodes
     static_slots: tuple[int, ...] | None
+    #: per task, the index of its task pipeline (None: in none, it never runs)
+    task_pipeline_of: tuple[int | None, ...] = ()
+    #: per task, its command line when it names no node (else rendered per node)
+    commands: tuple[str | None, ...] = ()
 
 
 # (stage, slot, task, check, attempt, kind) -> index in a job's draws; kind "d" or "f"
@@ -64,6 +70,13 @@ class CompiledSpec:
             for i, st in enumerate(spec.stages)
         )
         self.stage_index = index
+        #: what the job store keeps of the spec (keyword arguments of ``Store.add_job``)
+        self.submit_info: dict[str, Any] = {
+            "raw_spec": raw_spec,
+            "spec_hash": self.spec_hash,
+            "n_pipelines": len(self.pipelines),
+            "n_task_pipelines": tuple(len(st.task_pipelines) for st in self.stages),
+        }
         self.positions: dict[PosKey, int] = {}
         self.dists: list[Duration | None] = []
         self._locate_draws()
@@ -74,7 +87,7 @@ class CompiledSpec:
             st = self.simple_stage
             task = st.tasks[0]
             self.simple = SimpleShape(
-                st.pipeline, st.index, st.name, 0, task.name, task.driver.value
+                st.pipeline, st.index, st.name, 0, task.name, task.driver.value, st.commands[0]
             )
 
     def _locate_draws(self) -> None:
@@ -112,7 +125,14 @@ def _compile_stage(
         # without label selectors the choice depends on slots only: bind to dummies
         dummies = tuple(Binding(s, Node(f"_{s.index}"), "exact") for s in slots)
         static = tuple(b.slot.index for b in select_bindings(spec, stage, dummies))
-    return CompiledStage(i, stage.name, pipeline, stage.background, stage, stage.tasks, tps, static)
+    tp_of: list[int | None] = [None] * len(stage.tasks)
+    for k, tp in enumerate(tps):
+        for t in tp:
+            tp_of[t] = k
+    return CompiledStage(
+        i, stage.name, pipeline, stage.background, stage, stage.tasks, tps, static,
+        tuple(tp_of), tuple(static_command(t) for t in stage.tasks),
+    )  # fmt: skip
 
 
 def simple_stage(c: CompiledSpec) -> CompiledStage | None:
@@ -120,9 +140,9 @@ def simple_stage(c: CompiledSpec) -> CompiledStage | None:
 
     A job is *simple* when it has one pipeline of one foreground stage that runs on fixed
     slots, and that stage has one task: foreground, not a stopper, without readiness
-    checks, failure probability or timeout. Once durations are drawn such a job's run is
-    settled when it starts: every task starts then, and (when their durations are equal)
-    all end together. The engine starts and ends it in one step each
+    checks, failure probability or timeout, whose command names no node (so that it is one
+    text on every node). Once durations are drawn such a job's run is settled when it
+    starts: every task starts then, and (when their durations are equal) all end together. The engine starts and ends it in one step each
     (:meth:`~benchhub_sim.engine.dispatch.Dispatcher.start_job`).
     """
     if len(c.pipelines) != 1 or len(c.pipelines[0]) != 1:
@@ -137,6 +157,7 @@ def simple_stage(c: CompiledSpec) -> CompiledStage | None:
         or task.ready
         or task.fail_prob > 0
         or task.timeout is not None
+        or st.commands[0] is None
     ):
         return None
     return st

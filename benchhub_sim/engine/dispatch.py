@@ -39,6 +39,10 @@ class Dispatcher:
         #: ``observe(event, job, unit)`` of executors that watch jobs and stages start
         #: and end on their nodes (agents take system snapshots then)
         self._observe = getattr(executor, "observe", None)
+        #: the command line a task attempt runs, when the executor tells
+        self._command = getattr(executor, "command", None)
+        #: the log of a task attempt, for executors that keep logs
+        self._log_path = getattr(executor, "log_path", None)
 
     # -- recording --------------------------------------------------------------------
 
@@ -49,6 +53,7 @@ class Dispatcher:
         status: str,
         exit_code: int | None = None,
         detail: str | None = None,
+        command: str | None = None,
     ) -> None:
         u = tr.unit
         st = u.stage
@@ -57,6 +62,7 @@ class Dispatcher:
             self.loop.now, u.job.job_id, event, status, st.pipeline, st.index, st.name,
             b.node.node_id, b.slot.name, tr.t, tr.task.name, tr.task.driver.value,
             tr.task.background, tr.attempt, exit_code, detail,
+            task_pipeline=st.task_pipeline_of[tr.t], command=command,
         )  # fmt: skip
 
     def _unit_event(self, u: Unit, event: str, status: str, detail: str | None = None) -> None:
@@ -161,8 +167,11 @@ class Dispatcher:
         task = u.stage.tasks[t]
         tr = TaskRun(u, t, task, attempt)
         u.live.append(tr)
-        log_path = getattr(self.executor, "log_path", None)  # executors that keep logs
-        self._task_event(tr, "task_start", "running", detail=log_path(tr) if log_path else None)
+        log_path, command = self._log_path, self._command
+        self._task_event(
+            tr, "task_start", "running", detail=log_path(tr) if log_path else None,
+            command=command(tr) if command else None,
+        )  # fmt: skip
         if task.driver is Driver.STOPPER:
             self._run_stopper(tr)
         else:

@@ -240,8 +240,14 @@ class Engine:
 
     @property
     def done(self) -> bool:
-        """True when every submitted job has ended and no more will arrive."""
-        return self._arrivals is None and self.central.jobs_ended == self.jobs_submitted
+        """True when every submitted job has ended, no more will arrive and no node is
+        still cleaning up after a job."""
+        central = self.central
+        return (
+            self._arrivals is None
+            and central.jobs_ended == self.jobs_submitted
+            and not central.cleaning
+        )
 
 
 @contextmanager

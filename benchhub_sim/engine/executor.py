@@ -200,6 +200,15 @@ class AgentExecutor:
         """Have ``callback(arg)`` run in the engine's thread at the next poll (signal handlers)."""
         self._pending.append((callback, arg))
 
+    def command(self, tr: TaskRun) -> str | None:
+        """The command line ``tr`` runs (:attr:`PlannedTask.line
+        <benchhub_sim.plan.PlannedTask.line>`: templates rendered with the job's node
+        addresses); None when it cannot be rendered (the task then fails to start)."""
+        try:
+            return self._render(tr).line
+        except SpecError:
+            return None
+
     def log_path(self, tr: TaskRun) -> str | None:
         """The stdout log of ``tr``, relative to the run directory (None for stoppers)."""
         if tr.task.driver is Driver.STOPPER:

@@ -14,6 +14,8 @@ from typing import Any
 
 from benchhub_sim.engine.compiled import CompiledSpec, CompiledStage
 from benchhub_sim.engine.state import RUNNING, JobRun, TaskRun
+from benchhub_sim.errors import SpecError
+from benchhub_sim.plan import command_line
 from benchhub_sim.sched.assign import Binding, Slot
 from benchhub_sim.spec.model import Driver, Task
 from benchhub_sim.workload.base import ALL_NODES, JobRequest
@@ -100,6 +102,23 @@ class SimulatedExecutor:
         return (
             d if d is not None else self._draw_in(c, draws, stage.index, slot.index, 0, task, -1, 0)
         )
+
+    def command(self, tr: TaskRun) -> str | None:
+        """The command line ``tr`` would run: rendered with the addresses of the job's
+        nodes (ip, else node id), as the planner renders it; None if it cannot be."""
+        u = tr.unit
+        static = u.stage.commands[tr.t]
+        if static is not None:
+            return static
+        nodes: dict[str, list[str]] = {}
+        for b in u.job.bindings:
+            nodes.setdefault(b.slot.assignment, []).append(b.node.address)
+        node = u.binding.node
+        try:
+            this = (u.binding.slot.name, node.node_id, node.address)
+            return command_line(tr.task, nodes, this, True)
+        except SpecError:
+            return None
 
     def start(self, tr: TaskRun) -> None:
         speed = tr.unit.binding.node.speed

@@ -16,27 +16,33 @@ from benchhub_sim.store.query import (
 )
 from benchhub_sim.store.run import Run, RunWriter, load_run
 from benchhub_sim.store.schema import (
+    ASSIGNMENTS_SCHEMA,
     JOB_EVENTS_SCHEMA,
     JOBS_SCHEMA,
     NODE_EVENTS_SCHEMA,
     NODES_SCHEMA,
     READABLE_SCHEMA_VERSIONS,
     SCHEMA_VERSION,
+    STAGE_PIPELINES_SCHEMA,
     STAGES_SCHEMA,
     TABLES,
+    TASK_PIPELINES_SCHEMA,
     TASKS_SCHEMA,
 )
 from benchhub_sim.store.store import Store
 
 __all__ = [
+    "ASSIGNMENTS_SCHEMA",
     "JOB_EVENTS_SCHEMA",
     "JOBS_SCHEMA",
     "NODE_EVENTS_SCHEMA",
     "NODES_SCHEMA",
     "READABLE_SCHEMA_VERSIONS",
     "SCHEMA_VERSION",
+    "STAGE_PIPELINES_SCHEMA",
     "STAGES_SCHEMA",
     "TABLES",
+    "TASK_PIPELINES_SCHEMA",
     "TASKS_SCHEMA",
     "History",
     "JobDetail",

@@ -31,6 +31,11 @@ UNIT_DETAIL = "<unit detail>"
 #: columns a block gives (the others are the template's constants); ``node_id`` comes
 #: from the row's unit
 _GIVEN = ("seq", "time", "job_id", "node_id", "detail")
+#: where ``detail`` is among a template row's values, per table
+_DETAIL = {
+    "job": JOB_EVENTS_SCHEMA.names.index("detail") - 3,
+    "node": NODE_EVENTS_SCHEMA.names.index("detail") - 2,
+}
 
 
 @dataclass(frozen=True)
@@ -55,9 +60,10 @@ class Template:
             width = len(JOB_EVENTS_SCHEMA) - 3 if table == "job" else len(NODE_EVENTS_SCHEMA) - 2
             if len(values) != width:
                 raise ValueError(f"template {table} row has {len(values)} values, not {width}")
-            if values[-1] is not None and values[-1] != UNIT_DETAIL:
+            detail = values[_DETAIL[table]]
+            if detail is not None and detail != UNIT_DETAIL:
                 raise ValueError("a template detail is None or per unit")
-            if values[-1] == UNIT_DETAIL and unit < 0:
+            if detail == UNIT_DETAIL and unit < 0:
                 raise ValueError("a per-unit detail needs a unit")
 
     @cached_property

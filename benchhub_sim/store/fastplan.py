@@ -22,6 +22,7 @@ from collections.abc import Callable
 from benchhub_sim.store.jobs import (
     EXPECTED,
     J_NNODES,
+    J_NPIPE,
     J_PIPE,
     J_STATUS,
     S_BG,
@@ -32,6 +33,7 @@ from benchhub_sim.store.jobs import (
     T_DRIVER,
     T_STATUS,
     T_TNAME,
+    T_TP,
     JobStore,
     LiveJob,
 )
@@ -125,8 +127,10 @@ def _pipeline_start(
     if pipeline is None:
         return None
     if chk:
-        current = job.row[J_PIPE]
+        current, n = job.row[J_PIPE], job.row[J_NPIPE]
         if job.row[J_STATUS] != "running" or pipeline in job.pipelines:
+            return None
+        if n is not None and not 0 <= pipeline < n:
             return None
         if current is not None and (pipeline < current or job.pipelines[current] == "running"):
             return None
@@ -194,7 +198,8 @@ def _task_start(
 ) -> tuple | None:
     """A first attempt: the row is new; pipeline and stage name come from the stage row."""
     (time, job_id, event, status, pipeline, stage, stage_name, node_id, node_name, task,
-     task_name, driver, background, attempt, exit_code, detail) = ev  # fmt: skip
+     task_name, driver, background, attempt, exit_code, detail, role, task_pipeline,
+     command) = ev  # fmt: skip
     if attempt != 0 or None in (stage, node_id, task, task_name, driver, background):
         return None
     slot = _slot(job, node_id, node_name, chk)
@@ -212,7 +217,8 @@ def _task_start(
     if chk and srow[S_STATUS] != "running":  # type: ignore[index]
         return None
     return (time, job_id, event, status, pipeline, stage, stage_name, node_id, slot, task,
-            task_name, driver, background, 0, exit_code, detail)  # fmt: skip
+            task_name, driver, background, 0, exit_code, detail, role, task_pipeline,
+            command)  # fmt: skip
 
 
 def _task_end(
@@ -220,7 +226,7 @@ def _task_end(
 ) -> tuple | None:
     """task_ready / finish / fail / stop of an attempt whose row is in a legal status."""
     (time, job_id, event, status, pipeline, stage, stage_name, node_id, node_name, task, _, _,
-     _, attempt, exit_code, detail) = ev  # fmt: skip
+     _, attempt, exit_code, detail, role, _, command) = ev  # fmt: skip
     if None in (stage, task, attempt):
         return None
     slot = _slot(job, node_id, node_name, chk)
@@ -237,7 +243,8 @@ def _task_end(
     if srow is not None:
         pipeline, stage_name = srow[S_PIPE], srow[S_SNAME]
     return (time, job_id, event, status, pipeline, stage, stage_name, node_id, slot, task,
-            row[T_TNAME], row[T_DRIVER], row[T_BG], attempt, exit_code, detail)  # fmt: skip
+            row[T_TNAME], row[T_DRIVER], row[T_BG], attempt, exit_code, detail, role,
+            row[T_TP], command)  # fmt: skip
 
 
 _PLANNERS: dict[str, Planner] = {

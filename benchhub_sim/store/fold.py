@@ -9,41 +9,44 @@ its start/ready/stop event, ...). The tests check that the live snapshot the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from benchhub_sim.store.jobs import TABLES as JOB_TABLES
 from benchhub_sim.store.rows import SORT_KEYS, canonical, sort_canonical, tables_of
 from benchhub_sim.store.schema import (
     JOB_EVENTS_SCHEMA,
     JOBS_SCHEMA,
     NODE_EVENTS_SCHEMA,
     NODES_SCHEMA,
-    STAGES_SCHEMA,
-    TASKS_SCHEMA,
+    TABLES,
 )
 
+#: the tables :func:`fold_history` folds, in the order of :data:`TABLES`
+SNAPSHOTS = ("nodes", *JOB_TABLES)
 #: static columns taken from ``jobs_info`` / ``nodes_info`` (not derivable from events)
-JOB_INFO_COLUMNS = ("name", "n_nodes", "walltime", "priority", "raw_spec")
-NODE_INFO_COLUMNS = (
-    "host",
-    "ip",
-    "role",
-    "provider",
-    "cores",
-    "mem_mb",
-    "disk_mb",
-    "labels",
-    "speed",
+JOB_INFO_COLUMNS = (
+    "name",
+    "n_nodes",
+    "walltime",
+    "priority",
+    "raw_spec",
+    "spec_hash",
+    "n_pipelines",
+    "n_task_pipelines",
 )
+#: every info column of a node: those before ``state``
+NODE_INFO_COLUMNS = tuple(NODES_SCHEMA.names[1 : NODES_SCHEMA.names.index("state")])
 
 # a stage row per slot (node_name): with loader packing a node holds several slots of a
 # job; without it, node and slot are one-to-one and node_name changes nothing
 _STAGE_KEY = ["job_id", "stage", "node_id", "node_name"]
 _TASK_KEY = ["job_id", "stage", "node_id", "node_name", "task", "attempt"]
+_TP_KEY = [*_STAGE_KEY, "task_pipeline"]
 
 Info: TypeAlias = pa.Table | pd.DataFrame | None
 
@@ -53,8 +56,10 @@ def fold_history(
     node_events: pa.Table | pd.DataFrame,
     jobs_info: Info = None,
     nodes_info: Info = None,
+    *,
+    tables: Collection[str] | None = None,
 ) -> dict[str, pa.Table]:
-    """Fold the event tables into the ``nodes``, ``jobs``, ``stages`` and ``tasks`` tables.
+    """Fold the event tables into the snapshot tables (all of :data:`TABLES` but the events).
 
     Parameters
     ----------
@@ -62,11 +67,16 @@ def fold_history(
         History tables (schemas ``JOB_EVENTS_SCHEMA`` / ``NODE_EVENTS_SCHEMA``), any
         row order (they are sorted by ``seq``).
     jobs_info : table or DataFrame, optional
-        ``job_id`` and the static job columns (name, n_nodes, walltime, priority,
-        raw_spec), e.g. a ``jobs`` table. Without it those columns are null.
+        ``job_id`` and the static job columns (:data:`JOB_INFO_COLUMNS`: name, n_nodes,
+        walltime, priority, raw_spec, its hash, the shape of its spec), e.g. a ``jobs``
+        table. Without it those columns are null, and ``stage_pipelines`` and
+        ``task_pipelines`` list only the pipelines that started.
     nodes_info : table or DataFrame, optional
-        ``node_id`` and the static node columns (host, ip, role, capacity, labels,
-        speed), e.g. a ``nodes`` table. Without it those columns are null.
+        ``node_id`` and the static node columns (:data:`NODE_INFO_COLUMNS`: host,
+        addresses, role, provider, capacity, times, labels, speed, ...), e.g. a
+        ``nodes`` table. Without it those columns are null.
+    tables : collection of str, optional
+        Fold only these tables (default: every snapshot table).
 
     Returns
     -------
@@ -75,23 +85,35 @@ def fold_history(
         registration, the others by their keys).
     """
     je = _frame(job_events, JOB_EVENTS_SCHEMA).sort_values("seq", kind="stable")
-    ne = _frame(node_events, NODE_EVENTS_SCHEMA).sort_values("seq", kind="stable")
-    stages = _fold_stages(je)
-    out = {
-        "nodes": _fold_nodes(ne, nodes_info),
-        "jobs": _fold_jobs(je, stages, jobs_info),
-        "stages": stages,
-        "tasks": _fold_tasks(je),
-    }
-    schemas = {
-        "nodes": NODES_SCHEMA,
-        "jobs": JOBS_SCHEMA,
-        "stages": STAGES_SCHEMA,
-        "tasks": TASKS_SCHEMA,
-    }
+    wanted = [n for n in SNAPSHOTS if tables is None or n in tables]
+    done: dict[str, pd.DataFrame] = {}
+
+    def fold(name: str) -> pd.DataFrame:
+        if name not in done:
+            if name == "nodes":
+                ne = _frame(node_events, NODE_EVENTS_SCHEMA).sort_values("seq", kind="stable")
+                done[name] = _fold_nodes(ne, fold("assignments"), nodes_info)
+            elif name == "jobs":
+                done[name] = _fold_jobs(je, fold("stages"), jobs_info)
+            elif name == "assignments":
+                done[name] = _fold_assignments(je)
+            elif name == "stage_pipelines":
+                done[name] = _fold_stage_pipelines(je, fold("jobs"))
+            elif name == "stages":
+                done[name] = _fold_stages(je)
+            elif name == "task_pipelines":
+                done[name] = _fold_task_pipelines(fold("stages"), fold("tasks"), fold("jobs"))
+            elif name == "tasks":
+                done[name] = _fold_tasks(je)
+            else:
+                raise KeyError(f"{name}: not a table of the node or job store")
+        return done[name]
+
     return {
-        name: sort_canonical(_to_arrow(df, schemas[name]), schemas[name], SORT_KEYS.get(name, []))
-        for name, df in out.items()
+        name: sort_canonical(
+            _to_arrow(fold(name), TABLES[name]), TABLES[name], SORT_KEYS.get(name, [])
+        )
+        for name in wanted
     }
 
 
@@ -126,14 +148,35 @@ def as_of(run_or_tables: Any, t: float) -> dict[str, pd.DataFrame]:
 # -- per table ----------------------------------------------------------------------------
 
 
-def _fold_nodes(ne: pd.DataFrame, info: Info) -> pd.DataFrame:
+def _fold_nodes(ne: pd.DataFrame, assignments: pd.DataFrame, info: Info) -> pd.DataFrame:
     df = pd.DataFrame({"node_id": ne.drop_duplicates("node_id")["node_id"].to_numpy(object)})
     last = ne.drop_duplicates("node_id", keep="last").set_index("node_id")
-    reg = _last_time(ne, ["register"], "node_id")
     df["state"] = df["node_id"].map(last["state"])
+    df["job_state"] = df["node_id"].map(last["job_state"])
     df["job_id"] = df["node_id"].map(last["job_id"])
-    df["registered_time"] = df["node_id"].map(reg)
+    df["job_count"] = df["job_id"].notna().astype(np.int32)
+    df["registered_time"] = df["node_id"].map(_last_time(ne, ["register"], "node_id"))
+    reports = ne[ne["event"] != "fail"].drop_duplicates("node_id", keep="last")
+    df["heartbeat"] = df["node_id"].map(reports.set_index("node_id")["time"])
+    # the slots the node holds in its current job: the node's latest assignments, when
+    # they are of that job (a node is assigned to one job at a time)
+    latest = assignments.drop_duplicates("node_id", keep="last")[["node_id", "job_id"]]
+    held: dict[tuple, list] = {}  # (job, node) -> [names, role]: a few per node
+    for job_id, node_id, name, role in assignments.merge(latest, on=["node_id", "job_id"])[
+        ["job_id", "node_id", "node_name", "role"]
+    ].itertuples(index=False):
+        entry = held.setdefault((job_id, node_id), [[], role])
+        entry[0].append(name)
+    current = [held.get((j, n)) for j, n in zip(df["job_id"], df["node_id"], strict=True)]
+    df["node_name"] = [None if h is None else ",".join(h[0]) for h in current]
+    df["job_role"] = [None if h is None else h[1] for h in current]
     return _with_info(df, "node_id", info, NODE_INFO_COLUMNS, NODES_SCHEMA)
+
+
+def _fold_assignments(je: pd.DataFrame) -> pd.DataFrame:
+    df = je[je["event"] == "assign"]
+    df = df.assign(position=df.groupby("job_id").cumcount(), match=df["detail"])
+    return df[["job_id", "position", "node_name", "role", "node_id", "match", "time"]]
 
 
 def _fold_jobs(je: pd.DataFrame, stages: pd.DataFrame, info: Info) -> pd.DataFrame:
@@ -145,6 +188,10 @@ def _fold_jobs(je: pd.DataFrame, stages: pd.DataFrame, info: Info) -> pd.DataFra
     )
     df["start_time"] = df["job_id"].map(_last_time(je, ["start"], "job_id"))
     df["stop_time"] = df["job_id"].map(_last_time(je, ["finish", "abort"], "job_id"))
+    df["create_time"] = df["submit_time"]
+    df["update_time"] = df["job_id"].map(
+        je.drop_duplicates("job_id", keep="last").set_index("job_id")["time"]
+    )
     aborts = je[je["event"] == "abort"].drop_duplicates("job_id", keep="last")
     df["reason"] = df["job_id"].map(aborts.set_index("job_id")["detail"])
     pstart = je[je["event"] == "pipeline_start"].drop_duplicates("job_id", keep="last")
@@ -172,6 +219,101 @@ def _fold_jobs(je: pd.DataFrame, stages: pd.DataFrame, info: Info) -> pd.DataFra
     return _with_info(df, "job_id", info, JOB_INFO_COLUMNS, JOBS_SCHEMA)
 
 
+def _fold_stage_pipelines(je: pd.DataFrame, jobs: pd.DataFrame) -> pd.DataFrame:
+    """Every pipeline that started, by its events; and, where the number of pipelines of
+    a job is known, those that did not, queued."""
+    key = ["job_id", "pipeline"]
+    pe = je[je["event"].str.startswith("pipeline_")]
+    time, status = pe["time"], pe["status"]
+    # the time of the last event of each kind (groupby's last skips the NaN of the others)
+    df = (
+        pe[key]
+        .assign(
+            status=status,
+            start_time=time.where(pe["event"] == "pipeline_start"),
+            ready_time=time.where(status == "background"),
+            stop_time=time.where(status.isin(["finished", "aborted"])),
+        )
+        .groupby(key, as_index=False, sort=False)
+        .last()
+    )
+    counts = jobs["n_pipelines"].dropna().astype(np.int64) if "n_pipelines" in jobs else None
+    if counts is None or not len(counts):
+        return df
+    n = counts.to_numpy()
+    every = pd.MultiIndex.from_arrays(
+        [np.repeat(jobs.loc[counts.index, "job_id"].to_numpy(), n), _aranges(n)], names=key
+    )
+    queued = every.difference(pd.MultiIndex.from_frame(df[key].astype(np.int64)))
+    return pd.concat([df, queued.to_frame(index=False).assign(status="queued")], ignore_index=True)
+
+
+def _fold_task_pipelines(
+    stages: pd.DataFrame, tasks: pd.DataFrame, jobs: pd.DataFrame
+) -> pd.DataFrame:
+    """Task pipelines by the last attempt of each of their tasks (the rule of
+    :func:`~benchhub_sim.store.jobs.task_pipeline_status`); and, where the number of task
+    pipelines of each stage is known, those of a started stage row none of whose tasks
+    started, queued."""
+    t = tasks[tasks["task_pipeline"].notna()].sort_values("attempt", kind="stable")
+    last = ~t.duplicated(_TASK_KEY[:-1], keep="last")
+    status = t["status"]
+    g = (
+        t[_TP_KEY]
+        .assign(
+            live=last & status.isin(["queued", "running"]),
+            bad=last
+            & (
+                status.isin(["failed", "aborted"])
+                | ((status == "stopped") & t["ready_time"].isna())
+            ),
+            bg=last & (status == "background"),
+            start_time=t["start_time"],
+            stop_time=t["stop_time"],
+        )
+        .groupby(_TP_KEY, as_index=False, sort=False)
+        .agg(
+            live=("live", "any"),
+            bad=("bad", "any"),
+            bg=("bg", "any"),
+            start_time=("start_time", "min"),
+            stop_time=("stop_time", "max"),
+        )
+    )
+    g["status"] = np.select(
+        [g["live"], g["bad"], g["bg"]], ["running", "aborted", "background"], default="finished"
+    )
+    g.loc[~g["status"].isin(["finished", "aborted"]), "stop_time"] = np.nan
+    df = g[[*_TP_KEY, "status", "start_time", "stop_time"]]
+    # the task pipelines of every started stage row, where their number is known
+    if "n_task_pipelines" not in jobs or not len(stages):
+        return df
+    per_job = jobs.set_index("job_id")["n_task_pipelines"].dropna()
+    per_job = per_job[per_job.index.isin(stages["job_id"])]
+    if not len(per_job):
+        return df
+    lengths = per_job.map(len).to_numpy()
+    per_stage = pd.DataFrame(
+        {
+            "job_id": np.repeat(per_job.index.to_numpy(), lengths),
+            "stage": _aranges(lengths),
+            "n": np.concatenate([np.asarray(v, np.int64) for v in per_job]),
+        }
+    )
+    n = stages[_STAGE_KEY].merge(per_stage, on=["job_id", "stage"], how="inner")
+    count = n["n"].to_numpy(np.int64)
+    every = n.loc[n.index.repeat(count), _STAGE_KEY].assign(task_pipeline=_aranges(count))
+    seen = pd.MultiIndex.from_frame(df[_TP_KEY].astype({"task_pipeline": np.int64}))
+    queued = every[~pd.MultiIndex.from_frame(every).isin(seen)].assign(status="queued")
+    return pd.concat([df, queued], ignore_index=True)
+
+
+def _aranges(lengths: np.ndarray) -> np.ndarray:
+    """``0 .. n-1`` for each ``n`` of ``lengths``, one after the other."""
+    lengths = np.asarray(lengths, np.int64)
+    return np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+
+
 def _fold_stages(je: pd.DataFrame) -> pd.DataFrame:
     se = je[je["event"].str.startswith("stage_")]
     first = se[se["event"] == "stage_start"].drop_duplicates(_STAGE_KEY)
@@ -185,11 +327,15 @@ def _fold_stages(je: pd.DataFrame) -> pd.DataFrame:
 
 def _fold_tasks(je: pd.DataFrame) -> pd.DataFrame:
     te = je[je["event"].str.startswith("task_")]
-    cols = ["pipeline", "stage_name", "task_name", "driver", "background"]
+    cols = ["pipeline", "stage_name", "task_name", "driver", "background", "task_pipeline"]
     df = te.drop_duplicates(_TASK_KEY)[[*_TASK_KEY, *cols]]
     df = _merge_last(df, te, _TASK_KEY, None, {"status": "status"})
     df = _merge_last(
-        df, te, _TASK_KEY, ["task_start"], {"time": "start_time", "detail": "log_path"}
+        df,
+        te,
+        _TASK_KEY,
+        ["task_start"],
+        {"time": "start_time", "detail": "log_path", "command": "command"},
     )
     df = _merge_last(df, te, _TASK_KEY, ["task_ready"], {"time": "ready_time"})
     df = _merge_last(

@@ -91,11 +91,15 @@ class History:
         attempt: int | None = None,
         exit_code: int | None = None,
         detail: str | None = None,
+        role: str | None = None,
+        task_pipeline: int | None = None,
+        command: str | None = None,
     ) -> int:
         """Append one job event; returns its ``seq``."""
         return self.job_row(
             (time, job_id, event, status, pipeline, stage, stage_name, node_id, node_name,
-             task, task_name, driver, background, attempt, exit_code, detail)
+             task, task_name, driver, background, attempt, exit_code, detail, role,
+             task_pipeline, command)
         )  # fmt: skip
 
     def job_row(self, ev: tuple) -> int:
@@ -188,12 +192,13 @@ class History:
         state: str | None,
         job_id: int | None = None,
         detail: str | None = None,
+        job_state: str | None = None,
     ) -> int:
         """Append one node event; returns its ``seq``."""
         seq = self.seq
         self.seq = seq + 1
         rows = self._node_rows
-        rows.append((seq, time, node_id, event, state, job_id, detail))
+        rows.append((seq, time, node_id, event, state, job_state, job_id, detail))
         n = len(rows)
         if n >= self.flush_rows:
             self.flush()

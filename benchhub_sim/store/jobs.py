@@ -15,8 +15,18 @@ Rules kept here (DESIGN.md, "Execution semantics"):
 - ``task_start``'s ``detail`` is the task's log path (``tasks.log_path``); the
   ``detail`` of ``task_fail`` / ``task_stop`` is the task's ``reason``;
 - a stage stop/abort first stops its live tasks; ``finish`` stops whatever still runs in
-  the background; ``abort`` stops live tasks, aborts running stage rows and stops
-  background ones. Each of those is an explicit event, written before the ending event.
+  the background and finishes the pipelines left in the background; ``abort`` stops live
+  tasks, aborts running stage rows, stops background ones and aborts the running and
+  background pipelines. Each of those is an explicit event, written before the ending
+  event;
+- a job's stage pipelines (``stage_pipelines``) are all listed from its submission when
+  its number of pipelines is known (``n_pipelines``), queued until they start; its task
+  pipelines (``task_pipelines``) are listed per stage row from the stage's start, one
+  per task pipeline of the stage (``n_task_pipelines``), or as their tasks start when
+  that is not known. A task pipeline's row is a view of its task rows: its status
+  follows the last attempt of each of its tasks (:func:`task_pipeline_status`), built
+  when a table is asked for or the job ends, not at every event;
+- every binding is a row of ``assignments`` as it is made (a binding never changes).
 
 Rows are keyed by *slot* (``node_name``, unique within a job), with ``node_id`` as a
 column: a stage has one row per slot it runs on, a task attempt one row per slot.
@@ -46,13 +56,29 @@ import pyarrow as pa
 from benchhub_sim.errors import StoreError
 from benchhub_sim.store.nodes import NodeStore
 from benchhub_sim.store.rows import SORT_KEYS, RowBuffer, SimpleRows, UnionRows, sort_canonical
-from benchhub_sim.store.schema import JOBS_SCHEMA, STAGES_SCHEMA, TASKS_SCHEMA
+from benchhub_sim.store.schema import (
+    ASSIGNMENTS_SCHEMA,
+    JOBS_SCHEMA,
+    STAGE_PIPELINES_SCHEMA,
+    STAGES_SCHEMA,
+    TASK_PIPELINES_SCHEMA,
+    TASKS_SCHEMA,
+)
+from benchhub_sim.store.schema import TABLES as ALL_TABLES
 
 # column positions of the row lists
 J_STATUS, J_START, J_STOP, J_NNODES, J_PIPE, J_REASON = 5, 3, 4, 6, 9, 13
+J_UPDATE, J_NPIPE, J_NTP = (JOBS_SCHEMA.names.index(n) for n in ("update_time", "n_pipelines", "n_task_pipelines"))  # fmt: skip
 S_PIPE, S_SNAME, S_NNAME, S_BG, S_STATUS, S_START, S_READY, S_STOP = 1, 3, 5, 6, 7, 8, 9, 10
 T_PIPE, T_SNAME, T_NNAME, T_TNAME, T_DRIVER, T_EXIT, T_BG, T_STATUS = 1, 3, 5, 7, 8, 10, 11, 12
-T_START, T_READY, T_STOP, T_REASON, T_LOG = 13, 14, 15, 16, 17
+T_START, T_READY, T_STOP, T_REASON, T_LOG, T_TP, T_CMD = 13, 14, 15, 16, 17, 18, 19
+# stage_pipelines rows
+P_STATUS, P_START, P_READY, P_STOP = 2, 3, 4, 5
+# job event tuples (History.job's arguments): the fields after ``detail``
+E_ROLE, E_TP, E_CMD = 16, 17, 18
+#: the job store's tables, in the order a run directory lists them
+_NAMES = ("jobs", "assignments", "stage_pipelines", "stages", "task_pipelines", "tasks")
+TABLES = {name: ALL_TABLES[name] for name in _NAMES}
 
 #: allowed new status of each event (the first is the default when status is None)
 EXPECTED: dict[str, tuple[str, ...]] = {
@@ -61,6 +87,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "start": ("running",),
     "pipeline_start": ("running",),
     "pipeline_finish": ("finished", "background"),
+    "pipeline_abort": ("aborted",),
     "stage_start": ("running",),
     "stage_ready": ("background",),
     "stage_finish": ("finished",),
@@ -90,8 +117,8 @@ class LiveJob:
     Stage and task rows are keyed by slot name (``node_name``); see the module docstring.
     """
 
-    __slots__ = ("row", "slots", "slots_on", "srows", "trows", "attempts", "pipelines", "fg",
-                 "bg", "fin", "stage_counts", "simple", "lazy")  # fmt: skip
+    __slots__ = ("row", "slots", "slots_on", "srows", "trows", "attempts", "pipelines", "prows",
+                 "fg", "bg", "fin", "stage_counts", "simple", "lazy")  # fmt: skip
 
     def __init__(self, row: list) -> None:
         self.row = row
@@ -101,7 +128,13 @@ class LiveJob:
         #: (stage, slot) -> (task, attempt) -> tasks row
         self.trows: dict[tuple[int, str], dict[tuple[int, int], list]] = {}
         self.attempts: dict[tuple[int, str, int], int] = {}  # (stage, slot, task) -> last
-        self.pipelines: dict[int, str] = {}
+        self.pipelines: dict[int, str] = {}  # pipeline -> status, once it started
+        #: pipeline -> stage_pipelines row (every pipeline, when n_pipelines is known)
+        self.prows: dict[int, list] = {}
+        n = row[J_NPIPE]
+        if n is not None:
+            for p in range(n):
+                self.prows[p] = [row[0], p, "queued", None, None, None]
         self.fg: set[int] = set()
         self.bg: set[int] = set()
         self.fin: set[int] = set()
@@ -142,8 +175,8 @@ class LiveJob:
                 job_id, p, s, name, node_id, slot, False, "running", start
             )
             trow = new_task_row(job_id, p, s, name, node_id, slot, t, shape.task_name,
-                                shape.driver, 0, False, "running")  # fmt: skip
-            trow[T_START], trow[T_LOG] = start, log
+                                shape.driver, 0, False, "running", 0)  # fmt: skip
+            trow[T_START], trow[T_LOG], trow[T_CMD] = start, log, shape.command
             self.trows[(s, slot)] = {(t, 0): trow}
             self.attempts[(s, slot, t)] = 0
 
@@ -156,6 +189,54 @@ class LiveJob:
         self.build()
         for by_task in self.trows.values():
             yield from by_task.values()
+
+    def task_pipeline_rows(self) -> list[tuple]:
+        """Rows of ``task_pipelines``: per stage row (and per slot that ran tasks of a
+        stage without one), one per task pipeline of the stage when their number is known,
+        and one per task pipeline its tasks named."""
+        self.build()
+        out: list[tuple] = []
+        trows, srows = self.trows, self.srows
+        for stage, by_slot in srows.items():
+            for slot, srow in by_slot.items():
+                self._task_pipelines(out, stage, srow[4], slot, trows.get((stage, slot)))
+        for (stage, slot), by_task in trows.items():  # (an unchecked store's strays)
+            if slot not in srows.get(stage, ()):
+                self._task_pipelines(out, stage, next(iter(by_task.values()))[4], slot, by_task)
+        return out
+
+    def _task_pipelines(
+        self, out: list[tuple], stage: int, node_id: str, slot: str, by_task: dict | None
+    ) -> None:
+        """Append the task pipeline rows of one stage row to ``out``."""
+        job_id, counts = self.row[0], self.row[J_NTP]
+        groups: dict[int, list[list]] = {}
+        for trow in by_task.values() if by_task else ():
+            tp = trow[T_TP]
+            if tp is not None:
+                group = groups.get(tp)
+                if group is None:
+                    groups[tp] = [trow]
+                else:
+                    group.append(trow)
+        if counts is not None and 0 <= stage < len(counts):
+            for k in range(counts[stage]):
+                if k not in groups:
+                    out.append((job_id, stage, node_id, slot, k, "queued", None, None))
+        attempts = self.attempts
+        for tp, rows in groups.items():
+            last = [
+                (r[T_STATUS], r[T_READY]) for r in rows if attempts[(stage, slot, r[6])] == r[9]
+            ]
+            status = task_pipeline_status(last)
+            starts = [r[T_START] for r in rows if r[T_START] is not None]
+            stop = None
+            if status in ("finished", "aborted"):
+                stop = max((r[T_STOP] for r in rows if r[T_STOP] is not None), default=None)
+            out.append((job_id, stage, node_id, slot, tp, status, min(starts, default=None), stop))
+
+    def pipeline_rows(self) -> list[list]:
+        return [self.prows[p] for p in sorted(self.prows)]
 
     # -- read-only views by node id (one slot per node: no packing) ---------------------
 
@@ -206,12 +287,52 @@ def new_stage_row(
 def new_task_row(
     job_id: int, pipeline: int | None, stage: int, stage_name: str | None, node_id: str,
     slot: str, task: int, task_name: str | None, driver: str | None, attempt: int,
-    background: bool | None, status: str,
+    background: bool | None, status: str, task_pipeline: int | None = None,
 ) -> list:  # fmt: skip
     """A tasks row as the first event of an attempt creates it (no times, exit code,
-    reason or log yet)."""
+    reason, log or command yet)."""
     return [job_id, pipeline, stage, stage_name, node_id, slot, task, task_name, driver,
-            attempt, None, background, status, None, None, None, None, None]  # fmt: skip
+            attempt, None, background, status, None, None, None, None, None, task_pipeline,
+            None]  # fmt: skip
+
+
+def set_pipeline(job: LiveJob, pipeline: int, status: str, time: float) -> None:
+    """Pipeline ``pipeline`` of ``job`` goes to ``status`` at ``time`` (its row's times:
+    started when running, ready when in the background, stopped when it ended)."""
+    job.pipelines[pipeline] = status
+    row = job.prows.get(pipeline)
+    if row is None:
+        row = job.prows[pipeline] = [job.row[0], pipeline, "queued", None, None, None]
+    row[P_STATUS] = status
+    if status == "running":
+        row[P_START] = time
+    elif status == "background":
+        row[P_READY] = time
+    else:
+        row[P_STOP] = time
+
+
+def task_pipeline_status(last: Sequence[tuple[str, float | None]]) -> str:
+    """Status of a task pipeline on one slot, from the (status, ready time) of the last
+    attempt of each of its tasks that started.
+
+    ``queued`` before any starts; ``running`` while one is queued (a retry) or running;
+    ``aborted`` once one failed or was stopped before it was done (a foreground task,
+    or a background task stopped before it was ready); else ``background`` while a
+    background task runs on, else ``finished``.
+    """
+    if not last:
+        return "queued"
+    statuses = {s for s, _ in last}
+    if "running" in statuses or "queued" in statuses:
+        return "running"
+    if "failed" in statuses or "aborted" in statuses:
+        return "aborted"
+    if any(s == "stopped" and ready is None for s, ready in last):
+        return "aborted"
+    if "background" in statuses:
+        return "background"
+    return "finished"
 
 
 def _stage_who(
@@ -246,8 +367,12 @@ class JobStore:
         self._final_sparse: dict[int, int] = {}
         self.n_ended = {"finished": 0, "aborted": 0}
         self.done_jobs = RowBuffer(JOBS_SCHEMA)
+        self.done_stage_pipelines = RowBuffer(STAGE_PIPELINES_SCHEMA)
         self.done_stages = RowBuffer(STAGES_SCHEMA)
+        self.done_task_pipelines = RowBuffer(TASK_PIPELINES_SCHEMA)
         self.done_tasks = RowBuffer(TASKS_SCHEMA)
+        #: every binding made, live job or not (a binding never changes)
+        self.assigned = RowBuffer(ASSIGNMENTS_SCHEMA)
         self.done_simple = SimpleRows()  # stage and task rows of simple jobs ended in bulk
 
     def __len__(self) -> int:
@@ -281,17 +406,19 @@ class JobStore:
 
     def end_simple(
         self, jobs: pa.RecordBatch, shapes: Sequence[Any], start: np.ndarray,
-        slots: pa.Array, nodes: pa.Array,
+        slots: pa.Array, nodes: pa.Array, assigned: pa.RecordBatch,
     ) -> None:  # fmt: skip
         """Record many simple jobs that ran and finished outside the live snapshot (the
-        engine's batch mode): their ``jobs`` rows, and their stage and task rows kept
-        compact like those of :func:`~benchhub_sim.store.simple.apply_finish`. Job ``i``
-        (row ``i`` of ``jobs``) ran a stage of ``shapes[i]`` from ``start[i]``, one unit
-        per slot; ``slots`` and ``nodes`` give the units, job after job."""
+        engine's batch mode): their ``jobs`` and ``assignments`` rows, and their
+        pipeline, stage and task rows kept compact like those of
+        :func:`~benchhub_sim.store.simple.apply_finish`. Job ``i`` (row ``i`` of
+        ``jobs``) ran a stage of ``shapes[i]`` from ``start[i]``, one unit per slot;
+        ``slots`` and ``nodes`` give the units, job after job."""
         job_id = np.asarray(jobs.column("job_id"), dtype=np.int64)
         stop = np.asarray(jobs.column("stop_time"), dtype=np.float64)
         units = np.asarray(jobs.column("n_nodes"), dtype=np.int64)
         self.done_jobs.add_batch(jobs)
+        self.assigned.add_batch(assigned)
         self.done_simple.extend(shapes, job_id, start, stop, units, nodes, slots)
         code = _FINAL_CODE["finished"]
         dense = (job_id >= 0) & (job_id < _DENSE_IDS)
@@ -311,9 +438,12 @@ class JobStore:
             raise StoreError(f"job {job_id}: submitted twice (status is {self.status(job_id)})")
 
     def submit(self, time: float, job_id: int, name: str, n_nodes: int, walltime: float,
-               priority: float, raw_spec: str | None) -> None:  # fmt: skip
+               priority: float, raw_spec: str | None, spec_hash: str | None = None,
+               n_pipelines: int | None = None,
+               n_task_pipelines: Sequence[int] | None = None) -> None:  # fmt: skip
         row = [job_id, name, time, None, None, "queued", n_nodes, walltime, priority,
-               None, None, None, None, None, raw_spec]  # fmt: skip
+               None, None, None, None, None, raw_spec, spec_hash, time, time, n_pipelines,
+               None if n_task_pipelines is None else list(n_task_pipelines)]  # fmt: skip
         self.live[job_id] = LiveJob(row)
 
     # -- planning -----------------------------------------------------------------------
@@ -323,8 +453,8 @@ class JobStore:
 
         Returns the events to apply, in order, with ids and names filled in.
         """
-        (time, job_id, event, status, pipeline, stage, stage_name, node_id, node_name,
-         task, task_name, driver, background, attempt, exit_code, detail) = ev  # fmt: skip
+        time, job_id, event, status, pipeline, stage, stage_name, node_id, node_name = ev[:9]
+        detail = ev[15]
         chk = self.check
         allowed = EXPECTED.get(event)
         if allowed is None or event == "submit":
@@ -369,6 +499,14 @@ class JobStore:
                 ev[4] = pipeline = job.row[J_PIPE]
             if chk:
                 self._check_pipeline_finish(job, pipeline)
+        elif event == "pipeline_abort":
+            if pipeline is None:
+                ev[4] = pipeline = job.row[J_PIPE]
+            pstatus = job.pipelines.get(pipeline, "queued")  # type: ignore[arg-type]
+            if pstatus not in ("running", "background"):
+                raise StoreError(
+                    f"job {job_id}: cannot abort pipeline {pipeline}: status is {pstatus}"
+                )
         elif event == "finish":
             if chk and jstatus != "running":
                 raise StoreError(f"job {job_id}: cannot finish: status is {jstatus}")
@@ -447,6 +585,9 @@ class JobStore:
             raise StoreError(f"{who}: pipeline_start needs a pipeline index")
         if pipeline in job.pipelines:
             raise StoreError(f"{who}: pipeline status is {job.pipelines[pipeline]}")
+        n = job.row[J_NPIPE]
+        if n is not None and not 0 <= pipeline < n:
+            raise StoreError(f"{who}: the job has {n} pipelines")
         current = job.row[J_PIPE]
         if current is not None:
             if pipeline < current:
@@ -534,7 +675,8 @@ class JobStore:
 
     def _plan_task(self, ev: list, job: LiveJob, chk: bool) -> list[tuple]:
         (time, job_id, event, status, pipeline, stage, stage_name, node_id, node_name,
-         task, task_name, driver, background, attempt, exit_code, detail) = ev  # fmt: skip
+         task, task_name, driver, background, attempt, exit_code, detail, role,
+         task_pipeline, command) = ev  # fmt: skip
         if stage is None or (node_id is None and node_name is None) or task is None:
             raise StoreError(
                 f"job {job_id}: {event} needs a stage, a node_id or node_name, and a task"
@@ -586,6 +728,7 @@ class JobStore:
                 task_name = src[T_TNAME] if task_name is None else task_name
                 driver = src[T_DRIVER] if driver is None else driver
                 background = src[T_BG] if background is None else background
+                task_pipeline = src[T_TP] if task_pipeline is None else task_pipeline
             if background is None:
                 background = False
         else:
@@ -603,11 +746,14 @@ class JobStore:
                     f"{who()}: cannot finish: a background task ends by task_stop (or task_fail)"
                 )
             task_name, driver, background = row[T_TNAME], row[T_DRIVER], row[T_BG]
+            task_pipeline = row[T_TP]
         return [(time, job_id, event, status, srow[S_PIPE] if srow else pipeline, stage, stage_name,
-                 node_id, slot, task, task_name, driver, background, attempt, exit_code, detail)]  # fmt: skip
+                 node_id, slot, task, task_name, driver, background, attempt, exit_code, detail,
+                 role, task_pipeline, command)]  # fmt: skip
 
     def _end_live(self, job: LiveJob, time: float, why: str, abort: bool) -> list[tuple]:
-        """Events that stop or abort what still runs when a job ends."""
+        """Events that stop or abort what still runs when a job ends: its live tasks and
+        stage rows, then its running or background pipelines."""
         out: list[tuple] = []
         job_id = job.row[0]
         for by_slot in job.srows.values():
@@ -620,7 +766,17 @@ class JobStore:
                 event = "stage_abort" if abort and srow[S_STATUS] == "running" else "stage_stop"
                 status = "aborted" if event == "stage_abort" else "stopped"
                 out.append((time, job_id, event, status, srow[S_PIPE], srow[2], srow[S_SNAME],
-                            srow[4], slot, None, None, None, srow[S_BG], None, None, why))  # fmt: skip
+                            srow[4], slot, None, None, None, srow[S_BG], None, None, why, None,
+                            None, None))  # fmt: skip
+        for p in sorted(job.pipelines):
+            pstatus = job.pipelines[p]
+            if abort and pstatus in ("running", "background"):
+                event, status = "pipeline_abort", "aborted"
+            elif not abort and pstatus in ("running", "background"):
+                event, status = "pipeline_finish", "finished"
+            else:
+                continue
+            out.append((time, job_id, event, status, p, *[None] * 10, why, None, None, None))
         return out
 
     # -- applying -----------------------------------------------------------------------
@@ -628,8 +784,10 @@ class JobStore:
     def apply(self, ev: tuple) -> None:
         """Update the snapshot for one planned event."""
         (time, job_id, event, status, pipeline, stage, stage_name, node_id, node_name,
-         task, task_name, driver, background, attempt, exit_code, detail) = ev  # fmt: skip
+         task, task_name, driver, background, attempt, exit_code, detail, role, task_pipeline,
+         command) = ev  # fmt: skip
         job = self.live[job_id]
+        job.row[J_UPDATE] = time
         if event in _TASK_EVENTS:
             key = (stage, node_name)
             by_task = job.trows.get(key)
@@ -638,14 +796,15 @@ class JobStore:
             row = by_task.get((task, attempt))
             if row is None:
                 row = new_task_row(job_id, pipeline, stage, stage_name, node_id, node_name,
-                                   task, task_name, driver, attempt, background, status)  # fmt: skip
+                                   task, task_name, driver, attempt, background, status,
+                                   task_pipeline)  # fmt: skip
                 by_task[(task, attempt)] = row
                 job.attempts[(stage, node_name, task)] = attempt
             row[T_STATUS] = status
             if exit_code is not None:
                 row[T_EXIT] = exit_code
             if event == "task_start":
-                row[T_START], row[T_LOG] = time, detail
+                row[T_START], row[T_LOG], row[T_CMD] = time, detail, command
             elif event == "task_ready":
                 row[T_READY] = time
             elif event != "task_retry":
@@ -671,6 +830,7 @@ class JobStore:
                     row[S_STOP] = time
             self._place(job, stage, old, status)
         elif event == "assign":
+            self.assigned.append((job_id, len(job.slots), node_name, role, node_id, detail, time))
             job.slots[node_name] = node_id
             on = job.slots_on.get(node_id)
             if on is None:
@@ -680,11 +840,10 @@ class JobStore:
             self.owner[node_id] = job_id
         elif event == "start":
             job.row[J_STATUS], job.row[J_START] = status, time
-        elif event == "pipeline_start":
-            job.pipelines[pipeline] = status
-            job.row[J_PIPE] = pipeline
-        elif event == "pipeline_finish":
-            job.pipelines[pipeline] = status
+        elif event.startswith("pipeline_"):
+            set_pipeline(job, pipeline, status, time)
+            if event == "pipeline_start":
+                job.row[J_PIPE] = pipeline
         else:  # finish / abort
             job.row[J_STATUS], job.row[J_STOP] = status, time
             if event == "abort":
@@ -727,8 +886,12 @@ class JobStore:
             self.done_simple.append(shape, job_id, start, job.row[J_STOP], units, logs)
             job.lazy = None
         else:
+            for row in job.pipeline_rows():
+                self.done_stage_pipelines.append(tuple(row))
             for row in job.stage_rows():
                 self.done_stages.append(tuple(row))
+            for tp_row in job.task_pipeline_rows():
+                self.done_task_pipelines.append(tp_row)
             for row in job.task_rows():
                 self.done_tasks.append(tuple(row))
         self._set_final(job_id, job.row[J_STATUS])
@@ -737,30 +900,31 @@ class JobStore:
     # -- output -------------------------------------------------------------------------
 
     def tables(self) -> dict[str, pa.Table]:
-        """``jobs``, ``stages`` and ``tasks``: ended rows then live rows, sorted, canonical."""
-        schemas = {"jobs": JOBS_SCHEMA, "stages": STAGES_SCHEMA, "tasks": TASKS_SCHEMA}
+        """The job store's tables (:data:`TABLES`): ended rows then live rows, sorted,
+        canonical."""
         return {
             name: sort_canonical(self.rows(name), schema, SORT_KEYS[name])
-            for name, schema in schemas.items()
+            for name, schema in TABLES.items()
         }
 
     def rows(self, name: str) -> pa.Table:
-        """Every row of table ``name`` (``jobs``, ``stages`` or ``tasks``): ended jobs' rows
-        then live ones, in no particular order and not canonical."""
+        """Every row of table ``name`` (one of :data:`TABLES`): ended jobs' rows then live
+        ones, in no particular order and not canonical."""
         table = self._buffered(name, release=False)
-        if name == "jobs":
+        if name not in SimpleRows.TABLES or not self.done_simple.num_rows(name):
             return table
         return pa.concat_tables([table, self.done_simple.rows(name)])
 
     def final_rows(self, name: str) -> pa.Table | UnionRows:
         """Every row of table ``name``, handed over at the end of a run: the buffers of ended
-        rows are emptied. ``stages`` and ``tasks`` come as :class:`UnionRows`, so that the
-        rows of simple jobs are expanded one row group at a time as they are written."""
+        rows are emptied. The tables of :attr:`SimpleRows.TABLES` come as
+        :class:`UnionRows`, so that the rows of simple jobs are expanded one row group at a
+        time as they are written; hand them over in that order."""
         table = self._buffered(name, release=True)
-        if name == "jobs":
+        if name not in SimpleRows.TABLES:
             return table
         rows = UnionRows(table, self.done_simple, name)
-        if name == "tasks":  # both tables have been handed over
+        if name == SimpleRows.TABLES[-1]:  # all of them have been handed over
             self.done_simple = SimpleRows()
         return rows
 
@@ -770,11 +934,15 @@ class JobStore:
         live = self.live.values()
         if name == "jobs":
             return self.done_jobs.table([j.job_row() for j in live], release=release)
-        if name == "stages":
-            rows = [tuple(r) for j in live for r in j.stage_rows()]
-            return self.done_stages.table(rows, release=release)
-        rows = [tuple(r) for j in live for r in j.task_rows()]
-        return self.done_tasks.table(rows, release=release)
+        if name == "assignments":
+            return self.assigned.table(release=release)
+        buffer, rows_of = {
+            "stage_pipelines": (self.done_stage_pipelines, LiveJob.pipeline_rows),
+            "stages": (self.done_stages, LiveJob.stage_rows),
+            "task_pipelines": (self.done_task_pipelines, LiveJob.task_pipeline_rows),
+            "tasks": (self.done_tasks, LiveJob.task_rows),
+        }[name]
+        return buffer.table([tuple(r) for j in live for r in rows_of(j)], release=release)
 
     def by_status(self) -> dict[str, int]:
         """Number of jobs in each status."""
@@ -786,4 +954,5 @@ class JobStore:
 
 def _stop_task(job_id: int, time: float, trow: list, why: str) -> tuple:
     return (time, job_id, "task_stop", "stopped", trow[T_PIPE], trow[2], trow[T_SNAME], trow[4],
-            trow[T_NNAME], trow[6], trow[T_TNAME], trow[T_DRIVER], trow[T_BG], trow[9], None, why)  # fmt: skip
+            trow[T_NNAME], trow[6], trow[T_TNAME], trow[T_DRIVER], trow[T_BG], trow[9], None, why,
+            None, trow[T_TP], None)  # fmt: skip

@@ -1,10 +1,24 @@
-"""The node store: info and current state of every node that ever registered.
+"""The node store: info and current status of every node that ever registered.
 
-One row per node (info columns of :data:`~benchhub_sim.store.schema.NODES_SCHEMA`, then
-``state``, ``registered_time`` and ``job_id``). Rows stay in registration order. The
-node's ``job_id`` is the ``job_id`` of its latest node event (null when that event names
-no job), so an engine that writes ``state running_job job_id=17`` then ``state idle``
-leaves the node free.
+One row per node (the info columns of :data:`~benchhub_sim.store.schema.NODES_SCHEMA`,
+then its status), in registration order. BenchHub keeps two enums apart, and so does
+the store:
+
+- ``state`` is the node's ``NodeState``: ``finding_central``, ``idle``,
+  ``running_job``, plus the package's ``offline`` (failed or deregistered);
+- ``job_state`` is its ``NodeJobState`` while it serves a job (``running``,
+  ``finished``, ``error``, ``waiting_instruction``, ``reporting``, ``cleanup``), null
+  otherwise. A ``running_job`` node always has one (``running`` when the event gives
+  none); any other state has none.
+
+The node's ``job_id`` is the ``job_id`` of its latest node event (null when that event
+names no job), so an engine that writes ``state running_job job_id=17`` then ``state
+idle`` leaves the node free. ``heartbeat`` is the time of its latest event but a
+``fail`` (every other event is the agent reporting; a failure is the central noticing
+it is gone). ``job_count`` is 1 while ``job_id`` is set. ``node_name`` and ``job_role``
+are the assignment name(s) and role of the node's latest assignment when it is to the
+job the node serves (names joined by ``,`` when loader packing gives the node several
+slots of the job).
 """
 
 from __future__ import annotations
@@ -16,35 +30,72 @@ import pyarrow as pa
 from benchhub_sim.cluster import Node
 from benchhub_sim.errors import StoreError
 from benchhub_sim.store.rows import canonical, rows_to_batch
-from benchhub_sim.store.schema import NODE_STATES, NODES_SCHEMA
+from benchhub_sim.store.schema import NODE_JOB_STATES, NODE_STATES, NODES_SCHEMA
 
-_STATE, _REGISTERED, _JOB = 10, 11, 12
+_NAMES = NODES_SCHEMA.names
+_STATE, _JSTATE = _NAMES.index("state"), _NAMES.index("job_state")
+_REGISTERED = _NAMES.index("registered_time")
+#: a row keeps the columns up to job_id; table() adds job_count, node_name and job_role
+_HEARTBEAT, _JOB = _NAMES.index("heartbeat"), _NAMES.index("job_id")
 _LIVE_STATES = frozenset(NODE_STATES) - {"offline"}
+_JOB_STATES = frozenset(NODE_JOB_STATES)
 #: the state a node event leads to when the caller passes ``state=None``
 DEFAULT_STATE = {"register": "idle", "deregister": "offline", "fail": "offline", "recover": "idle"}
+#: the job state of a ``running_job`` node when the event gives none
+DEFAULT_JOB_STATE = "running"
 
 
 def node_info_row(node: Node) -> list:
-    """The info columns of a nodes row (``state``, times and job filled later)."""
+    """The info columns of a nodes row, then empty status columns (filled later)."""
     return [
         node.node_id,
         node.host or None,
         node.ip or None,
+        node.bind_addr or None,
+        node.remote_addr or None,
         str(getattr(node.role, "value", node.role)),
         node.provider or None,
+        node.provider_region or None,
+        node.provider_instance or None,
         float(node.cores),
         float(node.mem_mb),
+        node.mem_free_mb,
         float(node.disk_mb),
+        node.disk_free_mb,
+        node.start_time,
+        node.boot_time,
         list(node.labels),
         float(node.speed),
+        float(node.reporting_time),
+        float(node.cleanup_time),
+        None,
+        None,
         None,
         None,
         None,
     ]
 
 
+def job_state_of(node_id: str, state: str, job_state: str | None) -> str | None:
+    """The job state a node in ``state`` ends up in; :class:`StoreError` when illegal."""
+    if state == "running_job":
+        if job_state is None:
+            return DEFAULT_JOB_STATE
+        if job_state not in _JOB_STATES:
+            raise StoreError(
+                f"node {node_id}: unknown job state {job_state!r} (expected one of "
+                f"{', '.join(NODE_JOB_STATES)})"
+            )
+        return job_state
+    if job_state is not None:
+        raise StoreError(
+            f"node {node_id}: job state {job_state!r} needs state running_job, not {state!r}"
+        )
+    return None
+
+
 class NodeStore:
-    """Live snapshot of the nodes: info + state + the job each one runs.
+    """Live snapshot of the nodes: info + status + the job each one serves.
 
     Mutated only through :class:`~benchhub_sim.store.store.Store`, which calls
     :meth:`check` before :meth:`apply`.
@@ -53,6 +104,8 @@ class NodeStore:
     def __init__(self) -> None:
         self.rows: dict[str, list] = {}
         self.deregistered: set[str] = set()
+        #: node_id -> (job_id, slot names, role) of its latest assignment
+        self.assigned: dict[str, tuple[int, list[str], str | None]] = {}
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -64,6 +117,11 @@ class NodeStore:
         """Current state of ``node_id`` (None when it never registered)."""
         row = self.rows.get(node_id)
         return None if row is None else row[_STATE]
+
+    def job_state(self, node_id: str) -> str | None:
+        """Current job state of ``node_id`` (None when it serves no job)."""
+        row = self.rows.get(node_id)
+        return None if row is None else row[_JSTATE]
 
     def is_live(self, node_id: str) -> bool:
         """True when the node is registered and not offline."""
@@ -124,20 +182,31 @@ class NodeStore:
         state: str,
         job_id: int | None,
         info: Node | None = None,
+        job_state: str | None = None,
     ) -> None:
-        """Update the snapshot for a checked event."""
+        """Update the snapshot for a checked event (``job_state`` as :func:`job_state_of` gave it)."""
         if info is not None:
             self.rows[node_id] = node_info_row(info)
         row = self.rows[node_id]
         row[_STATE] = state
+        row[_JSTATE] = job_state
         row[_JOB] = job_id
+        if event != "fail":
+            row[_HEARTBEAT] = time
         if event == "register":
             row[_REGISTERED] = time
             self.deregistered.discard(node_id)
         elif event == "deregister":
             self.deregistered.add(node_id)
 
-    def set_state(self, node_id: str, state: str | None, job_id: int | None) -> bool:
+    def set_state(
+        self,
+        time: float,
+        node_id: str,
+        state: str | None,
+        job_state: str | None,
+        job_id: int | None,
+    ) -> bool:
         """Apply a legal ``state`` event at once (the engine's usual node event).
 
         Returns False, changing nothing, when the event is not plainly legal: the caller
@@ -149,17 +218,33 @@ class NodeStore:
             or row is None
             or row[_STATE] == "offline"
             or node_id in self.deregistered
+            or (job_state is None) == (state == "running_job")
+            or (job_state is not None and job_state not in _JOB_STATES)
         ):
             return False
         row[_STATE] = state
+        row[_JSTATE] = job_state
         row[_JOB] = job_id
+        row[_HEARTBEAT] = time
         return True
 
-    def set_states(self, node_ids: Sequence[str], state: str, job_id: int | None) -> bool:
+    def set_states(
+        self,
+        time: float,
+        node_ids: Sequence[str],
+        state: str,
+        job_state: str | None,
+        job_id: int | None,
+    ) -> bool:
         """:meth:`set_state` for several nodes, all or none: False (changing nothing)
         unless the event is plainly legal for every one of them."""
         rows = self.rows
-        if state not in _LIVE_STATES or self.deregistered.intersection(node_ids):
+        if (
+            state not in _LIVE_STATES
+            or (job_state is None) == (state == "running_job")
+            or (job_state is not None and job_state not in _JOB_STATES)
+            or self.deregistered.intersection(node_ids)
+        ):
             return False
         for node_id in node_ids:
             row = rows.get(node_id)
@@ -168,12 +253,39 @@ class NodeStore:
         for node_id in node_ids:
             row = rows[node_id]
             row[_STATE] = state
+            row[_JSTATE] = job_state
             row[_JOB] = job_id
+            row[_HEARTBEAT] = time
         return True
+
+    def heard(self, node_ids: Sequence[str], times: Sequence[float]) -> None:
+        """Set the heartbeat of each node to its time: for an engine that logged their
+        ``state`` events itself (batch mode) and leaves them in the state they were in."""
+        rows = self.rows
+        for node_id, time in zip(node_ids, times, strict=True):
+            rows[node_id][_HEARTBEAT] = time
+
+    def assign(self, node_id: str, job_id: int, name: str | None, role: str | None) -> None:
+        """Record that slot ``name`` of job ``job_id`` (asking for ``role``) is bound to the node."""
+        held = self.assigned.get(node_id)
+        if held is not None and held[0] == job_id:
+            held[1].append(name)  # type: ignore[arg-type]
+        else:
+            self.assigned[node_id] = (job_id, [name] if name is not None else [], role)
 
     def table(self) -> pa.Table:
         """The nodes table, in registration order, canonical."""
-        batch = rows_to_batch([tuple(r) for r in self.rows.values()], NODES_SCHEMA)
+        assigned = self.assigned
+        rows = []
+        for node_id, row in self.rows.items():
+            job_id = row[_JOB]
+            names = role = None
+            held = assigned.get(node_id)
+            if job_id is not None and held is not None and held[0] == job_id:
+                names = ",".join(held[1]) or None
+                role = held[2]
+            rows.append((*row, 0 if job_id is None else 1, names, role))
+        batch = rows_to_batch(rows, NODES_SCHEMA)
         return canonical(pa.Table.from_batches([batch], schema=NODES_SCHEMA), NODES_SCHEMA)
 
     def by_state(self) -> dict[str, int]:

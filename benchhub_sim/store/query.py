@@ -20,8 +20,11 @@ from benchhub_sim.errors import StoreError
 from benchhub_sim.store.rows import tables_of
 
 _STAGE_FIELDS = ("node_id", "node_name", "status", "start_time", "ready_time", "stop_time")
-_TASK_FIELDS = ("task", "task_name", "driver", "attempt", "status", "exit_code", "background",
-                "start_time", "ready_time", "stop_time", "reason", "log_path")  # fmt: skip
+_TASK_FIELDS = ("task", "task_name", "driver", "attempt", "task_pipeline", "status", "exit_code",
+                "background", "start_time", "ready_time", "stop_time", "reason", "log_path",
+                "command")  # fmt: skip
+_TP_FIELDS = ("task_pipeline", "status", "start_time", "stop_time")
+_PIPELINE_FIELDS = ("pipeline", "status", "start_time", "ready_time", "stop_time")
 
 
 def no_such_job(job_id: object) -> StoreError:
@@ -111,13 +114,16 @@ class JobDetail:
     job : pandas.Series
         The job's row of the jobs table.
     nodes : pandas.DataFrame
-        Its node assignments, in the order they were made: ``node_id``, ``node_name``
-        (the slot), ``match`` (``exact`` or ``any``).
+        Its node assignments (its ``assignments`` rows), in the order they were made:
+        ``node_id``, ``node_name`` (the slot), ``role`` (the one the slot asks for),
+        ``match`` (``exact`` or ``any``).
     pipelines : pandas.DataFrame
-        ``pipeline``, ``status``; a pipeline still ``running`` when the job ended has
-        the job's final status.
+        Its ``stage_pipelines`` rows: ``pipeline``, ``status``, start, ready and stop
+        times.
     stages : pandas.DataFrame
         Its stage rows (one per stage and slot), in pipeline, stage, node order.
+    task_pipelines : pandas.DataFrame
+        Its ``task_pipelines`` rows, in stage, node, task pipeline order.
     tasks : pandas.DataFrame
         Its task rows (one per attempt), in stage, node, task, attempt order.
     events : pandas.DataFrame
@@ -130,6 +136,7 @@ class JobDetail:
     nodes: pd.DataFrame
     pipelines: pd.DataFrame
     stages: pd.DataFrame
+    task_pipelines: pd.DataFrame
     tasks: pd.DataFrame
     events: pd.DataFrame
     record: dict[str, Any] = field(repr=False)
@@ -137,11 +144,12 @@ class JobDetail:
     def to_dict(self) -> dict[str, Any]:
         """The job as BenchHub's store note nests it: pipelines -> stages -> nodes -> tasks.
 
-        The jobs row (plain Python values), plus ``nodes`` (the assignments) and
-        ``pipelines``: a list of ``{pipeline, status, stages: [{stage, stage_name,
-        background, nodes: [{node_id, node_name, status, times, tasks: [...]}]}]}``, one
-        entry of ``nodes`` per slot (with loader packing, a node holding two slots of the
-        job appears twice, once per ``node_name``).
+        The jobs row (plain Python values), plus ``nodes`` (the assignments: node_id,
+        node_name, role, match) and ``pipelines``: a list of ``{pipeline, status,
+        start_time, ready_time, stop_time, stages: [{stage, stage_name, background, nodes:
+        [{node_id, node_name, status, times, task_pipelines: [...], tasks: [...]}]}]}``,
+        one entry of ``nodes`` per slot (with loader packing, a node holding two slots of
+        the job appears twice, once per ``node_name``).
         """
         return self.record
 
@@ -221,60 +229,53 @@ def job_detail(run: Any, job_id: int) -> JobDetail:
         raise no_such_job(job_id)
     events = _where(tables["job_events"], job_id=job_id)
     events = events.take(pc.sort_indices(events, sort_keys=[("seq", "ascending")]))
-    stages = _where(tables["stages"], job_id=job_id)
-    tasks = _where(tables["tasks"], job_id=job_id)
-    record = _record(job.to_pylist()[0], events.to_pylist(), stages.to_pylist(), tasks.to_pylist())
-    ev = events.to_pandas()
-    assigns = ev[ev["event"].astype(object) == "assign"]
-    nodes = pd.DataFrame(
-        {
-            "node_id": assigns["node_id"].astype(object).to_numpy(),
-            "node_name": assigns["node_name"].astype(object).to_numpy(),
-            "match": assigns["detail"].astype(object).to_numpy(),
-        }
+    assigned = _sorted(_where(tables["assignments"], job_id=job_id), ["position"])
+    pipelines = _sorted(_where(tables["stage_pipelines"], job_id=job_id), ["pipeline"])
+    stages = _sorted(
+        _where(tables["stages"], job_id=job_id), ["pipeline", "stage", "node_id", "node_name"]
     )
-    pipelines = pd.DataFrame(
-        [(p["pipeline"], p["status"]) for p in record["pipelines"]],
-        columns=["pipeline", "status"],
+    tps = _sorted(
+        _where(tables["task_pipelines"], job_id=job_id),
+        ["stage", "node_id", "node_name", "task_pipeline"],
     )
+    tasks = _sorted(
+        _where(tables["tasks"], job_id=job_id), ["stage", "node_id", "node_name", "task", "attempt"]
+    )
+    nodes = assigned[["node_id", "node_name", "role", "match"]].astype(object)
     return JobDetail(
         job=job.to_pandas().iloc[0],
-        nodes=nodes,
-        pipelines=pipelines,
-        stages=_sorted(stages, ["pipeline", "stage", "node_id", "node_name"]),
-        tasks=_sorted(tasks, ["stage", "node_id", "node_name", "task", "attempt"]),
-        events=ev.reset_index(drop=True),
-        record=record,
+        nodes=nodes.reset_index(drop=True),
+        pipelines=pipelines[list(_PIPELINE_FIELDS)].reset_index(drop=True),
+        stages=stages,
+        task_pipelines=tps,
+        tasks=tasks,
+        events=events.to_pandas(),
+        record=_record(job.to_pylist()[0], nodes, pipelines, stages, tps, tasks),
     )
 
 
 def _record(
-    detail: dict[str, Any], events: list[dict], stages: list[dict], tasks: list[dict]
+    detail: dict[str, Any],
+    nodes: pd.DataFrame,
+    pipelines: pd.DataFrame,
+    stages: pd.DataFrame,
+    tps: pd.DataFrame,
+    tasks: pd.DataFrame,
 ) -> dict[str, Any]:
     """The nested record of :meth:`JobDetail.to_dict`, from one job's rows."""
-    detail["nodes"] = [
-        {"node_id": e["node_id"], "node_name": e["node_name"], "match": e["detail"]}
-        for e in events
-        if e["event"] == "assign"
-    ]
-    pstatus: dict[int, str] = {}
-    for e in events:
-        if e["event"] in ("pipeline_start", "pipeline_finish"):
-            pstatus[e["pipeline"]] = e["status"]
-    ended = detail["status"] in ("finished", "aborted")
-    by_stage_slot: dict[tuple[int, str, str], list[dict]] = {}
-    for t in sorted(tasks, key=lambda t: (t["task"], t["attempt"])):
-        by_stage_slot.setdefault((t["stage"], t["node_id"], t["node_name"]), []).append(
-            {k: t[k] for k in _TASK_FIELDS}
-        )
-    pipelines: dict[int, dict[str, Any]] = {}
-    for p in sorted(set(pstatus) | {s["pipeline"] for s in stages}, key=lambda p: (p is None, p)):
-        status = pstatus.get(p, "queued")
-        if ended and status == "running":
-            status = detail["status"]
-        pipelines[p] = {"pipeline": p, "status": status, "stages": {}}
-    for s in sorted(stages, key=lambda s: (s["stage"], s["node_id"], s["node_name"] or "")):
-        stage = pipelines[s["pipeline"]]["stages"].setdefault(
+    detail["nodes"] = _plain(nodes)
+    nested: dict[Any, dict[str, Any]] = {
+        p["pipeline"]: {**{k: p[k] for k in _PIPELINE_FIELDS}, "stages": {}}
+        for p in _plain(pipelines)
+    }
+    stage_rows = _plain(stages)
+    for s in stage_rows:  # (a run of schema 1 may lack a pipeline row)
+        if s["pipeline"] not in nested:
+            nested[s["pipeline"]] = {"pipeline": s["pipeline"], "status": None, "stages": {}}
+    by_slot_tasks = _by_slot(_plain(tasks))
+    by_slot_tps = _by_slot(_plain(tps))
+    for s in stage_rows:
+        stage = nested[s["pipeline"]]["stages"].setdefault(
             s["stage"],
             {
                 "stage": s["stage"],
@@ -283,8 +284,26 @@ def _record(
                 "nodes": [],
             },
         )
+        key = (s["stage"], s["node_id"], s["node_name"])
         node = {k: s[k] for k in _STAGE_FIELDS}
-        node["tasks"] = by_stage_slot.get((s["stage"], s["node_id"], s["node_name"]), [])
+        node["task_pipelines"] = [{k: t[k] for k in _TP_FIELDS} for t in by_slot_tps.get(key, [])]
+        node["tasks"] = [{k: t[k] for k in _TASK_FIELDS} for t in by_slot_tasks.get(key, [])]
         stage["nodes"].append(node)
-    detail["pipelines"] = [{**p, "stages": list(p["stages"].values())} for p in pipelines.values()]
+    detail["pipelines"] = [
+        {**p, "stages": list(p["stages"].values())}
+        for _, p in sorted(nested.items(), key=lambda kv: (kv[0] is None, kv[0]))
+    ]
     return detail
+
+
+def _plain(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as dicts of plain Python values (None for missing ones)."""
+    return pa.Table.from_pandas(frame, preserve_index=False).to_pylist()
+
+
+def _by_slot(rows: list[dict]) -> dict[tuple, list[dict]]:
+    """Rows by (stage, node_id, node_name), in the order given."""
+    out: dict[tuple, list[dict]] = {}
+    for r in rows:
+        out.setdefault((r["stage"], r["node_id"], r["node_name"]), []).append(r)
+    return out

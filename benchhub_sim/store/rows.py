@@ -21,7 +21,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from benchhub_sim.errors import UsageError
-from benchhub_sim.store.schema import STAGES_SCHEMA, TASKS_SCHEMA
+from benchhub_sim.store.schema import (
+    STAGE_PIPELINES_SCHEMA,
+    STAGES_SCHEMA,
+    TASK_PIPELINES_SCHEMA,
+    TASKS_SCHEMA,
+)
 
 
 def rows_to_batch(rows: list[tuple], schema: pa.Schema) -> pa.RecordBatch:
@@ -85,16 +90,20 @@ class RowBuffer:
 
 
 class SimpleRows:
-    """Stage and task rows of simple jobs that finished in bulk, kept compact.
+    """Pipeline, stage and task rows of simple jobs that finished in bulk, kept compact.
 
-    A simple job (:mod:`benchhub_sim.store.simple`) that ended in bulk has one stage row
-    and one task row per slot, all ``finished`` at the job's stop time, the task with
-    exit code 0: a block ``(shape, job_id, start, stop, slots)`` says it all. Blocks are
-    kept as a few Arrow and numpy arrays (about 30 bytes a slot, against about 170 for
-    the two full rows), and expanded to full rows only when a table is asked for
-    (:meth:`rows`), possibly a few rows at a time (a run directory's final write gathers
-    them row group by row group, see :class:`UnionRows`).
+    A simple job (:mod:`benchhub_sim.store.simple`) that ended in bulk has one stage
+    pipeline row, and per slot one stage row, one task pipeline row and one task row, all
+    ``finished`` at the job's stop time, the task with exit code 0: a block ``(shape,
+    job_id, start, stop, slots)`` says it all. Blocks are kept as a few Arrow and numpy
+    arrays (about 30 bytes a slot, against about 300 for the full rows), and expanded to
+    full rows only when a table is asked for (:meth:`rows`), possibly a few rows at a
+    time (a run directory's final write gathers them row group by row group, see
+    :class:`UnionRows`).
     """
+
+    #: the tables it holds rows of, in the order they are handed over
+    TABLES = ("stage_pipelines", "stages", "task_pipelines", "tasks")
 
     def __init__(self, flush_rows: int = 65_536) -> None:
         self.flush_rows = flush_rows
@@ -221,26 +230,40 @@ class SimpleRows:
     def _shape_column(self, attr: str, typ: pa.DataType, shape: np.ndarray) -> pa.Array:
         return pa.array([getattr(s, attr) for s in self.shapes], typ).take(pa.array(shape))
 
+    def num_rows(self, name: str) -> int:
+        """Rows of table ``name``: one per job for ``stage_pipelines``, else one per unit."""
+        if name == "stage_pipelines":
+            self.flush()
+            return self._n_blocks
+        return self.n_units
+
     def keys(self, name: str, keys: Sequence[str]) -> pa.Table:
         """The key columns (of ``SORT_KEYS``) of every row of table ``name``, in order."""
         (shape, job_id, _, _), (block, node, slot, _) = self._all()
+        if name == "stage_pipelines":
+            block = np.arange(len(job_id))
+        n = len(block)
         column = {
             "job_id": lambda: pa.array(job_id[block], pa.int64()),
+            "pipeline": lambda: self._shape_column("pipeline", pa.int32(), shape[block]),
             "stage": lambda: self._shape_column("stage", pa.int32(), shape[block]),
             "task": lambda: self._shape_column("task", pa.int32(), shape[block]),
             "node_id": lambda: node,
             "node_name": lambda: slot,
-            "attempt": lambda: pa.array(np.zeros(len(block), np.int32)),
+            "attempt": lambda: pa.array(np.zeros(n, np.int32)),
+            "task_pipeline": lambda: pa.array(np.zeros(n, np.int32)),
         }
         return pa.table({k: column[k]() for k in keys})
 
     def rows(self, name: str, index: np.ndarray | None = None) -> pa.Table:
-        """Full ``stages`` or ``tasks`` rows: of every unit, or of the units at ``index``."""
+        """Full rows of table ``name`` (one of :attr:`TABLES`): all of them, or those at
+        ``index`` (jobs for ``stage_pipelines``, units for the others)."""
         (shape, job_id, start, stop), (block, node, slot, log) = self._all()
+        per_job = name == "stage_pipelines"
         if index is None:
-            index = np.arange(len(block))
+            index = np.arange(len(job_id) if per_job else len(block))
         at = pa.array(index, pa.int64())
-        b = block[index]
+        b = index if per_job else block[index]
         n = len(index)
         s = shape[b]
         dict_type = pa.dictionary(pa.int32(), pa.string())
@@ -253,21 +276,35 @@ class SimpleRows:
             "start_time": pa.array(start[b], pa.float64()),
             "stop_time": pa.array(stop[b], pa.float64()),
             "ready_time": pa.nulls(n, pa.float64()),
-            "node_id": node.take(at),
-            "node_name": slot.take(at),
-            "log_path": log.take(at),
-            "background": const(False, pa.bool_()),
-            "reason": pa.nulls(n, pa.string()),
-            "attempt": const(0, pa.int32()),
-            "exit_code": const(0, pa.int32()),
             "status": const("finished", dict_type),
+            "pipeline": self._shape_column("pipeline", pa.int32(), s),
         }
-        for attr in ("pipeline", "stage", "task"):
-            c[attr] = self._shape_column(attr, pa.int32(), s)
-        for attr in ("stage_name", "task_name", "driver"):
-            c[attr] = self._shape_column(attr, dict_type, s)
-        schema = STAGES_SCHEMA if name == "stages" else TASKS_SCHEMA
+        if not per_job:
+            c.update(
+                node_id=node.take(at),
+                node_name=slot.take(at),
+                log_path=log.take(at),
+                background=const(False, pa.bool_()),
+                reason=pa.nulls(n, pa.string()),
+                attempt=const(0, pa.int32()),
+                exit_code=const(0, pa.int32()),
+                task_pipeline=const(0, pa.int32()),  # a simple stage has one task pipeline
+                command=self._shape_column("command", pa.string(), s),
+            )
+            for attr in ("stage", "task"):
+                c[attr] = self._shape_column(attr, pa.int32(), s)
+            for attr in ("stage_name", "task_name", "driver"):
+                c[attr] = self._shape_column(attr, dict_type, s)
+        schema = _SIMPLE_SCHEMAS[name]
         return pa.table([c[f.name] for f in schema], schema=schema)
+
+
+_SIMPLE_SCHEMAS = {
+    "stage_pipelines": STAGE_PIPELINES_SCHEMA,
+    "stages": STAGES_SCHEMA,
+    "task_pipelines": TASK_PIPELINES_SCHEMA,
+    "tasks": TASKS_SCHEMA,
+}
 
 
 class UnionRows:
@@ -284,7 +321,7 @@ class UnionRows:
         self.simple = simple
         self.name = name
         self.schema = table.schema
-        self.num_rows = table.num_rows + simple.n_units
+        self.num_rows = table.num_rows + simple.num_rows(name)
 
     def select(self, keys: Sequence[str]) -> pa.Table:
         mine = self.table.select(keys)
@@ -383,7 +420,10 @@ def _plain(typ: pa.DataType) -> pa.DataType:
 #: nothing without packing, where a job holds one slot per node
 SORT_KEYS: dict[str, list[str]] = {
     "jobs": ["job_id"],
+    "assignments": ["job_id", "position"],
+    "stage_pipelines": ["job_id", "pipeline"],
     "stages": ["job_id", "stage", "node_id", "node_name"],
+    "task_pipelines": ["job_id", "stage", "node_id", "node_name", "task_pipeline"],
     "tasks": ["job_id", "stage", "node_id", "node_name", "task", "attempt"],
 }
 

@@ -6,7 +6,9 @@ file (``RUN/_parts/job_events/part-000001.parquet``, written to a temp file then
 the last flush. :meth:`RunWriter.finish` writes the snapshot tables, consolidates the
 parts into ``node_events.parquet`` / ``job_events.parquet`` and marks ``run.json``
 complete. Every file carries ``benchhub_sim.schema_version`` in its Parquet metadata and
-is checked against :mod:`~benchhub_sim.store.schema` when written and when read.
+is checked against :mod:`~benchhub_sim.store.schema` when written and when read. A run
+of schema version 1 is read whole and mapped to the current schema
+(:mod:`~benchhub_sim.store.legacy`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import pyarrow.parquet as pq
 from benchhub_sim.display import counts_text, html_table, plural
 from benchhub_sim.errors import RunFormatError, stalled_message
 from benchhub_sim.io import write_text_atomic
+from benchhub_sim.store.legacy import V1_TABLES, upgrade_v1
 from benchhub_sim.store.rows import canonical, sort_order
 from benchhub_sim.store.schema import (
     OPTIONAL_TABLES,
@@ -41,15 +44,22 @@ VERSION_KEY = b"benchhub_sim.schema_version"
 META_FILE = "run.json"
 PARTS_DIR = "_parts"
 EVENT_TABLES = ("node_events", "job_events")
-SNAPSHOT_TABLES = ("nodes", "jobs", "stages", "tasks")
+#: the snapshot tables, written (and handed over by Store.final_tables) in this order
+SNAPSHOT_TABLES = tuple(name for name in TABLES if name not in EVENT_TABLES)
+#: the tables of each schema version read
+_SCHEMAS = {SCHEMA_VERSION: TABLES, 1: V1_TABLES}
 _ROW_GROUP = 131_072
 _DICT_TYPE = pa.dictionary(pa.int32(), pa.string())
 _VERSIONS = f"{min(READABLE_SCHEMA_VERSIONS)}..{max(READABLE_SCHEMA_VERSIONS)}"
 
 
-def _schema(name: str) -> pa.Schema:
-    """The schema of table ``name``: one of :data:`TABLES` or of :data:`OPTIONAL_TABLES`."""
-    schema = TABLES.get(name) or OPTIONAL_TABLES.get(name)
+def _schema(name: str, version: int = SCHEMA_VERSION) -> pa.Schema:
+    """The schema of table ``name`` in a run of schema ``version``: one of :data:`TABLES`
+    or of :data:`OPTIONAL_TABLES` (schema 1: of :data:`~benchhub_sim.store.legacy.V1_TABLES`)."""
+    if version != SCHEMA_VERSION:
+        schema = V1_TABLES.get(name)
+    else:
+        schema = TABLES.get(name) or OPTIONAL_TABLES.get(name)
     if schema is None:
         raise RunFormatError(f"{name}: not a table of a run directory")
     return schema
@@ -120,8 +130,11 @@ def _write_parquet(path: Path, table: pa.Table, name: str, sort: list[str] | Non
         tmp.unlink(missing_ok=True)
 
 
-def _open_parquet(path: Path, name: str, shown: str | None = None) -> pq.ParquetFile:
-    """Open a file of table ``name`` and check its footer, version and schema (no data read).
+def _open_parquet(
+    path: Path, name: str, shown: str | None = None, version: int = SCHEMA_VERSION
+) -> pq.ParquetFile:
+    """Open a file of table ``name`` of a run of schema ``version`` and check its footer,
+    version and schema (no data read).
 
     Errors name the file. The caller closes the returned file.
     """
@@ -134,19 +147,24 @@ def _open_parquet(path: Path, name: str, shown: str | None = None) -> pq.Parquet
         raise RunFormatError(f"{shown}: not a Parquet file (truncated?): {exc}") from None
     try:
         meta = pf.schema_arrow.metadata or {}
-        version = meta.get(VERSION_KEY)
-        if version is None:
+        file_version = meta.get(VERSION_KEY)
+        if file_version is None:
             raise RunFormatError(
                 f"{shown}: no {VERSION_KEY.decode()} in its metadata (not a benchhub_sim file?)"
             )
-        if int(version) not in READABLE_SCHEMA_VERSIONS:
+        found = int(file_version)
+        if found not in READABLE_SCHEMA_VERSIONS:
             raise RunFormatError(
-                f"{shown}: written with schema {int(version)}, this version reads {_VERSIONS}"
+                f"{shown}: written with schema {found}, this version reads {_VERSIONS}"
+            )
+        if found != version:
+            raise RunFormatError(
+                f"{shown}: written with schema {found}, the run ({META_FILE}) with schema {version}"
             )
         tag = meta.get(b"table")
         if tag is not None and tag.decode() != name:
             raise RunFormatError(f"{shown}: holds table {tag.decode()!r}, expected {name!r}")
-        check_schema(shown, pf.schema_arrow, _schema(name))
+        check_schema(shown, pf.schema_arrow, _schema(name, version))
     except BaseException:
         pf.close()
         raise
@@ -154,19 +172,24 @@ def _open_parquet(path: Path, name: str, shown: str | None = None) -> pq.Parquet
 
 
 def _read_parquet(
-    path: Path, name: str, shown: str | None = None, columns: list[str] | None = None
+    path: Path,
+    name: str,
+    shown: str | None = None,
+    columns: list[str] | None = None,
+    version: int = SCHEMA_VERSION,
 ) -> pa.Table:
-    """Read and validate a file of table ``name``; errors name the file.
+    """Read and validate a file of table ``name`` (of a run of schema ``version``);
+    errors name the file.
 
     With ``columns``, only those columns are read and returned as stored (not canonical).
     """
     shown = shown or path.name
-    with _open_parquet(path, name, shown) as pf:
+    with _open_parquet(path, name, shown, version) as pf:
         try:
             table = pf.read(columns=columns)
         except (pa.ArrowException, OSError) as exc:
             raise RunFormatError(f"{shown}: damaged: {exc}") from None
-    return table if columns is not None else canonical(table, _schema(name))
+    return table if columns is not None else canonical(table, _schema(name, version))
 
 
 def _write_json(path: Path, data: Mapping[str, Any]) -> None:
@@ -734,6 +757,16 @@ class Run:
 
     nodes = property(lambda self: self.frame("nodes"), doc="node store: one row per node")
     jobs = property(lambda self: self.frame("jobs"), doc="job store: one row per job")
+    assignments = property(
+        lambda self: self.frame("assignments"), doc="one row per node assignment bound to a node"
+    )
+    stage_pipelines = property(
+        lambda self: self.frame("stage_pipelines"), doc="one row per (job, stage pipeline)"
+    )
+    task_pipelines = property(
+        lambda self: self.frame("task_pipelines"),
+        doc="one row per (job, stage, slot, task pipeline)",
+    )
     stages = property(
         lambda self: self.frame("stages"),
         doc="one row per (job, stage, slot): per node without loader packing",
@@ -955,6 +988,10 @@ def load_run(path: str | os.PathLike[str]) -> Run:
     raised (``run.json`` holds an ``error``: a policy that raised, an interrupt) is read
     likewise, and the warning says it is not a finished run and what it raised.
 
+    A run of schema version 1 is read whole and mapped to the current schema (see
+    :mod:`~benchhub_sim.store.legacy` for what each old column becomes); its ``meta``
+    still says ``schema_version: 1``, and :meth:`Run.save` writes the current version.
+
     Raises
     ------
     RunFormatError
@@ -968,44 +1005,52 @@ def load_run(path: str | os.PathLike[str]) -> Run:
     complete = bool(meta.get("complete"))
     if complete and meta.get("error"):
         warnings.warn(f"{path}: not a finished run: {unfinished(meta)}", stacklevel=2)
+    version = int(meta["schema_version"])
+    schemas = _SCHEMAS[version]
     if complete:
         rows: dict[str, int] = {}
         listed = meta.get("counts") or {}
         optional = [n for n in OPTIONAL_TABLES if n in listed or (path / f"{n}.parquet").exists()]
-        for name in (*TABLES, *optional):
-            with _open_parquet(path / f"{name}.parquet", name) as pf:
+        for name in (*schemas, *(optional if version == SCHEMA_VERSION else ())):
+            with _open_parquet(path / f"{name}.parquet", name, version=version) as pf:
                 rows[name] = pf.metadata.num_rows
         for name, n in (meta.get("counts") or {}).items():
             if name in rows and rows[name] != n:
                 raise RunFormatError(f"{name}.parquet: {rows[name]} rows, {META_FILE} says {n}")
-        return Run(LazyTables(path, rows), meta, complete=True, path=path)
+        if version == SCHEMA_VERSION:
+            return Run(LazyTables(path, rows), meta, complete=True, path=path)
 
     tables: dict[str, pa.Table] = {}
     for name in (*EVENT_TABLES, *OPTIONAL_TABLES):
         file = path / f"{name}.parquet"
         if file.exists():
-            tables[name] = _read_parquet(file, name)
+            tables[name] = _read_parquet(file, name, version=version)
         elif name in EVENT_TABLES or (path / PARTS_DIR / name).is_dir():
             parts = [
-                _read_parquet(p, name, f"{PARTS_DIR}/{name}/{p.name}")
+                _read_parquet(p, name, f"{PARTS_DIR}/{name}/{p.name}", version=version)
                 for p in _part_files(path, name)
             ]
             tables[name] = pa.concat_tables(
-                [_schema(name).empty_table(), *parts]
+                [_schema(name, version).empty_table(), *parts]
             ).unify_dictionaries()
-    have = {n: path / f"{n}.parquet" for n in SNAPSHOT_TABLES if (path / f"{n}.parquet").exists()}
-    if len(have) == len(SNAPSHOT_TABLES):
-        tables.update({n: _read_parquet(f, n) for n, f in have.items()})
-    else:
+    snapshots = [n for n in schemas if n not in EVENT_TABLES]
+    have = {n: path / f"{n}.parquet" for n in snapshots if (path / f"{n}.parquet").exists()}
+    if len(have) == len(snapshots):
+        tables.update({n: _read_parquet(f, n, version=version) for n, f in have.items()})
+    if version == 1:
+        tables = upgrade_v1(tables)
+    elif len(have) != len(snapshots):
         tables.update(fold_history(tables["job_events"], tables["node_events"]))
-    state = (
-        f"not a finished run: {unfinished(meta)}"
-        if meta.get("error")
-        else ("the run is incomplete (it did not finish)")
-    )
-    warnings.warn(
-        f"{path}: {state}; read what was flushed: "
-        f"{tables['job_events'].num_rows} job events, {tables['node_events'].num_rows} node events",
-        stacklevel=2,
-    )
+    if not complete:
+        state = (
+            f"not a finished run: {unfinished(meta)}"
+            if meta.get("error")
+            else ("the run is incomplete (it did not finish)")
+        )
+        warnings.warn(
+            f"{path}: {state}; read what was flushed: "
+            f"{tables['job_events'].num_rows} job events, "
+            f"{tables['node_events'].num_rows} node events",
+            stacklevel=2,
+        )
     return Run(tables, meta, complete=complete, path=path)

@@ -12,6 +12,13 @@ bound to. Without loader packing (the default) a job holds one slot per node, so
 DESIGN.md's one row per (job, stage, node). With ``max_loader_pack`` > 1 several loader
 slots of one job may share a node: that node then has one row per slot, told apart by
 ``node_name``. The tables are sorted by ``node_id`` then ``node_name``.
+
+The node store keeps BenchHub's two node enumerations apart: ``state`` (``NodeState``,
+plus ``offline``) and ``job_state`` (``NodeJobState``, null while the node serves no
+job). The job store's detail, BenchHub's ``Job.pipelines`` and ``NodeStage.pipelines``
+and the assignment of nodes, is in ``assignments``, ``stage_pipelines`` and
+``task_pipelines`` (one row per task pipeline of a stage on one slot, keyed like
+``stages``).
 """
 
 from __future__ import annotations
@@ -19,9 +26,9 @@ from __future__ import annotations
 import pyarrow as pa
 
 #: Bump when a file's columns change meaning or type; readers accept the versions listed
-#: in :data:`READABLE_SCHEMA_VERSIONS`.
-SCHEMA_VERSION = 1
-READABLE_SCHEMA_VERSIONS = (1,)
+#: in :data:`READABLE_SCHEMA_VERSIONS` (schema 1 through :mod:`~benchhub_sim.store.legacy`).
+SCHEMA_VERSION = 2
+READABLE_SCHEMA_VERSIONS = (1, 2)
 
 _SECONDS = {b"unit": b"s"}
 _DICT = pa.dictionary(pa.int32(), pa.string())
@@ -38,17 +45,18 @@ def _t(name: str) -> pa.Field:
 
 # --- states and statuses -------------------------------------------------------------
 
-NODE_STATES = (
-    "finding_central",
-    "idle",
-    "running_job",
-    "waiting_peers",
-    "reporting",
-    "cleanup",
-    "offline",
-)
+#: ``nodes.state``: BenchHub's ``NodeState`` (``finding_central``, ``idle``,
+#: ``running_job``) plus the package's ``offline`` (a failed or deregistered node)
+NODE_STATES = ("finding_central", "idle", "running_job", "offline")
+#: ``nodes.job_state``: BenchHub's ``NodeJobState``, what a node does for the job it
+#: serves (null while it serves none). The engine emits ``running``, then ``finished``
+#: (or ``error`` when the job aborted), ``reporting`` and ``cleanup`` before ``idle``;
+#: ``waiting_instruction`` is BenchHub's and never emitted by the engine.
+NODE_JOB_STATES = ("running", "finished", "error", "waiting_instruction", "reporting", "cleanup")
 JOB_STATUSES = ("queued", "running", "finished", "aborted")
-PIPELINE_STATUSES = ("queued", "running", "finished", "aborted", "background")
+#: stage pipelines (BenchHub's ``StagePipelineStatus``) and task pipelines
+#: (``TaskPipelineStatus``), plus the package's ``aborted``
+PIPELINE_STATUSES = ("queued", "running", "finished", "background", "aborted")
 STAGE_STATUSES = ("queued", "running", "background", "finished", "aborted", "stopped")
 TASK_STATUSES = ("queued", "running", "background", "finished", "aborted", "failed", "stopped")
 
@@ -57,16 +65,17 @@ NODE_EVENTS = ("register", "state", "deregister", "fail", "recover")
 #: event is about (job, pipeline, stage on one node, or task attempt).
 JOB_EVENTS = (
     "submit",  # job -> queued
-    "assign",  # one node bound to one assignment; detail: "exact" or "any"
+    "assign",  # one node bound to one assignment; detail: "exact" or "any"; role: the slot's
     "start",  # job -> running
     "pipeline_start",  # pipeline -> running
     "pipeline_finish",  # pipeline -> finished (or background: only background stages go on)
+    "pipeline_abort",  # pipeline -> aborted (the job aborted while it ran)
     "stage_start",  # stage on node -> running
     "stage_ready",  # background stage on node -> background
     "stage_finish",  # stage on node -> finished
     "stage_stop",  # background stage on node -> stopped
     "stage_abort",  # stage on node -> aborted
-    "task_start",  # task attempt -> running
+    "task_start",  # task attempt -> running; detail: log path; command: what runs
     "task_ready",  # background task attempt -> background
     "task_finish",  # task attempt -> finished
     "task_fail",  # task attempt -> failed (exit code, timeout, node failure); detail: reason
@@ -80,19 +89,36 @@ JOB_EVENTS = (
 
 NODES_SCHEMA = pa.schema(
     [
+        # info: what the node registers with (BenchHub's NodeInfo)
         _f("node_id", pa.string(), nullable=False),
         _f("host", pa.string()),
         _f("ip", pa.string()),
-        _f("role", _DICT),
-        _f("provider", pa.string()),
+        _f("bind_addr", pa.string(), doc="address the agent listens on, from its config"),
+        _f("remote_addr", pa.string(), doc="address the central saw the agent call from"),
+        _f("role", _DICT, doc="preferred role, from the node's config"),
+        _f("provider", pa.string(), doc="provider name"),
+        _f("provider_region", pa.string()),
+        _f("provider_instance", pa.string()),
         _f("cores", pa.float64()),
-        _f("mem_mb", pa.float64(), unit="MiB"),
-        _f("disk_mb", pa.float64(), unit="MiB"),
+        _f("mem_mb", pa.float64(), unit="MiB", doc="total memory"),
+        _f("mem_free_mb", pa.float64(), unit="MiB", doc="free memory when it registered"),
+        _f("disk_mb", pa.float64(), unit="MiB", doc="total disk"),
+        _f("disk_free_mb", pa.float64(), unit="MiB", doc="free disk when it registered"),
+        _f("start_time", pa.float64(), unit="unix s", doc="agent process start, unix seconds"),
+        _f("boot_time", pa.float64(), unit="unix s", doc="machine boot, unix seconds"),
         _f("labels", pa.map_(pa.string(), pa.string())),
         _f("speed", pa.float64(), doc="simulated durations are divided by it"),
-        _f("state", _DICT),
+        _f("reporting_time", pa.float64(), unit="s", doc="seconds in job state reporting"),
+        _f("cleanup_time", pa.float64(), unit="s", doc="seconds in job state cleanup"),
+        # status: what changes (BenchHub's NodeStatus, store2018.md node_status)
+        _f("state", _DICT, doc="NodeState, or offline"),
+        _f("job_state", _DICT, doc="NodeJobState; null when the node serves no job"),
         _t("registered_time"),
-        _f("job_id", pa.int64(), doc="job the node runs now, null when none"),
+        _t("heartbeat"),
+        _f("job_id", pa.int64(), doc="job the node serves now, null when none"),
+        _f("job_count", pa.int32(), doc="jobs the node serves now (0 or 1)"),
+        _f("node_name", _DICT, doc="the job's assignment name(s) for this node"),
+        _f("job_role", _DICT, doc="the role the node plays in that job"),
     ],
     metadata={b"table": b"nodes"},
 )
@@ -118,8 +144,40 @@ JOBS_SCHEMA = pa.schema(
             _DICT,
             doc="the spec text as submitted; dictionary-encoded as jobs share specs",
         ),
+        _f("spec_hash", _DICT, doc="sha256 of raw_spec (hex)"),
+        _t("create_time"),
+        _t("update_time"),
+        _f("n_pipelines", pa.int32(), doc="stage pipelines of the job's spec"),
+        _f("n_task_pipelines", pa.list_(pa.int32()), doc="task pipelines of each stage"),
     ],
     metadata={b"table": b"jobs"},
+)
+
+#: one row per node assignment of a job bound to a node (BenchHub's AssignedNode)
+ASSIGNMENTS_SCHEMA = pa.schema(
+    [
+        _f("job_id", pa.int64(), nullable=False),
+        _f("position", pa.int32(), doc="order of the binding within the job"),
+        _f("node_name", _DICT, doc="the assignment (slot) name, unique in the job"),
+        _f("role", _DICT, doc="the role the assignment asks for"),
+        _f("node_id", pa.string()),
+        _f("match", _DICT, doc="exact: the node prefers that role; any: an any node"),
+        _t("time"),
+    ],
+    metadata={b"table": b"assignments"},
+)
+
+#: one row per stage pipeline of a job (BenchHub's Job.pipelines)
+STAGE_PIPELINES_SCHEMA = pa.schema(
+    [
+        _f("job_id", pa.int64(), nullable=False),
+        _f("pipeline", pa.int32()),
+        _f("status", _DICT),
+        _t("start_time"),
+        _t("ready_time"),
+        _t("stop_time"),
+    ],
+    metadata={b"table": b"stage_pipelines"},
 )
 
 STAGES_SCHEMA = pa.schema(
@@ -137,6 +195,21 @@ STAGES_SCHEMA = pa.schema(
         _t("stop_time"),
     ],
     metadata={b"table": b"stages"},
+)
+
+#: one row per task pipeline of a stage on one slot (BenchHub's NodeStage.pipelines)
+TASK_PIPELINES_SCHEMA = pa.schema(
+    [
+        _f("job_id", pa.int64(), nullable=False),
+        _f("stage", pa.int32()),
+        _f("node_id", pa.string()),
+        _f("node_name", _DICT),
+        _f("task_pipeline", pa.int32()),
+        _f("status", _DICT),
+        _t("start_time"),
+        _t("stop_time"),
+    ],
+    metadata={b"table": b"task_pipelines"},
 )
 
 TASKS_SCHEMA = pa.schema(
@@ -159,6 +232,8 @@ TASKS_SCHEMA = pa.schema(
         _t("stop_time"),
         _f("reason", pa.string()),
         _f("log_path", pa.string(), doc="stdout log, relative to the run directory"),
+        _f("task_pipeline", pa.int32(), doc="the task pipeline of the stage the task is in"),
+        _f("command", pa.string(), doc="the rendered command that ran (would run, simulated)"),
     ],
     metadata={b"table": b"tasks"},
 )
@@ -170,6 +245,7 @@ NODE_EVENTS_SCHEMA = pa.schema(
         _f("node_id", pa.string()),
         _f("event", _DICT),
         _f("state", _DICT),
+        _f("job_state", _DICT),
         _f("job_id", pa.int64()),
         _f("detail", pa.string()),
     ],
@@ -195,6 +271,9 @@ JOB_EVENTS_SCHEMA = pa.schema(
         _f("attempt", pa.int32()),
         _f("exit_code", pa.int32()),
         _f("detail", pa.string()),
+        _f("role", _DICT, doc="assign: the role the assignment asks for"),
+        _f("task_pipeline", pa.int32(), doc="task events: the task's task pipeline"),
+        _f("command", pa.string(), doc="task_start: the rendered command"),
     ],
     metadata={b"table": b"job_events"},
 )
@@ -203,7 +282,10 @@ JOB_EVENTS_SCHEMA = pa.schema(
 TABLES: dict[str, pa.Schema] = {
     "nodes": NODES_SCHEMA,
     "jobs": JOBS_SCHEMA,
+    "assignments": ASSIGNMENTS_SCHEMA,
+    "stage_pipelines": STAGE_PIPELINES_SCHEMA,
     "stages": STAGES_SCHEMA,
+    "task_pipelines": TASK_PIPELINES_SCHEMA,
     "tasks": TASKS_SCHEMA,
     "node_events": NODE_EVENTS_SCHEMA,
     "job_events": JOB_EVENTS_SCHEMA,

@@ -26,6 +26,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+import pyarrow as pa
+
 from benchhub_sim.store.blocks import UNIT_DETAIL, Template
 from benchhub_sim.store.jobs import (
     J_NNODES,
@@ -33,6 +36,7 @@ from benchhub_sim.store.jobs import (
     J_START,
     J_STATUS,
     J_STOP,
+    J_UPDATE,
     S_STATUS,
     S_STOP,
     T_EXIT,
@@ -40,13 +44,19 @@ from benchhub_sim.store.jobs import (
     T_STOP,
     JobStore,
     LiveJob,
+    set_pipeline,
 )
 from benchhub_sim.store.nodes import NodeStore
+from benchhub_sim.store.schema import ASSIGNMENTS_SCHEMA
 
 
 @dataclass(frozen=True)
 class SimpleShape:
-    """The one stage and the one task of a simple job, as its events name them."""
+    """The one stage and the one task of a simple job, as its events name them.
+
+    ``command`` is the task's rendered command: a simple job's command does not depend
+    on the nodes it runs on, so it is one text for every job of its spec.
+    """
 
     pipeline: int
     stage: int
@@ -54,10 +64,11 @@ class SimpleShape:
     task: int
     task_name: str
     driver: str
+    command: str | None = None
 
 
-#: (node_id, slot name, how the node matched the slot) of one binding
-BindingRow = tuple[str, str, str]
+#: (node_id, slot name, role the slot asks for, how the node matched it) of one binding
+BindingRow = tuple[str, str, str | None, str]
 #: (node_id, slot name) of one slot a simple stage runs on
 UnitRow = tuple[str, str]
 
@@ -76,7 +87,7 @@ def can_bind(jobs: JobStore, nodes: NodeStore, job_id: int, bindings: Sequence[B
         if job.row[J_STATUS] != "queued" or len(slots) + len(bindings) > job.row[J_NNODES]:
             return False
         owner = jobs.owner
-        for node_id, slot, _ in bindings:
+        for node_id, slot, _, _ in bindings:
             held = owner.get(node_id)
             if (held is not None and held != job_id) or slot in slots or not nodes.is_live(node_id):
                 return False
@@ -84,30 +95,42 @@ def can_bind(jobs: JobStore, nodes: NodeStore, job_id: int, bindings: Sequence[B
     return len({b[1] for b in bindings}) == len(bindings)
 
 
-def assign_template(slots: Sequence[str]) -> Template:
-    """One ``assign`` per binding (detail: how the node matched the slot)."""
+def assign_template(slots: Sequence[str], roles: Sequence[str | None]) -> Template:
+    """One ``assign`` per binding (detail: how the node matched the slot; role: the one
+    the slot asks for)."""
     return Template(tuple(
         ("job", u, ("assign", "queued", None, None, None, None, slot, None, None, None, None,
-                    None, None, UNIT_DETAIL))
-        for u, slot in enumerate(slots)
+                    None, None, UNIT_DETAIL, role, None, None))
+        for u, (slot, role) in enumerate(zip(slots, roles, strict=True))
     ))  # fmt: skip
 
 
-def states_template(width: int, steps: Sequence[tuple[str, bool]]) -> Template:
-    """Node after node, one ``state`` event per ``(state, names the job)`` step."""
+#: one node state step: (state, job state, whether the event names the job)
+Step = tuple[str, str | None, bool]
+
+
+def states_template(width: int, steps: Sequence[Step]) -> Template:
+    """Node after node, one ``state`` event per step."""
     return Template(tuple(
-        ("node", u, (None, "state", state, True if with_job else None, None))
+        ("node", u, (None, "state", state, job_state, True if with_job else None, None))
         for u in range(width)
-        for state, with_job in steps
+        for state, job_state, with_job in steps
     ))  # fmt: skip
 
 
-def apply_bind(jobs: JobStore, job_id: int, bindings: Sequence[BindingRow]) -> None:
-    """Apply a binding :func:`can_bind` allowed."""
+def apply_bind(
+    jobs: JobStore, nodes: NodeStore, time: float, job_id: int, bindings: Sequence[BindingRow]
+) -> None:
+    """Apply a binding :func:`can_bind` allowed: the job's slots, and the assignments as
+    the node store and the job store keep them."""
     job = jobs.live[job_id]
+    job.row[J_UPDATE] = time
     owner = jobs.owner
     on = job.slots_on
-    for node_id, slot, _ in bindings:
+    assigned = jobs.assigned
+    for node_id, slot, role, match in bindings:
+        assigned.append((job_id, len(job.slots), slot, role, node_id, match, time))
+        nodes.assign(node_id, job_id, slot, role)
         job.slots[slot] = node_id
         names = on.get(node_id)
         if names is None:
@@ -115,6 +138,29 @@ def apply_bind(jobs: JobStore, job_id: int, bindings: Sequence[BindingRow]) -> N
         else:
             names.append(slot)
         owner[node_id] = job_id
+
+
+def assignments_batch(
+    job_id: np.ndarray, time: np.ndarray, width: np.ndarray, slots: pa.Array, roles: pa.Array,
+    nodes: pa.Array, match: pa.Array,
+) -> pa.RecordBatch:  # fmt: skip
+    """``assignments`` rows of jobs bound in bulk: job ``i`` bound its ``width[i]`` slots
+    at ``time[i]``; ``slots``, ``roles`` (the role each asks for), ``nodes`` and ``match``
+    (how each node matched) give them, job after job."""
+    width = np.asarray(width, np.int64)
+    first = np.repeat(np.cumsum(width) - width, width)
+    columns = {
+        "job_id": pa.array(np.repeat(np.asarray(job_id, np.int64), width), pa.int64()),
+        "position": pa.array(np.arange(len(first)) - first, pa.int32()),
+        "node_name": slots,
+        "role": roles,
+        "node_id": nodes,
+        "match": match,
+        "time": pa.array(np.repeat(np.asarray(time, np.float64), width), pa.float64()),
+    }
+    return pa.RecordBatch.from_arrays(
+        [columns[f.name].cast(f.type) for f in ASSIGNMENTS_SCHEMA], schema=ASSIGNMENTS_SCHEMA
+    )
 
 
 def can_start(jobs: JobStore, job_id: int, units: Sequence[UnitRow]) -> bool:
@@ -139,16 +185,18 @@ def start_template(shape: SimpleShape, slots: Sequence[str]) -> Template:
     """``start``, ``pipeline_start``, a ``stage_start`` per unit, then a ``task_start``
     per unit (attempt 0, detail its log path), as the dispatcher logs them."""
     p, s, name = shape.pipeline, shape.stage, shape.stage_name
-    t, tname, driver = shape.task, shape.task_name, shape.driver
+    t, tname, driver, command = shape.task, shape.task_name, shape.driver, shape.command
+    none = (None, None, None)  # role, task pipeline, command
     return Template((
         ("job", -1, ("start", "running", None, None, None, None, None, None, None, None, None,
-                     None, None, None)),
+                     None, None, None, *none)),
         ("job", -1, ("pipeline_start", "running", p, None, None, None, None, None, None, None,
-                     None, None, None, None)),
+                     None, None, None, None, *none)),
         *[("job", u, ("stage_start", "running", p, s, name, None, slot, None, None, None,
-                      False, None, None, None)) for u, slot in enumerate(slots)],
+                      False, None, None, None, *none)) for u, slot in enumerate(slots)],
         *[("job", u, ("task_start", "running", p, s, name, None, slot, t, tname, driver,
-                      False, 0, None, UNIT_DETAIL)) for u, slot in enumerate(slots)],
+                      False, 0, None, UNIT_DETAIL, None, 0, command))
+          for u, slot in enumerate(slots)],
     ))  # fmt: skip
 
 
@@ -160,8 +208,8 @@ def apply_start(
     stage and task rows left to :meth:`~benchhub_sim.store.jobs.LiveJob.build`."""
     job = jobs.live[job_id]
     row = job.row
-    row[J_STATUS], row[J_START], row[J_PIPE] = "running", time, shape.pipeline
-    job.pipelines[shape.pipeline] = "running"
+    row[J_STATUS], row[J_START], row[J_PIPE], row[J_UPDATE] = "running", time, shape.pipeline, time
+    set_pipeline(job, shape.pipeline, "running", time)
     job.stage_counts[shape.stage] = {"running": len(units)}
     job.fg.add(shape.stage)
     job.simple = (shape, tuple(units))
@@ -181,22 +229,23 @@ def finish_template(shape: SimpleShape, slots: Sequence[str]) -> Template:
     ``pipeline_finish`` and ``finish``."""
     p, s, name = shape.pipeline, shape.stage, shape.stage_name
     t, tname, driver = shape.task, shape.task_name, shape.driver
+    none = (None, None, None)  # role, task pipeline, command
     per_unit = [
         row
         for u, slot in enumerate(slots)
         for row in (
             ("job", u, ("task_finish", "finished", p, s, name, None, slot, t, tname, driver,
-                        False, 0, 0, None)),
+                        False, 0, 0, None, None, 0, None)),
             ("job", u, ("stage_finish", "finished", p, s, name, None, slot, None, None, None,
-                        False, None, None, None)),
+                        False, None, None, None, *none)),
         )
     ]  # fmt: skip
     return Template((
         *per_unit,
         ("job", -1, ("pipeline_finish", "finished", p, None, None, None, None, None, None,
-                     None, None, None, None, None)),
+                     None, None, None, None, None, *none)),
         ("job", -1, ("finish", "finished", None, None, None, None, None, None, None, None,
-                     None, None, None, None)),
+                     None, None, None, None, *none)),
     ))  # fmt: skip
 
 
@@ -237,7 +286,7 @@ def apply_finish(jobs: JobStore, time: float, job_id: int) -> None:
     job.stage_counts[s] = {"running": 0, "finished": len(units)}
     job.fg.discard(s)
     job.fin.add(s)
-    job.pipelines[shape.pipeline] = "finished"
-    job.row[J_STATUS], job.row[J_STOP] = "finished", time
+    set_pipeline(job, shape.pipeline, "finished", time)
+    job.row[J_STATUS], job.row[J_STOP], job.row[J_UPDATE] = "finished", time, time
     job.simple = None
     jobs.retire(job)

@@ -19,11 +19,14 @@ from benchhub_sim.errors import StoreError
 from benchhub_sim.store.blocks import Template
 from benchhub_sim.store.fastplan import plan_fast
 from benchhub_sim.store.history import History
+from benchhub_sim.store.jobs import TABLES as JOB_TABLES
 from benchhub_sim.store.jobs import JobStore
-from benchhub_sim.store.nodes import NodeStore
+from benchhub_sim.store.nodes import NodeStore, job_state_of
+from benchhub_sim.store.schema import TABLES
 from benchhub_sim.store.simple import (
     BindingRow,
     SimpleShape,
+    Step,
     UnitRow,
     apply_bind,
     apply_finish,
@@ -37,11 +40,19 @@ from benchhub_sim.store.simple import (
     states_template,
 )
 
-#: node state steps (state, names the job) of a binding and of a release; the row of a
-#: submission (also logged in bulk by the engine's batch mode)
-BOUND = (("running_job", True),)
-RELEASED = (("cleanup", True), ("idle", False))
-SUBMIT = Template((("job", -1, ("submit", "queued", *[None] * 12)),))
+#: node state steps (state, job state, names the job) of a binding, and of the end of a
+#: finished and of an aborted job on a node: its job state goes ``finished`` (``error``),
+#: ``reporting``, ``cleanup``, then the node is ``idle`` (see :meth:`Store.release`)
+BOUND: tuple[Step, ...] = (("running_job", "running", True),)
+REPORTED: tuple[Step, ...] = (("running_job", "reporting", True), ("running_job", "cleanup", True))
+RELEASED: tuple[Step, ...] = (("running_job", "finished", True), *REPORTED, ("idle", None, False))
+RELEASED_ERROR: tuple[Step, ...] = (
+    ("running_job", "error", True),
+    *REPORTED,
+    ("idle", None, False),
+)
+#: the row of a submission (also logged in bulk by the engine's batch mode)
+SUBMIT = Template((("job", -1, ("submit", "queued", *[None] * 15)),))
 
 
 class Store:
@@ -102,6 +113,8 @@ class Store:
         state: str | None,
         job_id: int | None = None,
         detail: str | None = None,
+        *,
+        job_state: str | None = None,
     ) -> None:
         """Log a node event (``state``, ``deregister``, ``fail``, ``recover``, re-``register``).
 
@@ -120,12 +133,16 @@ class Store:
             The job the node runs after this event (the nodes row keeps the latest).
         detail : str, optional
             Free text (why it failed, ...).
+        job_state : str, optional
+            The node's job state (:data:`~benchhub_sim.store.schema.NODE_JOB_STATES`):
+            only with state ``running_job``, where it defaults to ``running``.
         """
-        if event != "state" or not self.nodes.set_state(node_id, state, job_id):
+        if event != "state" or not self.nodes.set_state(time, node_id, state, job_state, job_id):
             if self.check or state is None:
                 state = self.nodes.check(node_id, event, state, new_info=False)
-            self.nodes.apply(time, node_id, event, state, job_id)
-        self.history.node(time, node_id, event, state, job_id, detail)
+            job_state = job_state_of(node_id, state, job_state)  # type: ignore[arg-type]
+            self.nodes.apply(time, node_id, event, state, job_id, job_state=job_state)  # type: ignore[arg-type]
+        self.history.node(time, node_id, event, state, job_id, detail, job_state)
 
     # -- jobs ---------------------------------------------------------------------------
 
@@ -139,10 +156,20 @@ class Store:
         walltime: float,
         priority: float = 0.0,
         raw_spec: str | None = None,
+        spec_hash: str | None = None,
+        n_pipelines: int | None = None,
+        n_task_pipelines: Sequence[int] | None = None,
     ) -> None:
-        """Submit a job (its info, status ``queued``) and log a ``submit`` event."""
+        """Submit a job (its info, status ``queued``) and log a ``submit`` event.
+
+        ``n_pipelines`` and ``n_task_pipelines`` (per stage) are the shape of its spec:
+        with them, ``stage_pipelines`` lists every pipeline from the start and
+        ``task_pipelines`` every task pipeline of a stage as it starts, queued until
+        they run; without them, they are listed as they start.
+        """
         self.jobs.check_submit(job_id)
-        self.jobs.submit(time, job_id, name, n_nodes, walltime, priority, raw_spec)
+        self.jobs.submit(time, job_id, name, n_nodes, walltime, priority, raw_spec, spec_hash,
+                         n_pipelines, n_task_pipelines)  # fmt: skip
         if self.bulk:
             self.history.block(SUBMIT, time, job_id)
         else:
@@ -166,6 +193,9 @@ class Store:
         attempt: int | None = None,
         exit_code: int | None = None,
         detail: str | None = None,
+        role: str | None = None,
+        task_pipeline: int | None = None,
+        command: str | None = None,
     ) -> None:
         """Log a job, pipeline, stage or task transition (same arguments as History.job).
 
@@ -173,10 +203,13 @@ class Store:
         event's usual one. Ids and names the snapshot knows (the pipeline of a stage,
         the slot name of a node, the attempt of a task, ...) are filled in when None.
         See :mod:`benchhub_sim.store.jobs` for the rules and the events a stage stop,
-        a finish or an abort add for what still runs.
+        a finish or an abort add for what still runs. ``role`` is an ``assign``'s (the
+        role the slot asks for), ``task_pipeline`` a task event's, ``command`` a
+        ``task_start``'s (the rendered command).
         """
         ev = (time, job_id, event, status, pipeline, stage, stage_name, node_id, node_name,
-              task, task_name, driver, background, attempt, exit_code, detail)  # fmt: skip
+              task, task_name, driver, background, attempt, exit_code, detail, role,
+              task_pipeline, command)  # fmt: skip
         one = plan_fast(self.jobs, self.nodes, ev)  # most events: no expansion to plan
         if one is not None:
             self.jobs.apply(one)
@@ -186,54 +219,72 @@ class Store:
             for planned in self.jobs.plan(list(ev), self.nodes):
                 apply(planned)
                 log(planned)
+        if event == "assign":
+            self.nodes.assign(node_id, job_id, node_name or node_id, role)  # type: ignore[arg-type]
 
     # -- bulk transitions (see benchhub_sim.store.simple) ------------------------------
 
     def bind(self, time: float, job_id: int, bindings: Sequence[BindingRow]) -> None:
         """Bind nodes to queued job ``job_id``: one ``assign`` per binding, then one node
-        ``state running_job`` per distinct node.
+        ``state running_job`` (job state ``running``) per distinct node.
 
         The same as those :meth:`job` and :meth:`node` calls in that order.
 
         Parameters
         ----------
-        bindings : sequence of (node_id, slot name, match)
-            ``match`` (how the node met the slot) goes to the assign event's ``detail``.
+        bindings : sequence of (node_id, slot name, role, match)
+            ``role`` (the one the slot asks for) goes to the assign event's ``role``,
+            ``match`` (how the node met the slot) to its ``detail``.
         """
         if self.bulk and can_bind(self.jobs, self.nodes, job_id, bindings):
-            apply_bind(self.jobs, job_id, bindings)
+            apply_bind(self.jobs, self.nodes, time, job_id, bindings)
             slots = tuple(b[1] for b in bindings)
-            template = self.template(("assign", slots), assign_template, slots)
+            roles = tuple(b[2] for b in bindings)
+            template = self.template(("assign", slots, roles), assign_template, slots, roles)
             nodes = [b[0] for b in bindings]
-            self.history.block(template, time, job_id, nodes, [b[2] for b in bindings])
+            self.history.block(template, time, job_id, nodes, [b[3] for b in bindings])
         else:
-            for node_id, slot, match in bindings:
+            for node_id, slot, role, match in bindings:
                 self.job(time, job_id, "assign", "queued", node_id=node_id, node_name=slot,
-                         detail=match)  # fmt: skip
-        self._node_states(time, job_id, list(dict.fromkeys(b[0] for b in bindings)), BOUND)
+                         detail=match, role=role)  # fmt: skip
+        self.node_states(time, job_id, list(dict.fromkeys(b[0] for b in bindings)), BOUND)
 
     def release(self, time: float, job_id: int, node_ids: Sequence[str]) -> None:
-        """Nodes of ended job ``job_id`` clean up and become idle (two state events each)."""
-        self._node_states(time, job_id, node_ids, RELEASED)
+        """Nodes of ended job ``job_id`` end their part in it and become idle at once.
 
-    def _node_states(
-        self, time: float, job_id: int, node_ids: Sequence[str], steps: tuple[tuple[str, bool], ...]
+        Four ``state`` events each: job state ``finished`` (``error`` when the job
+        aborted), ``reporting``, ``cleanup``, then state ``idle``. An engine whose nodes
+        take time to report and clean up logs the steps of :meth:`end_steps` itself, at
+        their times (:meth:`node_states`).
+        """
+        self.node_states(time, job_id, node_ids, self.end_steps(job_id))
+
+    def end_steps(self, job_id: int) -> tuple[Step, ...]:
+        """The node state steps of the end of ``job_id`` (ended): :data:`RELEASED`, or
+        :data:`RELEASED_ERROR` when it aborted."""
+        return RELEASED_ERROR if self.jobs.status(job_id) == "aborted" else RELEASED
+
+    def node_states(
+        self, time: float, job_id: int, node_ids: Sequence[str], steps: Sequence[Step]
     ) -> None:
-        """Per node, one ``state`` event per ``(state, names the job)`` step, like
-        :meth:`node` calls.
+        """Per node, one ``state`` event per ``(state, job state, names the job)`` step,
+        like :meth:`node` calls.
 
         Whether a ``state`` event is legal does not depend on which live state it sets,
         so checking the last step checks them all.
         """
-        state, with_job = steps[-1]
-        if self.bulk and self.nodes.set_states(node_ids, state, job_id if with_job else None):
+        steps = tuple(steps)
+        state, job_state, with_job = steps[-1]
+        job = job_id if with_job else None
+        if self.bulk and self.nodes.set_states(time, node_ids, state, job_state, job):
             width = len(node_ids)
             template = self.template(("states", width, steps), states_template, width, steps)
             self.history.block(template, time, job_id, node_ids)
             return
         for node_id in node_ids:
-            for state, with_job in steps:
-                self.node(time, node_id, "state", state, job_id if with_job else None)
+            for state, job_state, with_job in steps:
+                self.node(time, node_id, "state", state, job_id if with_job else None,
+                          job_state=job_state)  # fmt: skip
 
     def template(self, key: tuple, build: Callable[..., Template], *args: Any) -> Template:
         """The template of ``key``, built once by ``build(*args)``."""
@@ -281,7 +332,8 @@ class Store:
         logs = log_paths if log_paths is not None else [None] * len(units)
         for (node_id, slot), log in zip(units, logs, strict=True):
             self.job(time, job_id, "task_start", "running", p, s, name, node_id, slot,
-                     shape.task, shape.task_name, shape.driver, False, 0, detail=log)  # fmt: skip
+                     shape.task, shape.task_name, shape.driver, False, 0, detail=log,
+                     task_pipeline=0, command=shape.command)  # fmt: skip
         self.jobs.live[job_id].simple = (shape, tuple(units))  # for finish_simple
 
     def finish_simple(self, time: float, job_id: int) -> None:
@@ -307,7 +359,7 @@ class Store:
         p, s = shape.pipeline, shape.stage
         for node_id, slot in units:
             self.job(time, job_id, "task_finish", "finished", p, s, shape.stage_name, node_id,
-                     slot, shape.task, attempt=0, exit_code=0)  # fmt: skip
+                     slot, shape.task, attempt=0, exit_code=0, task_pipeline=0)  # fmt: skip
             self.job(time, job_id, "stage_finish", "finished", p, s, shape.stage_name, node_id,
                      slot)  # fmt: skip
         self.job(time, job_id, "pipeline_finish", "finished", p)
@@ -316,12 +368,12 @@ class Store:
     # -- output -------------------------------------------------------------------------
 
     def tables(self) -> dict[str, pa.Table]:
-        """The six tables of a run, in the schemas of :mod:`benchhub_sim.store.schema`.
+        """The tables of a run, in the schemas of :mod:`benchhub_sim.store.schema`.
 
         Event tables hold what the history kept in memory (empty for events already
         handed to a sink: the run directory has those). Flushes the history.
         """
-        out = {"nodes": self.nodes.table(), **self.jobs.tables()}
+        out = {"nodes": self.nodes.table(), **self.jobs.tables()}  # in TABLES order
         out["node_events"] = self.history.node_events()
         out["job_events"] = self.history.job_events()
         return out
@@ -330,9 +382,10 @@ class Store:
         """The tables of the run for :meth:`RunWriter.finish <benchhub_sim.store.run.RunWriter.finish>`,
         at the end of a run, without holding them all in memory at once.
 
-        ``jobs``, ``stages`` and ``tasks`` are built when looked up, unsorted (give
+        The job store's tables are built when looked up, unsorted (give
         ``sort=SORT_KEYS`` to ``finish``), and the store's buffers of ended rows are
-        emptied as they are: look each one up once. The history is flushed first.
+        emptied as they are: look each one up once, in the order of
+        :data:`~benchhub_sim.store.schema.TABLES`. The history is flushed first.
         """
         self.history.flush()
         return _FinalTables(self)
@@ -370,7 +423,7 @@ class _FinalTables(Mapping[str, pa.Table]):
         store = self._store
         if name == "nodes":
             return store.nodes.table()
-        if name in ("jobs", "stages", "tasks"):
+        if name in JOB_TABLES:
             return store.jobs.final_rows(name)  # type: ignore[return-value]
         if name == "node_events":
             return store.history.node_events()
@@ -379,7 +432,7 @@ class _FinalTables(Mapping[str, pa.Table]):
         raise KeyError(name)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(("nodes", "jobs", "stages", "tasks", "node_events", "job_events"))
+        return iter(TABLES)
 
     def __len__(self) -> int:
-        return 6
+        return len(TABLES)

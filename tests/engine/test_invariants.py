@@ -44,7 +44,8 @@ def workloads(draw):
     submits = sorted(draw(st.lists(st.floats(0, 500, allow_nan=False), min_size=1, max_size=12)))
     reqs = [JobRequest(specs[i % len(specs)], t) for i, t in enumerate(submits)]
     policy = draw(st.sampled_from(["fcfs", "easy", "conservative", "sjf", "priority"]))
-    return Cluster.uniform(n_nodes), reqs, policy
+    cleanup = draw(st.sampled_from([0.0, 0.0, 3.0]))  # seconds a node cleans up after a job
+    return Cluster.uniform(n_nodes, cleanup_time=cleanup), reqs, policy
 
 
 def _v(x):
@@ -58,6 +59,24 @@ def check_no_double_booking(run) -> None:
     for _, g in spans.groupby("node_id"):
         g = g.sort_values("start_time")
         assert (g.start_time.to_numpy()[1:] >= g.stop_time.to_numpy()[:-1]).all(), g
+
+
+def check_node_job_states(run) -> None:
+    """Each node serves each of its jobs as BenchHub's states say, one job at a time:
+    running, finished, reporting, cleanup, then idle (every job here finishes)."""
+    ne = run.node_events[run.node_events.event == "state"]
+    for _, node in ne.groupby("node_id", observed=True):
+        steps = [
+            (_v(j), "idle" if s == "idle" else js)
+            for j, s, js in zip(node.job_id, node.state, node.job_state, strict=True)
+        ]
+        assert len(steps) % 5 == 0, steps
+        for i in range(0, len(steps), 5):
+            job = steps[i][0]
+            assert steps[i : i + 5] == [
+                (job, "running"), (job, "finished"), (job, "reporting"), (job, "cleanup"),
+                (None, "idle"),
+            ], steps  # fmt: skip
 
 
 def check_barriers(run) -> None:
@@ -97,12 +116,13 @@ def test_random_workloads_keep_every_invariant(w, seed):
     check_no_double_booking(run)
     check_barriers(run)
     check_background_stopped_at_end(run)
+    check_node_job_states(run)
     # snapshots equal the fold of the history
     folded = fold_history(
         run.tables["job_events"], run.tables["node_events"], run.tables["jobs"], run.tables["nodes"]
     )
-    for name in ("nodes", "jobs", "stages", "tasks"):
-        assert folded[name].equals(run.tables[name]), name
+    for name, table in folded.items():
+        assert table.equals(run.tables[name]), name
     # the same seed gives the same tables
     again = simulate(cluster, reqs, policy=policy, seed=seed)
     for name, table in run.tables.items():

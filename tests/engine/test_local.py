@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import sys
 import textwrap
 import time
@@ -98,9 +99,23 @@ def test_pingpong_local_finishes_with_ordered_stages_and_logs(pingpong):
     assert len(out) == 5 and all(" pong " in line for line in out)
     assert pd.isna(one_row(tasks, task_name="stop")["log_path"])  # a stopper runs no process
     assert (run.path / "logs/0/srv/start_server.server.0.ready0.out").is_file()
-    # nodes: one local node per assignment, all 127.0.0.1
+    # nodes: one local node per assignment, all 127.0.0.1, registered as this machine is
     assert sorted(run.nodes["node_id"]) == ["local-0", "local-1"]
     assert set(run.nodes["ip"]) == {"127.0.0.1"}
+    assert set(run.nodes["host"]) == {socket.gethostname()}
+    assert (run.nodes["disk_free_mb"] <= run.nodes["disk_mb"]).all()
+    assert (run.nodes["mem_free_mb"] <= run.nodes["mem_mb"]).all()
+    # the commands that ran, rendered
+    commands = dict(zip(tasks["task_name"], tasks["command"], strict=True))
+    assert commands["content"] == "printf pong > ping.txt"
+    assert commands["stop"] == "stop start_server.server"
+    assert commands["check_python"] == "python3 -c 'import urllib.request'"
+    # each node: running its job, then finished, reporting, cleanup, idle
+    states = run.node_events[run.node_events["event"] == "state"]
+    for _, node in states.groupby("node_id", observed=True):
+        assert node["job_state"].astype(object).where(node["job_state"].notna(), None).tolist() == [
+            "running", "finished", "reporting", "cleanup", None
+        ]  # fmt: skip
 
 
 def test_pingpong_keeps_its_metrics_and_results_and_the_report_shows_them(pingpong, tmp_path):
@@ -131,6 +146,8 @@ def test_simulating_the_same_spec_gives_the_same_columns(pingpong, tmp_path):
     # what agents observed: a real run has it, a simulation has not
     assert real.has_table("metrics") and real.has_table("results")
     assert not sim.has_table("metrics") and sim.metrics.empty
+    # what would run is what ran (no command here names a node)
+    assert sorted(sim.tasks["command"]) == sorted(real.tasks["command"])
 
 
 # -- failures ---------------------------------------------------------------------------

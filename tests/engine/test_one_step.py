@@ -88,10 +88,12 @@ def test_a_simple_job_logs_the_step_by_step_events_in_order():
     # one step each way: arrival, scheduling pass, end, pass after the release
     assert engine.loop.events_run == 4
     nodes = tables["node_events"].filter(pa.compute.field("event") == "state").to_pylist()
-    assert [(r["node_id"], r["state"]) for r in nodes] == [
-        ("node-0", "running_job"), ("node-1", "running_job"),
-        ("node-0", "cleanup"), ("node-0", "idle"),
-        ("node-1", "cleanup"), ("node-1", "idle"),
+    assert [(r["node_id"], r["state"], r["job_state"]) for r in nodes] == [
+        ("node-0", "running_job", "running"), ("node-1", "running_job", "running"),
+        ("node-0", "running_job", "finished"), ("node-0", "running_job", "reporting"),
+        ("node-0", "running_job", "cleanup"), ("node-0", "idle", None),
+        ("node-1", "running_job", "finished"), ("node-1", "running_job", "reporting"),
+        ("node-1", "running_job", "cleanup"), ("node-1", "idle", None),
     ]  # fmt: skip
 
 
@@ -124,7 +126,14 @@ def test_a_node_failing_under_a_simple_job_aborts_it_as_step_by_step():
 def scenarios(draw):
     n_nodes = draw(st.integers(2, 6))
     speeds = draw(st.lists(st.sampled_from([1.0, 1.0, 2.0]), min_size=n_nodes, max_size=n_nodes))
-    cluster = Cluster([Node(f"n{i}", speed=s) for i, s in enumerate(speeds)])
+    # some nodes take time to report and clean up after a job (and may fail meanwhile)
+    after = draw(
+        st.lists(st.sampled_from([0.0, 0.0, 0.5, 2.0]), min_size=n_nodes, max_size=n_nodes)
+    )
+    cluster = Cluster(
+        [Node(f"n{i}", speed=s, cleanup_time=c, reporting_time=c / 2)
+         for i, (s, c) in enumerate(zip(speeds, after, strict=True))]
+    )  # fmt: skip
     kinds = [
         one_task(1, Duration.of("exponential", mean=2.0), walltime=3.0, name="exp1"),
         one_task(2, 1.0, name="const2"),

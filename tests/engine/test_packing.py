@@ -96,15 +96,22 @@ def test_two_loader_slots_pack_onto_the_one_free_node(one_step):
     assert t["tasks"].select(cols).to_pylist() == t["stages"].select(cols).to_pylist()
     # node-1 is bound once and released once, although it held two slots
     node1 = [
-        (e["time"], e["event"], e["state"], e["job_id"])
+        (e["time"], e["event"], e["state"], e["job_state"], e["job_id"])
         for e in t["node_events"].to_pylist()
         if e["node_id"] == "node-1"
     ]
     assert node1 == [
-        (0.0, "register", "idle", None),
-        (0.0, "state", "running_job", 1),
-        (1.0, "state", "cleanup", 1),
-        (1.0, "state", "idle", None),
+        (0.0, "register", "idle", None, None),
+        (0.0, "state", "running_job", "running", 1),
+        (1.0, "state", "running_job", "finished", 1),
+        (1.0, "state", "running_job", "reporting", 1),
+        (1.0, "state", "running_job", "cleanup", 1),
+        (1.0, "state", "idle", None, None),
+    ]
+    # while it held them, the node store named both slots
+    assert t["assignments"].select(["job_id", "node_id", "node_name", "role"]).to_pylist()[1:] == [
+        {"job_id": 1, "node_id": "node-1", "node_name": "a0", "role": "loader"},
+        {"job_id": 1, "node_id": "node-1", "node_name": "a1", "role": "loader"},
     ]
     assert_fold_equals_snapshot(t)
 
@@ -256,7 +263,8 @@ def test_random_packed_workloads_keep_every_invariant(w, seed):
         assert (g.start_time.to_numpy()[1:] >= g.stop_time.to_numpy()[:-1]).all(), g
     # a node is bound and released once per job, however many slots it held
     ne = run.node_events
-    held = ne[ne.event == "state"].groupby(["job_id", "node_id", "state"], observed=True).size()
+    states = ne[ne.event == "state"]
+    held = states.groupby(["job_id", "node_id", "job_state"], observed=True).size()
     assert set(held.to_numpy()) <= {1}
     # every started job has a row per slot in each stage that ran
     stages = run.stages

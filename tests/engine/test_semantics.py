@@ -76,6 +76,12 @@ def _s(v: object) -> object:
     return None if v is None or v != v else v
 
 
+def node_log(run) -> list[tuple]:
+    """(time, node, event, state, job state) of every node event, in order."""
+    ev = run.node_events
+    return [(r.time, r.node_id, r.event, r.state, _s(r.job_state)) for r in ev.itertuples()]
+
+
 def test_exact_event_log_of_a_server_and_a_client():
     run = simulate(DB_LD, server_client())
     assert log(run) == [
@@ -97,22 +103,24 @@ def test_exact_event_log_of_a_server_and_a_client():
         (5.0, "pipeline_finish", "finished", None, None, None),
         (5.0, "task_stop", "stopped", "start", "srv", "server"),
         (5.0, "stage_stop", "stopped", "start", "srv", None),
+        (5.0, "pipeline_finish", "finished", None, None, None),  # pipeline 0, in the background
         (5.0, "finish", "finished", None, None, None),
     ]
-    assert run.job_events.loc[run.job_events.event == "assign", "detail"].tolist() == [
-        "exact",
-        "exact",
-    ]
-    nodes = [(r.time, r.node_id, r.event, r.state) for r in run.node_events.itertuples()]
-    assert nodes == [
-        (0.0, "db", "register", "idle"),
-        (0.0, "ld", "register", "idle"),
-        (0.0, "db", "state", "running_job"),
-        (0.0, "ld", "state", "running_job"),
-        (5.0, "db", "state", "cleanup"),
-        (5.0, "db", "state", "idle"),
-        (5.0, "ld", "state", "cleanup"),
-        (5.0, "ld", "state", "idle"),
+    assigns = run.job_events.loc[run.job_events.event == "assign", ["detail", "role"]]
+    assert assigns.astype(object).values.tolist() == [["exact", "database"], ["exact", "loader"]]
+    assert node_log(run) == [
+        (0.0, "db", "register", "idle", None),
+        (0.0, "ld", "register", "idle", None),
+        (0.0, "db", "state", "running_job", "running"),
+        (0.0, "ld", "state", "running_job", "running"),
+        (5.0, "db", "state", "running_job", "finished"),
+        (5.0, "db", "state", "running_job", "reporting"),
+        (5.0, "db", "state", "running_job", "cleanup"),
+        (5.0, "db", "state", "idle", None),
+        (5.0, "ld", "state", "running_job", "finished"),
+        (5.0, "ld", "state", "running_job", "reporting"),
+        (5.0, "ld", "state", "running_job", "cleanup"),
+        (5.0, "ld", "state", "idle", None),
     ]
     # one global order across both tables
     seqs = sorted(run.job_events.seq.tolist() + run.node_events.seq.tolist())
@@ -135,6 +143,60 @@ def test_failed_task_aborts_job_stops_server_and_releases_nodes():
     stages = run.stages.set_index(["job_id", "stage_name"])
     assert stages.loc[(0, "ping"), "status"] == "aborted"
     assert stages.loc[(0, "start"), "status"] == "stopped"
+    # the aborted job's nodes go through error, then report and clean up
+    assert [e for e in node_log(run) if e[0] == 5.0] == [
+        (5.0, "db", "state", "running_job", "error"),
+        (5.0, "db", "state", "running_job", "reporting"),
+        (5.0, "db", "state", "running_job", "cleanup"),
+        (5.0, "db", "state", "idle", None),
+        (5.0, "ld", "state", "running_job", "error"),
+        (5.0, "ld", "state", "running_job", "reporting"),
+        (5.0, "ld", "state", "running_job", "cleanup"),
+        (5.0, "ld", "state", "idle", None),
+        (5.0, "db", "state", "running_job", "running"),  # the second job
+        (5.0, "ld", "state", "running_job", "running"),
+    ]
+    # both pipelines of job 0 are aborted: one ran, one was in the background
+    pipes = run.stage_pipelines[run.stage_pipelines.job_id == 0]
+    assert pipes[["pipeline", "status", "stop_time"]].values.tolist() == [
+        [0, "aborted", 5.0],
+        [1, "aborted", 5.0],
+    ]
+
+
+def test_reporting_and_cleanup_take_the_node_time_before_it_is_idle():
+    """db reports for 1 s and cleans up for 2 s: the second job starts when it is idle."""
+    cluster = Cluster(
+        (Node("db", Role.DATABASE, reporting_time=1.0, cleanup_time=2.0), Node("ld", Role.LOADER))
+    )
+    spec = server_client()
+    run = simulate(cluster, [JobRequest(spec, 0), JobRequest(spec, 0)])
+    assert run.jobs.sort_values("job_id").start_time.tolist() == [0.0, 8.0]
+    db = [e for e in node_log(run) if e[1] == "db" and 5.0 <= e[0] <= 8.0]
+    assert db == [
+        (5.0, "db", "state", "running_job", "finished"),
+        (5.0, "db", "state", "running_job", "reporting"),
+        (6.0, "db", "state", "running_job", "cleanup"),
+        (8.0, "db", "state", "idle", None),
+        (8.0, "db", "state", "running_job", "running"),
+    ]
+    assert run.nodes.set_index("node_id").loc["db", "heartbeat"] == 13.0 + 3.0
+
+
+def test_a_node_failing_while_it_cleans_up_stays_out_until_it_recovers():
+    cluster = Cluster((Node("db", Role.DATABASE, cleanup_time=4.0), Node("ld", Role.LOADER)))
+    spec = server_client()
+    run = simulate(cluster, [JobRequest(spec, 0), JobRequest(spec, 0)], faults=[(6.0, "db", 3.0)])
+    db = [e[2:] for e in node_log(run) if e[1] == "db" and 5.0 <= e[0] <= 9.0]
+    assert db == [
+        ("state", "running_job", "finished"),
+        ("state", "running_job", "reporting"),
+        ("state", "running_job", "cleanup"),
+        ("fail", "offline", None),
+        ("recover", "idle", None),
+        ("state", "running_job", "running"),
+    ]
+    assert run.jobs.sort_values("job_id").start_time.tolist() == [0.0, 9.0]
 
 
 def test_retries_happen_before_the_failure_counts():
@@ -301,3 +363,27 @@ def test_tables_have_the_contract_schemas():
     for name, schema in TABLES.items():
         assert run.tables[name].schema.names == schema.names, name
         assert isinstance(run.tables[name], pa.Table)
+
+
+def test_tasks_record_the_command_they_would_run_rendered_on_their_nodes():
+    ping = Task("ping", shell=ShellPayload("ping -c 1 {{.Nodes.srv.Ip}} # on {{.Node.Name}}"))
+    spec = JobSpec(
+        "ping",
+        node_assignments=(NodeAssignment("srv", Role.DATABASE), NodeAssignment("cli", Role.LOADER)),
+        stages=(
+            Stage("ping", selectors=(Selector(name="cli"),), tasks=(ping,)),
+            Stage(
+                "halt",
+                selectors=(Selector(name="srv"),),
+                tasks=(Task("halt", driver=Driver.STOPPER, stopper=StopperPayload("ping")),),
+            ),
+        ),
+    )
+    cluster = Cluster((Node("db", Role.DATABASE, ip="10.0.0.7"), Node("ld", Role.LOADER)))
+    run = simulate(cluster, spec)
+    assert run.tasks[["task_name", "task_pipeline", "command"]].values.tolist() == [
+        ["ping", 0, "ping -c 1 10.0.0.7 # on cli"],
+        ["halt", 0, "stop ping"],
+    ]
+    starts = run.job_events[run.job_events["event"] == "task_start"]
+    assert starts["command"].tolist() == ["ping -c 1 10.0.0.7 # on cli", "stop ping"]

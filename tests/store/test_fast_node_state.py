@@ -9,10 +9,11 @@ from hypothesis_profiles import examples
 
 from benchhub_sim.cluster import Node
 from benchhub_sim.errors import StoreError
-from benchhub_sim.store import History, Store
-from benchhub_sim.store.nodes import NodeStore
+from benchhub_sim.store import NODES_SCHEMA, History, Store
+from benchhub_sim.store.nodes import NodeStore, job_state_of
 
-STATES = ["idle", "running_job", "cleanup", "offline", "bogus", None]
+STATES = ["idle", "running_job", "finding_central", "offline", "bogus", None]
+JOB_STATES = [None, None, "running", "cleanup", "bogus"]
 EVENTS = ["state", "state", "state", "fail", "recover", "deregister", "register"]
 
 
@@ -24,6 +25,7 @@ EVENTS = ["state", "state", "state", "fail", "recover", "deregister", "register"
             st.sampled_from(["n0", "n1", "n9"]),
             st.sampled_from(EVENTS),
             st.sampled_from(STATES),
+            st.sampled_from(JOB_STATES),
             st.sampled_from([None, 3]),
         ),
         max_size=25,
@@ -35,7 +37,7 @@ def test_node_events_change_what_check_and_apply_change(check, steps):
     for n in ("n0", "n1"):
         fast.add_node(0.0, Node(n))
         slow.apply(0.0, n, "register", "idle", None, info=Node(n))
-    for t, (node_id, event, state, job_id) in enumerate(steps, start=1):
+    for t, (node_id, event, state, job_state, job_id) in enumerate(steps, start=1):
         try:
             if check or state is None:
                 want = slow.check(node_id, event, state, new_info=False)
@@ -45,13 +47,14 @@ def test_node_events_change_what_check_and_apply_change(check, steps):
                     continue  # unchecked: an unknown node is the caller's bug
             if not check and event == "register":
                 continue  # unchecked re-registration of a live node: undefined
+            want_job_state = job_state_of(node_id, want, job_state)
         except StoreError as e:
             with pytest.raises(StoreError) as got:
-                fast.node(float(t), node_id, event, state, job_id)
+                fast.node(float(t), node_id, event, state, job_id, job_state=job_state)
             assert str(got.value) == str(e)
             continue
-        slow.apply(float(t), node_id, event, want, job_id)
-        fast.node(float(t), node_id, event, state, job_id)
+        slow.apply(float(t), node_id, event, want, job_id, job_state=want_job_state)
+        fast.node(float(t), node_id, event, state, job_id, job_state=job_state)
         assert fast.nodes.rows == slow.rows
         assert fast.nodes.deregistered == slow.deregistered
     events = fast.tables()["node_events"].to_pydict()
@@ -61,18 +64,24 @@ def test_node_events_change_what_check_and_apply_change(check, steps):
 def test_set_state_leaves_all_but_plainly_legal_state_events_to_the_check():
     s = NodeStore()
     s.apply(0.0, "n0", "register", "idle", None, info=Node("n0"))
-    assert not s.set_state("n9", "idle", None)  # not registered
-    assert not s.set_state("n0", "offline", None)  # offline only by fail / deregister
-    assert not s.set_state("n0", None, None)  # no state
-    assert not s.set_state("n0", "bogus", None)
+    assert not s.set_state(1.0, "n9", "idle", None, None)  # not registered
+    assert not s.set_state(1.0, "n0", "offline", None, None)  # offline only by fail / deregister
+    assert not s.set_state(1.0, "n0", None, None, None)  # no state
+    assert not s.set_state(1.0, "n0", "bogus", None, None)
+    assert not s.set_state(1.0, "n0", "running_job", None, 3)  # a job state is needed
+    assert not s.set_state(1.0, "n0", "running_job", "bogus", 3)
+    assert not s.set_state(1.0, "n0", "idle", "cleanup", None)  # only while running a job
     assert s.state("n0") == "idle"
-    assert s.set_state("n0", "running_job", 3)
-    assert (s.state("n0"), s.rows["n0"][12]) == ("running_job", 3)
-    s.apply(1.0, "n0", "fail", "offline", None)
-    assert not s.set_state("n0", "idle", None)  # offline
+    assert s.set_state(1.5, "n0", "running_job", "cleanup", 3)
+    assert (s.state("n0"), s.job_state("n0")) == ("running_job", "cleanup")
+    live = s.rows["n0"]  # the columns up to job_id (the table adds the others)
+    row = dict(zip(NODES_SCHEMA.names[: len(live)], live, strict=True))
+    assert (row["job_id"], row["heartbeat"]) == (3, 1.5)
+    s.apply(2.0, "n0", "fail", "offline", None)
+    assert not s.set_state(2.0, "n0", "idle", None, None)  # offline
     s.apply(2.0, "n0", "recover", "idle", None)
     s.apply(3.0, "n0", "deregister", "offline", None)
-    assert not s.set_state("n0", "idle", None)  # deregistered
+    assert not s.set_state(3.0, "n0", "idle", None, None)  # deregistered
     assert s.state("n0") == "offline"
 
 

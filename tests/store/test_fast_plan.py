@@ -42,9 +42,11 @@ class ComparingStore(Store):
 
     def job(self, time, job_id, event, status, pipeline=None, stage=None, stage_name=None,
             node_id=None, node_name=None, task=None, task_name=None, driver=None,
-            background=None, attempt=None, exit_code=None, detail=None):  # fmt: skip
+            background=None, attempt=None, exit_code=None, detail=None, role=None,
+            task_pipeline=None, command=None):  # fmt: skip
         ev = (time, job_id, event, status, pipeline, stage, stage_name, node_id, node_name,
-              task, task_name, driver, background, attempt, exit_code, detail)  # fmt: skip
+              task, task_name, driver, background, attempt, exit_code, detail, role,
+              task_pipeline, command)  # fmt: skip
         planned = self.jobs.plan(list(ev), self.nodes)  # plan only reads the snapshot
         fast = plan_fast(self.jobs, self.nodes, ev)
         if fast is None:
@@ -138,14 +140,15 @@ def store():
     s = Store(History(flush_rows=3))
     for n in ("db-0", "ld-0", "n9"):
         s.add_node(0.0, Node(n))
-    s.add_job(0.0, 3, "pp", n_nodes=2, walltime=60.0)
+    s.add_job(0.0, 3, "pp", n_nodes=2, walltime=60.0, n_pipelines=2)
     s.job(1.0, 3, "assign", "queued", node_id="db-0", node_name="srv", detail="exact")
     return s
 
 
 def rejected(store: Store, *args, **kw) -> None:
     names = ("pipeline", "stage", "stage_name", "node_id", "node_name", "task", "task_name",
-             "driver", "background", "attempt", "exit_code", "detail")  # fmt: skip
+             "driver", "background", "attempt", "exit_code", "detail", "role", "task_pipeline",
+             "command")  # fmt: skip
     full = (*args, *(kw.get(n) for n in names))
     assert plan_fast(store.jobs, store.nodes, full) is None
     seq = store.history.seq
@@ -166,6 +169,7 @@ def test_illegal_events_are_not_planned_fast(store):
     j(1.0, 3, "start", "running")
     rejected(store, 1.0, 3, "stage_start", "running", pipeline=0, stage=0, stage_name="s",
              node_id="db-0", node_name="srv", background=False)  # pipeline not started  # fmt: skip
+    rejected(store, 1.0, 3, "pipeline_start", "running", pipeline=2)  # the job has 2
     j(1.0, 3, "pipeline_start", "running", pipeline=0)
     rejected(store, 1.0, 3, "pipeline_start", "running", pipeline=0)  # started twice
     rejected(store, 1.0, 3, "stage_start", "running", pipeline=0, stage=0, stage_name="s",

@@ -19,14 +19,14 @@ from benchhub_sim.errors import RunFormatError
 from benchhub_sim.store import TABLES, Run, Store, load_run
 from benchhub_sim.store import run as run_module
 
-RUN_V1 = Path(__file__).resolve().parents[1] / "data" / "run-v1"
+RUN = Path(__file__).resolve().parents[1] / "data" / "run-v2"  # the current schema
 EVENTS = ("node_events", "job_events")
 
 
 @pytest.fixture
 def run_dir(tmp_path):
     dst = tmp_path / "run"
-    shutil.copytree(RUN_V1, dst)
+    shutil.copytree(RUN, dst)
     return dst
 
 
@@ -72,10 +72,10 @@ def test_load_reads_no_table_data(run_dir, reads):
     run = load_run(run_dir)
     assert reads == []
     assert isinstance(run.tables, Mapping) and isinstance(run.tables, MutableMapping)
-    assert list(run.tables) == list(TABLES) and len(run.tables) == 6
+    assert list(run.tables) == list(TABLES) and len(run.tables) == len(TABLES)
     assert "jobs" in run.tables and "colour" not in run.tables
     assert run.tables.loaded() == frozenset()
-    assert run.tables.num_rows("jobs") == 2  # the reference run has 2 jobs
+    assert run.tables.num_rows("jobs") == 3  # the reference run has 3 jobs
     assert reads == []
 
 
@@ -85,7 +85,7 @@ def test_a_table_is_read_once_on_first_access(run_dir, reads):
     assert reads == [("jobs.parquet", None)]
     assert run.tables.loaded() == {"jobs"}
     assert run.tables["jobs"] is jobs
-    assert sorted(run.jobs["status"]) == ["aborted", "finished"]
+    assert sorted(run.jobs["status"]) == ["aborted", "aborted", "finished"]
     assert reads == [("jobs.parquet", None)]
     run.job_events  # noqa: B018 - the property reads the table
     assert reads[1:] == [("job_events.parquet", None)]
@@ -112,15 +112,15 @@ def test_summary_and_reprs_read_no_event_table(run_dir, reads):
     assert not [c for c in reads if c[0] in {f"{n}.parquet" for n in EVENTS}]
     assert set(reads) <= {("jobs.parquet", ("status",)), ("nodes.parquet", ("state",))}
     assert run.tables.loaded() == frozenset()
-    # values of the reference run (tests/data/make_reference_run.py): 2 jobs, 3 nodes,
-    # events from t=0 to t=11
-    assert summary["jobs"] == {"finished": 1, "aborted": 1}
+    # values of the reference run (tests/data/make_reference_run.py): 3 jobs, 3 nodes,
+    # events from t=0 to t=14
+    assert summary["jobs"] == {"finished": 1, "aborted": 2}
     assert sum(summary["nodes"].values()) == 3
-    assert summary["span"] == (0.0, 11.0)
+    assert summary["span"] == (0.0, 14.0)
     assert summary["events"] == pq.ParquetFile(run_dir / "job_events.parquet").metadata.num_rows + (
         pq.ParquetFile(run_dir / "node_events.parquet").metadata.num_rows
     )
-    assert "2 jobs (finished 1, aborted 1)" in text and "t = 0 .. 11 s" in html
+    assert "3 jobs (finished 1, aborted 2)" in text and "t = 0 .. 14 s" in html
     eager = Run({name: run.tables[name] for name in TABLES}, run.meta)
     assert eager.status_counts() == summary
 
@@ -129,7 +129,7 @@ def test_span_without_parquet_statistics(run_dir):
     for name in EVENTS:
         table = pq.read_table(run_dir / f"{name}.parquet")
         pq.write_table(table, run_dir / f"{name}.parquet", write_statistics=False)
-    assert load_run(run_dir).status_counts()["span"] == (0.0, 11.0)
+    assert load_run(run_dir).status_counts()["span"] == (0.0, 14.0)
 
 
 def test_save_copies_unread_tables_by_row_group(run_dir, tmp_path, reads):
@@ -164,7 +164,7 @@ def test_assigned_table_is_kept_and_saved(run_dir, tmp_path, reads):
     assert back.meta["counts"]["jobs"] == 0 and len(back.jobs) == 0
     assert back.tables["stages"].equals(load_run(run_dir).tables["stages"])
     del run.tables["jobs"]
-    assert "jobs" not in run.tables and len(run.tables) == 5
+    assert "jobs" not in run.tables and len(run.tables) == len(TABLES) - 1
     with pytest.raises(KeyError):
         run.tables["jobs"]
 
@@ -289,7 +289,7 @@ def test_simulate_to_a_directory_returns_an_unread_run(tmp_path):
 @pytest.fixture(scope="module")
 def shared_run(tmp_path_factory):
     dst = tmp_path_factory.mktemp("lazy") / "run"
-    shutil.copytree(RUN_V1, dst)
+    shutil.copytree(RUN, dst)
     return dst
 
 
@@ -317,16 +317,16 @@ def test_each_table_read_at_most_once(shared_run, order):
 def test_rows_reads_some_columns_of_some_events(run_dir, reads):
     """Run.rows on a table still on disk reads it by row groups, and equals filtering."""
     lazy = load_run(run_dir)
-    got = lazy.rows("job_events", ["job_id", "node_id", "time"], events={"assign", "finish"})
+    got = lazy.rows("job_events", ["job_id", "node_id", "time"], events={"assign", "abort"})
     # read row group by row group, never the whole table into the run
     assert reads and set(reads) == {("job_events.parquet", ("row group",))}
     assert "job_events" not in lazy.tables.loaded()
-    assert lazy.time_span("job_events")[1] == max(got["time"])  # the last event is a finish
+    assert lazy.time_span("job_events")[1] == max(got["time"])  # the last event is an abort
     full = load_run(run_dir).job_events
-    keep = full["event"].astype(str).isin(["assign", "finish"]).to_numpy()
+    keep = full["event"].astype(str).isin(["assign", "abort"]).to_numpy()
     want = full.loc[keep, ["job_id", "node_id", "time"]]
     assert got.astype(object).values.tolist() == want.astype(object).values.tolist()
-    assert set(full.loc[keep, "event"].astype(str)) == {"assign", "finish"} and len(got) > 2
+    assert set(full.loc[keep, "event"].astype(str)) == {"assign", "abort"} and len(got) > 2
 
 
 def test_rows_gives_string_columns_as_categoricals_when_asked(run_dir):

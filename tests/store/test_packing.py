@@ -224,7 +224,7 @@ def test_abort_stops_both_slots_and_frees_the_node_once():
     assert ends == [
         ("task_stop", "cli-0"), ("stage_abort", "cli-0"),
         ("task_stop", "cli-1"), ("stage_abort", "cli-1"),
-        ("abort", None),
+        ("pipeline_abort", None), ("abort", None),
     ]  # fmt: skip
     assert t["stages"].column("status").to_pylist() == ["aborted", "aborted"]
     assert "ld-0" not in s.jobs.owner and "db-0" not in s.jobs.owner
@@ -242,7 +242,13 @@ def test_bulk_transitions_with_a_node_bound_twice_equal_single_events(bulk):
         for n in ("n0", "n1"):
             s.add_node(0.0, Node(n))
         s.add_job(0.0, 5, "p", n_nodes=3, walltime=9.0)
-        s.bind(0.0, 5, [("n0", "l-0", "any"), ("n0", "l-1", "any"), ("n1", "l-2", "any")])
+        s.bind(0.0, 5, [("n0", "l-0", "loader", "any"), ("n0", "l-1", "loader", "any"),
+                        ("n1", "l-2", "loader", "any")])  # fmt: skip
+        held = s.tables()["nodes"].select(["node_id", "job_id", "node_name", "job_role"])
+        assert held.to_pylist() == [
+            {"node_id": "n0", "job_id": 5, "node_name": "l-0,l-1", "job_role": "loader"},
+            {"node_id": "n1", "job_id": 5, "node_name": "l-2", "job_role": "loader"},
+        ]
         shape = SimpleShape(0, 0, "run", 0, "t", "shell")
         units = [("n0", "l-0"), ("n0", "l-1"), ("n1", "l-2")]
         s.start_simple(0.0, 5, shape, units, ["a", "b", "c"])
@@ -257,10 +263,13 @@ def test_bulk_transitions_with_a_node_bound_twice_equal_single_events(bulk):
         {"node_id": "n0", "node_name": "l-1", "status": "finished", "stop_time": 2.0},
         {"node_id": "n1", "node_name": "l-2", "status": "finished", "stop_time": 2.0},
     ]
-    # node n0 went running_job -> cleanup -> idle once, not once per slot
-    states = [(e["node_id"], e["state"]) for e in t["node_events"].to_pylist()[2:]]
-    assert states == [("n0", "running_job"), ("n1", "running_job"), ("n0", "cleanup"),
-                      ("n0", "idle"), ("n1", "cleanup"), ("n1", "idle")]  # fmt: skip
+    # node n0 went running_job -> ... -> idle once, not once per slot
+    states = [
+        (e["node_id"], e["job_state"] or e["state"]) for e in t["node_events"].to_pylist()[2:]
+    ]
+    assert states == [("n0", "running"), ("n1", "running"),
+                      ("n0", "finished"), ("n0", "reporting"), ("n0", "cleanup"), ("n0", "idle"),
+                      ("n1", "finished"), ("n1", "reporting"), ("n1", "cleanup"), ("n1", "idle")]  # fmt: skip
     assert_fold_equals_snapshot(s)
     ref = run(False).tables()
     assert all(t[k].equals(ref[k]) for k in t)
@@ -300,9 +309,11 @@ class ComparingStore(Store):
 
     def job(self, time, job_id, event, status, pipeline=None, stage=None, stage_name=None,
             node_id=None, node_name=None, task=None, task_name=None, driver=None,
-            background=None, attempt=None, exit_code=None, detail=None):  # fmt: skip
+            background=None, attempt=None, exit_code=None, detail=None, role=None,
+            task_pipeline=None, command=None):  # fmt: skip
         ev = (time, job_id, event, status, pipeline, stage, stage_name, node_id, node_name,
-              task, task_name, driver, background, attempt, exit_code, detail)  # fmt: skip
+              task, task_name, driver, background, attempt, exit_code, detail, role,
+              task_pipeline, command)  # fmt: skip
         planned = self.jobs.plan(list(ev), self.nodes)  # plan only reads the snapshot
         fast = plan_fast(self.jobs, self.nodes, ev)
         if fast is not None:

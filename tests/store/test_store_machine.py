@@ -20,7 +20,15 @@ from benchhub_sim.store import History, Store, fold_history
 from benchhub_sim.store.schema import JOB_EVENTS
 
 NODES = ("n0", "n1", "n2")
-LIVE_NODE_STATES = ("idle", "running_job", "waiting_peers", "reporting", "cleanup")
+#: (state, job state) of a live node
+LIVE_NODE_STATES = (
+    ("idle", None),
+    ("running_job", "running"),
+    ("running_job", "waiting_instruction"),
+    ("running_job", "error"),
+    ("running_job", "reporting"),
+    ("running_job", "cleanup"),
+)
 
 
 class StoreMachine(RuleBasedStateMachine):
@@ -80,9 +88,11 @@ class StoreMachine(RuleBasedStateMachine):
 
     @rule(n_nodes=st.integers(1, 2))
     def submit(self, n_nodes):
+        # pipeline p runs stages 2p and 2p + 1; task t of a stage is in task pipeline t
         self.store.add_job(
-            self.tick(), self.next_job, f"job{self.next_job}", n_nodes=n_nodes, walltime=10.0
-        )
+            self.tick(), self.next_job, f"job{self.next_job}", n_nodes=n_nodes, walltime=10.0,
+            n_pipelines=3, n_task_pipelines=[2] * 6,
+        )  # fmt: skip
         self.next_job += 1
 
     def assign(self, data):
@@ -175,6 +185,8 @@ class StoreMachine(RuleBasedStateMachine):
                 driver="shell",
                 background=bg,
                 attempt=0,
+                task_pipeline=t,
+                command=f"run t{t}",
             )
 
     def task_event(self, data, event, status, statuses, bg=None, **kw):
@@ -290,10 +302,11 @@ class StoreMachine(RuleBasedStateMachine):
     # -- nodes -----------------------------------------------------------------------
 
     def node_state(self, data):
-        state = data.draw(st.sampled_from(LIVE_NODE_STATES))
+        state, job_state = data.draw(st.sampled_from(LIVE_NODE_STATES))
         n = self.pick(data, [n for n in NODES if self.store.nodes.is_live(n)])
         if n is not None:
-            self.store.node(self.tick(), n, "state", state, job_id=self.store.jobs.owner.get(n))
+            job_id = self.store.jobs.owner.get(n) if job_state else None
+            self.store.node(self.tick(), n, "state", state, job_id, job_state=job_state)
 
     def node_life(self, data):
         event = data.draw(st.sampled_from(["fail", "recover", "deregister", "register"]))
@@ -431,7 +444,7 @@ class StoreMachine(RuleBasedStateMachine):
             return
         t = self.store.tables()
         folded = fold_history(t["job_events"], t["node_events"], t["jobs"], t["nodes"])
-        for name in ("nodes", "jobs", "stages", "tasks"):
+        for name in folded:
             assert folded[name].equals(t[name]), name
         # invariants of the semantics, whatever the path
         for job in t["jobs"].to_pylist():
@@ -444,6 +457,9 @@ class StoreMachine(RuleBasedStateMachine):
             j["job_id"] for j in t["jobs"].to_pylist() if j["status"] in ("finished", "aborted")
         }
         assert not [r for r in live_tasks if r["job_id"] in ended]
+        for name in ("stage_pipelines", "task_pipelines"):
+            live = [r for r in t[name].to_pylist() if r["status"] in ("running", "background")]
+            assert not [r for r in live if r["job_id"] in ended], name
 
 
 StoreMachine.TestCase.settings = settings(

@@ -19,13 +19,13 @@ import pytest
 from benchhub_sim.errors import RunFormatError
 from benchhub_sim.store import TABLES, History, Run, RunWriter, Store, load_run
 
-RUN_V1 = Path(__file__).resolve().parents[1] / "data" / "run-v1"
+RUN = Path(__file__).resolve().parents[1] / "data" / "run-v2"  # the current schema
 
 
 @pytest.fixture
 def run_dir(tmp_path):
     dst = tmp_path / "run"
-    shutil.copytree(RUN_V1, dst)
+    shutil.copytree(RUN, dst)
     return dst
 
 
@@ -73,7 +73,7 @@ def test_wrong_schema_version_in_run_json(run_dir):
     meta["schema_version"] = 3
     (run_dir / "run.json").write_text(json.dumps(meta))
     with pytest.raises(
-        RunFormatError, match=r"^run\.json: written with schema 3, this version reads 1\.\.1$"
+        RunFormatError, match=r"^run\.json: written with schema 3, this version reads 1\.\.2$"
     ):
         load_run(run_dir)
 
@@ -84,7 +84,7 @@ def test_wrong_schema_version_in_file(run_dir):
     md[b"benchhub_sim.schema_version"] = b"3"
     pq.write_table(table.replace_schema_metadata(md), run_dir / "jobs.parquet")
     with pytest.raises(
-        RunFormatError, match=r"^jobs\.parquet: written with schema 3, this version reads 1\.\.1$"
+        RunFormatError, match=r"^jobs\.parquet: written with schema 3, this version reads 1\.\.2$"
     ):
         load_run(run_dir)
 
@@ -104,7 +104,7 @@ def test_row_count_mismatch(run_dir):
     meta = json.loads((run_dir / "run.json").read_text())
     meta["counts"]["jobs"] = 5
     (run_dir / "run.json").write_text(json.dumps(meta))
-    with pytest.raises(RunFormatError, match=r"^jobs\.parquet: 2 rows, run\.json says 5$"):
+    with pytest.raises(RunFormatError, match=r"^jobs\.parquet: 3 rows, run\.json says 5$"):
         load_run(run_dir)
 
 
@@ -206,9 +206,9 @@ def test_streamed_run_equals_in_memory(tmp_path):
 
 def test_run_repr(run_dir):
     run = load_run(run_dir)
-    assert "2 jobs (finished 1, aborted 1)" in repr(run)
+    assert "3 jobs (finished 1, aborted 2)" in repr(run)
     html = run._repr_html_()
-    assert "2 (finished 1, aborted 1)" in html and "(3 nodes)" in html and "t = 0 .. 11 s" in html
+    assert "3 (finished 1, aborted 2)" in html and "(3 nodes)" in html and "t = 0 .. 14 s" in html
 
 
 def test_a_run_of_the_store_s_tables_is_the_checked_one(tmp_path):

@@ -154,13 +154,14 @@ def test_abort_stops_what_runs(store):
     j(2.5, 3, "stage_ready", "background", stage=2, node_id="ld-0")
     j(3.0, 3, "task_start", "running", stage=1, node_id="db-0", task=0)
     j(4.0, 3, "abort", "aborted", detail="node db-0 failed")
-    events = store.tables()["job_events"].to_pylist()[-5:]
-    assert [(e["event"], e["status"], e["stage"], e["detail"]) for e in events] == [
-        ("task_stop", "stopped", 1, "job aborted: node db-0 failed"),
-        ("stage_abort", "aborted", 1, "job aborted: node db-0 failed"),
-        ("task_stop", "stopped", 2, "job aborted: node db-0 failed"),
-        ("stage_stop", "stopped", 2, "job aborted: node db-0 failed"),
-        ("abort", "aborted", None, "node db-0 failed"),
+    events = store.tables()["job_events"].to_pylist()[-6:]
+    assert [(e["event"], e["status"], e["stage"], e["pipeline"], e["detail"]) for e in events] == [
+        ("task_stop", "stopped", 1, 0, "job aborted: node db-0 failed"),
+        ("stage_abort", "aborted", 1, 0, "job aborted: node db-0 failed"),
+        ("task_stop", "stopped", 2, 0, "job aborted: node db-0 failed"),
+        ("stage_stop", "stopped", 2, 0, "job aborted: node db-0 failed"),
+        ("pipeline_abort", "aborted", None, 0, "job aborted: node db-0 failed"),
+        ("abort", "aborted", None, None, "node db-0 failed"),
     ]
     job = store.tables()["jobs"].to_pylist()[0]
     # stage 1 aborted: in no list; stage 2 stopped after being ready: finished
