@@ -306,8 +306,8 @@ def utilization(run: Any, *, freq: float | None = None) -> pd.Series:
     """Cluster utilization over time: busy nodes / nodes, as a step function.
 
     A node is busy while a job holds it, from the node's ``assign`` event to the job's
-    stop (see :func:`node_intervals`); node states (``cleanup``, ``reporting``) do not
-    count separately. Without any assign or stage rows, each started job holds
+    stop (see :func:`node_intervals`); the time a node then spends reporting and
+    cleaning up (job states ``reporting``, ``cleanup``) does not count. Without any assign or stage rows, each started job holds
     ``n_nodes`` nodes from start to stop. The denominator is ``len(run.nodes)``.
 
     Parameters
@@ -403,29 +403,46 @@ def queue_length(run: Any, *, freq: float | None = None) -> pd.Series:
     return s
 
 
-def node_states(run: Any) -> pd.DataFrame:
+def node_states(run: Any, *, job_states: bool = False) -> pd.DataFrame:
     """How many nodes are in each state over time, from ``node_events``.
 
     Every ``node_events`` row with a state moves its node to that state. Before its
     first event a node counts in no state.
 
+    Parameters
+    ----------
+    run : Run-like
+    job_states : bool
+        Count a node that serves a job (state ``running_job``) under its job state
+        (``running``, ``finished``, ``error``, ``reporting``, ``cleanup``, ...) instead:
+        what it does for the job.
+
     Returns
     -------
     pandas.DataFrame
-        Indexed by ``time``, one column per state seen (in order of
-        :data:`benchhub_sim.store.schema.NODE_STATES` first), integer counts.
+        Indexed by ``time``, one column per state seen (in the order of
+        :data:`~benchhub_sim.store.schema.NODE_STATES`, with ``running_job`` replaced by
+        :data:`~benchhub_sim.store.schema.NODE_JOB_STATES` under ``job_states``),
+        integer counts.
     """
-    from benchhub_sim.store.schema import NODE_STATES
+    from benchhub_sim.store.schema import NODE_JOB_STATES, NODE_STATES
 
     ne = _table(run, "node_events")
     if ne is None or ne.empty:
         return pd.DataFrame(index=pd.Index([], name="time", dtype=float))
     ev = ne.dropna(subset=["state"]).sort_values("seq", kind="stable")
     states = ev["state"].astype(object).to_numpy()
+    known = list(NODE_STATES)
+    if job_states and "job_state" in ev:
+        detail = ev["job_state"].astype(object).to_numpy()
+        serving = (states == "running_job") & pd.notna(detail)
+        states = np.where(serving, detail, states)
+        at = known.index("running_job")
+        known[at : at + 1] = NODE_JOB_STATES
     nodes = ev["node_id"].astype(object).to_numpy()
     times = ev["time"].to_numpy(float)
     seen = list(dict.fromkeys(states))
-    order = [s for s in NODE_STATES if s in seen] + [s for s in seen if s not in NODE_STATES]
+    order = [s for s in known if s in seen] + [s for s in seen if s not in known]
     col = {s: i for i, s in enumerate(order)}
     current: dict[Any, int] = {}
     counts = np.zeros(len(order), dtype=np.int64)

@@ -33,12 +33,16 @@ if TYPE_CHECKING:
 
 #: colour of failure markers and aborted spans
 FAIL_COLOR = "#d62728"
-#: fixed colours of node states, so every plot of every run reads the same
+#: fixed colours of node states and of the job states of a node serving a job, so every
+#: plot of every run reads the same
 STATE_COLORS = {
     "finding_central": "#c7c7c7",
     "idle": "#aec7e8",
     "running_job": "#1f77b4",
-    "waiting_peers": "#ff7f0e",
+    "running": "#1f77b4",
+    "finished": "#17becf",
+    "error": "#ff9896",
+    "waiting_instruction": "#ff7f0e",
     "reporting": "#2ca02c",
     "cleanup": "#9467bd",
     "offline": FAIL_COLOR,
@@ -529,9 +533,11 @@ def plot_queue_length(
 
 
 def plot_node_states(run: Any, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
-    """Number of nodes in each state over time, stacked (from ``node_events``)."""
+    """Number of nodes in each state over time, stacked (from ``node_events``); a node
+    serving a job is shown in its job state (running, reporting, cleanup, ...: see
+    :func:`~benchhub_sim.analysis.metrics.node_states`)."""
     ax = _axes(ax)
-    df = node_states(run)
+    df = node_states(run, job_states=True)
     if df.empty:
         ax.set_title("Node states (no node events)")
         return ax

@@ -118,7 +118,10 @@ def tiny_run():
     node_events = []
 
     def ne(t, node, event, state):
-        node_events.append(dict(seq=next(seq), time=t, node_id=node, event=event, state=state))
+        job_state = "running" if state == "running_job" else None
+        node_events.append(
+            dict(seq=next(seq), time=t, node_id=node, event=event, state=state, job_state=job_state)
+        )
 
     job_events = []
 

@@ -129,6 +129,9 @@ def test_node_states(run):
     assert ns.index.tolist() == [0.0, 1.0, 5.0, 10.0, 30.0]
     assert ns["idle"].tolist() == [1, 0, 1, 0, 2]
     assert ns["running_job"].tolist() == [1, 2, 1, 2, 0]
+    by_job_state = node_states(run, job_states=True)  # what the nodes do for their jobs
+    assert list(by_job_state.columns) == ["idle", "running"]
+    assert by_job_state["running"].tolist() == ns["running_job"].tolist()
 
 
 def test_stage_durations_are_split_by_spec(run):

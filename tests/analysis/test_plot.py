@@ -222,8 +222,8 @@ def test_wait_cdf_of_two_runs(run, make_run):
 
 def test_node_states_stack(run):
     ax = plot_node_states(run, ax=_new_ax())
-    assert len(ax.collections) == 2  # idle, running_job
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["idle", "running_job"]
+    assert len(ax.collections) == 2  # idle, running (a job: the nodes' job state)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["idle", "running"]
     # the top of the stack is 2 nodes throughout [0, 30]
     top = ax.collections[1].get_paths()[0].vertices
     assert top[:, 1].max() == 2.0
