@@ -166,7 +166,7 @@ def simpy_mmc_logged(
     jobs: list[tuple] = []
     nodes: list[tuple] = []
     seq = [0]
-    blank = (None,) * 12
+    blank = (None,) * 16  # every column after job_id, event and status
 
     def log(rows: list[tuple], *row: Any) -> None:
         rows.append((seq[0], env.now, *row))
@@ -175,20 +175,23 @@ def simpy_mmc_logged(
     def job(k: int, service: float) -> Any:
         log(jobs, k, "submit", "queued", *blank)
         node = yield servers.get()
-        log(jobs, k, "assign", "queued", None, None, None, node, "w", *blank[:6], "any")
-        log(nodes, node, "state", "running_job", k, None)
+        log(jobs, k, "assign", "queued", None, None, None, node, "w", *blank[:6], "any", "any",
+            None, None)  # fmt: skip
+        log(nodes, node, "state", "running_job", "running", k, None)
         log(jobs, k, "start", "running", *blank)
-        log(jobs, k, "pipeline_start", "running", 0, *blank[:11])
+        log(jobs, k, "pipeline_start", "running", 0, *blank[:15])
         run, task = (0, 0, "run", node, "w"), (0, "t", "shell", False, 0)
-        log(jobs, k, "stage_start", "running", *run, None, None, None, False, None, None, None)
-        log(jobs, k, "task_start", "running", *run, *task, None, None)
+        no_task = (None, None, None, False, None, None, None, None, None, None)
+        log(jobs, k, "stage_start", "running", *run, *no_task)
+        log(jobs, k, "task_start", "running", *run, *task, None, None, None, 0, "true")
         yield env.timeout(service)
-        log(jobs, k, "task_finish", "finished", *run, *task, 0, None)
-        log(jobs, k, "stage_finish", "finished", *run, None, None, None, False, None, None, None)
-        log(jobs, k, "pipeline_finish", "finished", 0, *blank[:11])
+        log(jobs, k, "task_finish", "finished", *run, *task, 0, None, None, 0, None)
+        log(jobs, k, "stage_finish", "finished", *run, *no_task)
+        log(jobs, k, "pipeline_finish", "finished", 0, *blank[:15])
         log(jobs, k, "finish", "finished", *blank)
-        log(nodes, node, "state", "cleanup", k, None)
-        log(nodes, node, "state", "idle", None, None)
+        for job_state in ("finished", "reporting", "cleanup"):
+            log(nodes, node, "state", "running_job", job_state, k, None)
+        log(nodes, node, "state", "idle", None, None, None)
         yield servers.put(node)
 
     def source() -> Any:
