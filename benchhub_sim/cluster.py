@@ -609,7 +609,7 @@ def _check_unique(doc: _Doc, nodes: list[tuple[Node, _Path]]) -> None:
 
 #: the columns of :func:`cluster_table`: a node's info, as in :class:`Node`
 CLUSTER_COLUMNS = ("node_id", "role", "host", "ip", "provider", "cores", "mem_mb", "disk_mb",
-                   "labels", "speed", "mtbf", "mttr")  # fmt: skip
+                   "labels", "speed", "mtbf", "mttr", "reporting_time", "cleanup_time")  # fmt: skip
 
 #: Node fields that are columns of the node store (role and labels besides)
 _INFO_FIELDS = (

@@ -303,7 +303,7 @@ nodes:
     )
     assert (db1.boot_time, db1.reporting_time, db1.cleanup_time) == (1500000000, 0.5, 2.0)
     path = tmp_path / "db.parquet"
-    pq.write_table(cluster_table([db0, db1]), path)
+    pq.write_table(node_table([db0, db1]), path)
     assert load_cluster(path).nodes == (db0, db1)  # every field a node store column keeps
     with pytest.raises(ClusterError) as exc:
         load_cluster("nodes: [{id: a, mem_mb: 10, mem_free_mb: 20, cleanup_time: -1}]")
@@ -332,7 +332,8 @@ def test_cluster_table_is_a_dataframe_of_node_info():
     df = cluster_table(cluster)
     assert isinstance(df, pd.DataFrame)
     assert list(df.columns) == ["node_id", "role", "host", "ip", "provider", "cores", "mem_mb",
-                                "disk_mb", "labels", "speed", "mtbf", "mttr"]  # fmt: skip
+                                "disk_mb", "labels", "speed", "mtbf", "mttr", "reporting_time",
+                                "cleanup_time"]  # fmt: skip
     assert df["role"].tolist() == ["database", "any"]
     assert df["labels"].tolist() == [{"k": "v"}, {}]
     assert df["cores"].tolist() == [4.0, 1.0] and df["speed"].tolist() == [1.0, 2.0]
