@@ -191,49 +191,43 @@ class LiveJob:
             yield from by_task.values()
 
     def task_pipeline_rows(self) -> list[tuple]:
-        """Rows of ``task_pipelines``: per stage row (and per slot that ran tasks of a
-        stage without one), one per task pipeline of the stage when their number is known,
-        and one per task pipeline its tasks named."""
+        """Rows of ``task_pipelines``: per stage row, one per task pipeline of the stage when
+        their number is known (queued until a task of it starts), and one per task
+        pipeline its tasks named (:func:`task_pipeline_status` of their last attempts)."""
         self.build()
+        job_id, counts, attempts = self.row[0], self.row[J_NTP], self.attempts
+        groups: dict[tuple[int, str, int], list[list]] = {}
+        for (stage, slot), by_task in self.trows.items():
+            for trow in by_task.values():
+                tp = trow[T_TP]
+                if tp is not None:
+                    group = groups.get((stage, slot, tp))
+                    if group is None:
+                        groups[(stage, slot, tp)] = [trow]
+                    else:
+                        group.append(trow)
         out: list[tuple] = []
-        trows, srows = self.trows, self.srows
-        for stage, by_slot in srows.items():
-            for slot, srow in by_slot.items():
-                self._task_pipelines(out, stage, srow[4], slot, trows.get((stage, slot)))
-        for (stage, slot), by_task in trows.items():  # (an unchecked store's strays)
-            if slot not in srows.get(stage, ()):
-                self._task_pipelines(out, stage, next(iter(by_task.values()))[4], slot, by_task)
-        return out
-
-    def _task_pipelines(
-        self, out: list[tuple], stage: int, node_id: str, slot: str, by_task: dict | None
-    ) -> None:
-        """Append the task pipeline rows of one stage row to ``out``."""
-        job_id, counts = self.row[0], self.row[J_NTP]
-        groups: dict[int, list[list]] = {}
-        for trow in by_task.values() if by_task else ():
-            tp = trow[T_TP]
-            if tp is not None:
-                group = groups.get(tp)
-                if group is None:
-                    groups[tp] = [trow]
-                else:
-                    group.append(trow)
-        if counts is not None and 0 <= stage < len(counts):
-            for k in range(counts[stage]):
-                if k not in groups:
-                    out.append((job_id, stage, node_id, slot, k, "queued", None, None))
-        attempts = self.attempts
-        for tp, rows in groups.items():
+        if counts is not None:
+            for stage, by_slot in self.srows.items():
+                if 0 <= stage < len(counts):
+                    for slot, srow in by_slot.items():
+                        for k in range(counts[stage]):
+                            if (stage, slot, k) not in groups:
+                                out.append((job_id, stage, srow[4], slot, k, "queued", None, None))
+        for (stage, slot, tp), rows in groups.items():
             last = [
                 (r[T_STATUS], r[T_READY]) for r in rows if attempts[(stage, slot, r[6])] == r[9]
             ]
             status = task_pipeline_status(last)
-            starts = [r[T_START] for r in rows if r[T_START] is not None]
-            stop = None
-            if status in ("finished", "aborted"):
+            if len(rows) == 1:  # one task, one attempt: the usual task pipeline
+                start, stop = rows[0][T_START], rows[0][T_STOP]
+            else:
+                start = min((r[T_START] for r in rows if r[T_START] is not None), default=None)
                 stop = max((r[T_STOP] for r in rows if r[T_STOP] is not None), default=None)
-            out.append((job_id, stage, node_id, slot, tp, status, min(starts, default=None), stop))
+            if status != "finished" and status != "aborted":
+                stop = None
+            out.append((job_id, stage, rows[0][4], slot, tp, status, start, stop))
+        return out
 
     def pipeline_rows(self) -> list[list]:
         return [self.prows[p] for p in sorted(self.prows)]
