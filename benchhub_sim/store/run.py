@@ -56,10 +56,8 @@ _VERSIONS = f"{min(READABLE_SCHEMA_VERSIONS)}..{max(READABLE_SCHEMA_VERSIONS)}"
 def _schema(name: str, version: int = SCHEMA_VERSION) -> pa.Schema:
     """The schema of table ``name`` in a run of schema ``version``: one of :data:`TABLES`
     or of :data:`OPTIONAL_TABLES` (schema 1: of :data:`~benchhub_sim.store.legacy.V1_TABLES`)."""
-    if version != SCHEMA_VERSION:
-        schema = V1_TABLES.get(name)
-    else:
-        schema = TABLES.get(name) or OPTIONAL_TABLES.get(name)
+    schema = (TABLES if version == SCHEMA_VERSION else V1_TABLES).get(name)
+    schema = schema or OPTIONAL_TABLES.get(name)
     if schema is None:
         raise RunFormatError(f"{name}: not a table of a run directory")
     return schema
@@ -1011,7 +1009,7 @@ def load_run(path: str | os.PathLike[str]) -> Run:
         rows: dict[str, int] = {}
         listed = meta.get("counts") or {}
         optional = [n for n in OPTIONAL_TABLES if n in listed or (path / f"{n}.parquet").exists()]
-        for name in (*schemas, *(optional if version == SCHEMA_VERSION else ())):
+        for name in (*schemas, *optional):
             with _open_parquet(path / f"{name}.parquet", name, version=version) as pf:
                 rows[name] = pf.metadata.num_rows
         for name, n in (meta.get("counts") or {}).items():
@@ -1037,8 +1035,8 @@ def load_run(path: str | os.PathLike[str]) -> Run:
     have = {n: path / f"{n}.parquet" for n in snapshots if (path / f"{n}.parquet").exists()}
     if len(have) == len(snapshots):
         tables.update({n: _read_parquet(f, n, version=version) for n, f in have.items()})
-    if version == 1:
-        tables = upgrade_v1(tables)
+    if version == 1:  # (metrics and results are the same in both versions)
+        tables = {**upgrade_v1(tables), **{n: tables[n] for n in OPTIONAL_TABLES if n in tables}}
     elif len(have) != len(snapshots):
         tables.update(fold_history(tables["job_events"], tables["node_events"]))
     if not complete:
