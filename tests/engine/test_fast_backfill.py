@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis_profiles import examples
 
-import benchhub_sim.sched.policies as policies
+import benchhub_sim.sched.memo as pass_memo
 from benchhub_sim.cluster import Cluster, Node
 from benchhub_sim.engine.engine import Engine
 from benchhub_sim.spec.model import (
@@ -58,14 +58,14 @@ def workloads(draw):
 def reuse_count(monkeypatch):
     """How many passes reused the state of the pass before."""
     count = {"reused": 0}
-    unchanged = policies._unchanged
+    unchanged = pass_memo.unchanged
 
     def spy(view, key):
         last = unchanged(view, key)
         count["reused"] += last is not None
         return last
 
-    monkeypatch.setattr(policies, "_unchanged", spy)
+    monkeypatch.setattr(pass_memo, "unchanged", spy)
     return count
 
 

@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis_profiles import examples
 
-from benchhub_sim.sched.policies import _Profile, _shadow
+from benchhub_sim.sched.easy import shadow as _shadow
+from benchhub_sim.sched.profile import Profile as _Profile
 
 INF = math.inf
 
