@@ -278,7 +278,8 @@ class _Batch:
         self.order = 0
         #: as the central's: bumped when a job starts or ends (policies compare it)
         self.version = 0
-        self.memo: dict[str, Any] = {}
+        #: none when the central keeps none: every pass a full pass, as in the general loop
+        self.memo: dict[str, Any] | None = {} if central.memo is not None else None
 
     # -- the view ---------------------------------------------------------------------
 

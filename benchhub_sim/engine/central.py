@@ -166,8 +166,9 @@ class Central:
         #: bumped whenever free nodes, running jobs or queued jobs change other than by
         #: a submission; policies compare it to skip work that would give the same answer
         self.version = 0
-        #: what policies keep from one pass to the next (see sched.policies.easy)
-        self.memo: dict[str, Any] = {}
+        #: what policies keep from one pass to the next (see sched.view.IncrementalView);
+        #: None makes every pass a full pass by the policy's plain rule
+        self.memo: dict[str, Any] | None = {}
 
     # -- the view policies see --------------------------------------------------------
 

@@ -7,17 +7,25 @@ fits now and either ends (by its walltime) by the shadow time or needs no more t
 extra nodes (which it then uses up) — so it never delays the head.
 
 Cost of a pass: the jobs started in queue order, a sort of the running jobs
-(:func:`shadow`), then the backfill (:func:`backfill`), which walks every queued job
-after the head. A pass that finds nothing changed but new jobs since the last one looks
-at the new jobs only (:mod:`~benchhub_sim.sched.memo`).
+(:func:`shadow`), then the backfill. The plain backfill (:func:`backfill`) walks every
+queued job after the head. With an incremental view, :func:`backfill_indexed` asks the
+queue's :class:`~benchhub_sim.sched.index.SizeClasses` for the candidates only: sizes
+that fit the free nodes, and within a size, in queue order, the jobs that need no more
+than the extra nodes or whose walltime ends by the shadow time, each found in O(log n).
+It examines the same jobs in the same order as the plain walk, since a job the walk
+passes over (too big, too long) would be passed over again later in the same pass: free
+and extra nodes only shrink. A pass that finds nothing changed but new jobs since the
+last one looks at the new jobs only (:mod:`~benchhub_sim.sched.memo`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from heapq import heapify, heappop, heappush
 from typing import Any, cast
 
 from benchhub_sim.sched import memo
+from benchhub_sim.sched.index import BIG, SizeClasses, kept
 from benchhub_sim.sched.view import IncrementalView, SchedulerView
 
 
@@ -40,7 +48,11 @@ def easy(view: SchedulerView) -> None:
         return
     shadow_time, extra, stable_until = shadow(view, head.n_nodes, view.free_count())
     before, end_mark = memo.version(view), memo.mark(view)
-    backfill(view, queue, shadow_time, extra)  # continues after the head
+    index = kept(view, "easy.index", SizeClasses)
+    if index is None:
+        backfill(view, queue, shadow_time, extra)  # continues after the head
+    else:
+        backfill_indexed(view, index, head, shadow_time, extra)
     if before is not None and end_mark is not None:
         state = memo.Unchanged(before, end_mark, stable_until, (shadow_time, extra))
         memo.remember(view, "easy", state, started=memo.version(view) != before)
@@ -54,6 +66,52 @@ def backfill(view: SchedulerView, jobs: Iterable[Any], shadow_time: float, extra
         ends_in_time = view.now + job.walltime <= shadow_time
         if (ends_in_time or job.n_nodes <= extra) and view.try_start(job) and not ends_in_time:
             extra -= job.n_nodes
+
+
+def backfill_indexed(
+    view: SchedulerView, index: SizeClasses, head: Any, shadow_time: float, extra: int
+) -> None:
+    """:func:`backfill` over every queued job but ``head``, in queue order, looking only
+    at the candidates the index finds (see the module docstring)."""
+    now = view.now
+    free = view.free_count()
+    # a walltime within this ends by the shadow time, with room for rounding: the exact
+    # test below decides
+    in_time = shadow_time - now
+    in_time = in_time + 1e-9 * max(1.0, abs(shadow_time), abs(now)) if in_time < BIG else BIG
+
+    def limit(n: int) -> float:
+        return BIG if n <= extra else in_time
+
+    heads = []
+    for n, sized in index.classes.items():
+        if n <= free:
+            i = sized.find(0, limit(n))
+            if i >= 0:
+                heads.append((sized.ranks[i], n, i))
+    heapify(heads)
+    while heads:
+        _, n, i = heappop(heads)
+        if n > free:
+            continue  # free nodes only shrink: this size is out for the pass
+        sized = index.classes[n]
+        if sized.walltime(i) > limit(n):  # extra shrank since it was found
+            i = sized.find(i, limit(n))
+            if i >= 0:
+                heappush(heads, (sized.ranks[i], n, i))
+            continue
+        job = sized.jobs[i]
+        if job is not head:
+            ends_in_time = now + job.walltime <= shadow_time
+            if (ends_in_time or n <= extra) and view.try_start(job):
+                sized.kill(i)
+                free = view.free_count()
+                if not ends_in_time:
+                    extra -= n
+        if n <= free:
+            i = sized.find(i + 1, limit(n))
+            if i >= 0:
+                heappush(heads, (sized.ranks[i], n, i))
 
 
 def shadow(view: SchedulerView, need: int, free: int) -> tuple[float, int, float]:

@@ -3,7 +3,7 @@
 A policy is any callable ``policy(view) -> None`` that calls ``view.try_start(job)`` for
 the jobs it wants to start, in the order it wants them started. The engine calls it
 whenever a job is submitted or nodes are released (once per instant, after every
-release and submit at that instant). ``view`` offers:
+release and submit at that instant). ``view`` offers (:class:`SchedulerView`):
 
 - ``view.now``: the current time;
 - ``view.queued()``: queued jobs in submit order (safe to iterate while starting jobs);
@@ -19,6 +19,12 @@ Backfilling reasons in node counts, as EASY and conservative backfilling do in t
 literature; the actual binding (roles, selectors, capacity) is checked by
 ``try_start``, and a job whose count fits but whose roles do not is simply not started.
 
+Each built-in policy is its rule, written plainly, and a faster way to the same starts
+for the engine's views (:class:`IncrementalView`), which keep indexes of the queue from
+one pass to the next (:mod:`~benchhub_sim.sched.index`): on a queue of thousands of jobs
+a pass then costs what it starts, not the queue's length. A view without ``memo`` (a
+notebook's own, or the engine's with ``memo = None``) gets the plain rule.
+
 Examples
 --------
 A policy written in a notebook: largest job first, no reservation.
@@ -33,10 +39,12 @@ from __future__ import annotations
 import importlib
 import inspect
 import math
-from typing import cast
+from heapq import heapify, heappop, heappush
+from typing import Any, cast
 
 from benchhub_sim.sched.conservative import conservative
 from benchhub_sim.sched.easy import easy
+from benchhub_sim.sched.index import KeyedQueue, kept
 from benchhub_sim.sched.view import IncrementalView, Policy, SchedulerView
 
 __all__ = [
@@ -62,17 +70,60 @@ def fcfs(view: SchedulerView) -> None:
             return
 
 
+def _sjf_key(job: Any) -> tuple[float, float, int]:
+    return (job.walltime, job.submit, job.job_id)
+
+
+def _priority_key(job: Any) -> tuple[float, float, int]:
+    return (-job.priority, job.submit, job.job_id)
+
+
 def sjf(view: SchedulerView) -> None:
-    """Shortest job first: by walltime (ties by submit time, then id); every job that fits starts, no reservation."""
-    for job in sorted(view.queued(), key=lambda j: (j.walltime, j.submit, j.job_id)):
-        view.try_start(job)
+    """Shortest job first: by walltime (ties by submit time, then id); every job that fits starts, no reservation.
+
+    With an incremental view the order is kept across passes (:class:`KeyedQueue`, a
+    heap per size): a pass merges the sizes that fit the free nodes and stops when none
+    does, instead of sorting the whole queue.
+    """
+    index = kept(view, "sjf", lambda v: KeyedQueue(v, _sjf_key, by_size=True))
+    if index is None:
+        for job in sorted(view.queued(), key=_sjf_key):
+            view.try_start(job)
+        return
+    free = view.free_count()
+    heaps = index.heaps
+    heads = [(heaps[n][0][:2], n) for n in heaps if n <= free and index.top(n) is not None]
+    heapify(heads)
+    refused = []  # not started for their roles: back in their heaps after the pass
+    while heads:
+        _, n = heappop(heads)
+        if n > free:
+            continue  # free nodes only shrink: this size is out for the pass
+        entry = heappop(heaps[n])
+        if view.try_start(entry[2]):
+            free = view.free_count()
+        else:
+            refused.append((n, entry))
+        if n <= free and index.top(n) is not None:
+            heappush(heads, (heaps[n][0][:2], n))
+    for n, entry in refused:
+        heappush(heaps[n], entry)
 
 
 def priority(view: SchedulerView) -> None:
-    """Highest ``priority`` first (ties by submit time, then id); the first job that cannot start blocks the queue."""
-    for job in sorted(view.queued(), key=lambda j: (-j.priority, j.submit, j.job_id)):
-        if not view.try_start(job):
-            return
+    """Highest ``priority`` first (ties by submit time, then id); the first job that cannot start blocks the queue.
+
+    With an incremental view the order is kept across passes (:class:`KeyedQueue`, one
+    heap): a pass costs the jobs it starts, not a sort of the queue.
+    """
+    index = kept(view, "priority", lambda v: KeyedQueue(v, _priority_key, by_size=False))
+    if index is None:
+        for job in sorted(view.queued(), key=_priority_key):
+            if not view.try_start(job):
+                return
+        return
+    while (job := index.top(0)) is not None and view.try_start(job):
+        pass
 
 
 class BenchhubCentral:
