@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator
-from itertools import islice
+from collections.abc import Iterable
+
+INF = float("inf")
 
 
 class Profile:
@@ -22,6 +23,12 @@ class Profile:
     releases : iterable of (float, int)
         ``(end, n)``: ``n`` more nodes are free from ``end`` on (an end before ``now``
         counts as ``now``).
+
+    Notes
+    -----
+    Steps are Python lists: :meth:`reserve` inserts at most two breakpoints and
+    updates the steps it covers; :meth:`earliest` walks the steps from the present (or
+    from ``after``) and stops at the first start that works, or at ``before``.
     """
 
     def __init__(self, now: float, free: int, releases: Iterable[tuple[float, int]]) -> None:
@@ -34,6 +41,7 @@ class Profile:
                 counts[-1] += n
         self.times = times
         self.free = counts
+        self.changes = 0  # reservations made so far
 
     def _split(self, t: float) -> int:
         """Index of the step starting at ``t``, inserting a breakpoint if needed."""
@@ -44,7 +52,9 @@ class Profile:
         self.free.insert(i + 1, self.free[i])
         return i + 1
 
-    def earliest(self, n: int, duration: float, *, after: float | None = None) -> float:
+    def earliest(
+        self, n: int, duration: float, *, after: float | None = None, before: float = INF
+    ) -> float:
         """Earliest breakpoint (later than ``after``) from which ``n`` nodes stay free for ``duration``.
 
         Parameters
@@ -55,6 +65,9 @@ class Profile:
             How long they are needed (0 needs only the starting step).
         after : float, optional
             Only breakpoints strictly later than this are candidates.
+        before : float, optional
+            Only breakpoints strictly earlier than this are candidates (the walk stops
+            there).
 
         Returns
         -------
@@ -69,24 +82,38 @@ class Profile:
         start as soon as a breakpoint at or past ``start + duration`` is reached while
         the run lasts (or the steps end, the last lasting for ever).
         """
-        steps: Iterator[tuple[float, int]] = zip(self.times, self.free, strict=True)
-        if after is not None:
-            steps = islice(steps, bisect_right(self.times, after), None)
-        start = None  # where the current run of steps with n free began (None: no run)
+        times, frees = self.times, self.free
+        first = 0 if after is None else bisect_right(times, after)
+        start = -INF  # where the current run of steps with n free began (-inf: no run)
         end = 0.0  # when that run would have lasted ``duration``
-        for t, free in steps:
-            if start is None:
-                if free >= n:
+        for k in range(first, len(times)):
+            t = times[k]
+            if start == -INF:
+                if t >= before:
+                    return INF
+                if frees[k] >= n:
                     start, end = t, t + duration
             elif t >= end:
                 return start
-            elif free < n:
-                start = None
-        return float("inf") if start is None else start
+            elif frees[k] < n:
+                start = -INF
+        return INF if start == -INF else start
+
+    def run(self, n: int) -> float:
+        """How long ``n`` nodes stay free from the present (-1 when they are not free now)."""
+        times, frees = self.times, self.free
+        if frees[0] < n:
+            return -1.0
+        for k in range(1, len(times)):
+            if frees[k] < n:
+                return times[k] - times[0]
+        return INF
 
     def reserve(self, start: float, n: int, duration: float) -> None:
         """Take ``n`` nodes from ``start`` (a breakpoint or not) for ``duration``."""
+        self.changes += 1
         i = self._split(start)
         j = self._split(start + duration) if duration > 0 else i
+        frees = self.free
         for k in range(i, j):
-            self.free[k] -= n
+            frees[k] -= n
