@@ -78,6 +78,24 @@ class JobQueue(Generic[J]):
         self.appended += 1
         self._jobs.append(job)
 
+    def rotate(self, k: int) -> None:
+        """Push the first ``k`` queued jobs to the back, in order (``k`` < :attr:`size`):
+        :meth:`push_back` of each head job in turn, without looking for them."""
+        jobs = self._jobs
+        i = self._head
+        moved: list[Any] = []
+        while len(moved) < k:
+            job = jobs[i]
+            if job.queued:
+                jobs[i] = _Moved(job.qseq)
+                moved.append(job)
+            i += 1
+        self._gone += k
+        for job in moved:
+            job.qseq = self.appended
+            self.appended += 1
+        jobs.extend(moved)
+
     def __iter__(self) -> Iterator[J]:
         return self._from(self._head)
 
@@ -155,7 +173,11 @@ class Central:
         self._pending_pass = False
         interval = getattr(policy, "interval", None)
         #: the ticks of a policy that polls (see :mod:`~benchhub_sim.engine.polling`)
-        self.poller = Poller(self, interval) if interval is not None else None
+        self.poller = (
+            Poller(self, interval, getattr(policy, "idle_polls", None))
+            if interval is not None
+            else None
+        )
         self.started = 0  # jobs started so far
         self.dispatcher: Any = None
         self.jobs_ended = 0
@@ -343,8 +365,9 @@ class Central:
     def turn(self, polls: int) -> None:
         """Push the job at the head of the queue to the back, ``polls`` times."""
         if self.queue.size and polls % self.queue.size:
-            for job in list(self.queue)[: polls % self.queue.size]:
-                self.push_back(job)
+            self.queue.rotate(polls % self.queue.size)
+            self.queue.compact()
+            self.version += 1
 
     def _bind(self, job: JobRun, bindings: tuple) -> None:
         now = self.loop.now

@@ -14,6 +14,8 @@ indexed again at its new rank), is dead and skipped when found.
 - :class:`KeyedQueue`: the queued jobs in a fixed order (shortest or highest priority
   first), as heaps, per size or all in one (sjf, priority).
 
+- :class:`QueuedSizes`: which sizes have a queued job (the ``benchhub`` poller's "does
+  any queued job fit").
 
 They need an incremental view (``memo``, ``queue_mark``, ``queued_since``, jobs with
 ``qseq``); :func:`kept` gives None for any other view, and the policy then makes a full
@@ -24,7 +26,8 @@ from __future__ import annotations
 
 import sys
 from bisect import bisect_right
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable
 from heapq import heapify, heappop, heappush
 from typing import Any, Protocol, TypeVar
 
@@ -204,6 +207,62 @@ class SizeClasses:
             return None
         i = sized.find(0, BIG)
         return sized.jobs[i] if i >= 0 else None
+
+
+class QueuedSizes:
+    """Which sizes (``n_nodes``) have a queued job, for a policy that only asks "does
+    any queued job fit the free nodes" (the ``benchhub`` policy's poller).
+
+    Per size, the jobs in the order they were first queued; a job pushed to the back is
+    not added again (its order does not matter here). A job that left is dropped when
+    found at the front of its size; a size's list is filtered whenever it has doubled
+    since it last was, so it never holds many more jobs than are queued.
+    """
+
+    def __init__(self, view: Any) -> None:
+        self.sizes: dict[int, deque[Any]] = {}
+        self.known: set[int] = set()  # id() of the jobs in the lists (which keep them alive)
+        self.filter_at: dict[int, int] = {}
+        self.mark = view.queue_mark()
+        self._add(view.queued())
+
+    def sync(self, view: Any) -> None:
+        """Add the jobs queued since the last pass."""
+        self._add(view.queued_since(self.mark))
+        self.mark = view.queue_mark()
+
+    def _add(self, jobs: Iterable[Any]) -> None:
+        known = self.known
+        for job in jobs:
+            if id(job) not in known:
+                known.add(id(job))
+                n = job.n_nodes
+                jobs_n = self.sizes.get(n)
+                if jobs_n is None:
+                    jobs_n = self.sizes[n] = deque()
+                    self.filter_at[n] = 64
+                jobs_n.append(job)
+                if len(jobs_n) >= self.filter_at[n]:
+                    self._filter(n)
+
+    def _filter(self, n: int) -> None:
+        jobs_n = self.sizes[n]
+        for job in jobs_n:
+            if not job.queued:
+                self.known.discard(id(job))
+        kept = deque(job for job in jobs_n if job.queued)
+        self.sizes[n] = kept
+        self.filter_at[n] = max(64, 2 * len(kept))
+
+    def any_within(self, free: int) -> bool:
+        """Whether a queued job needs at most ``free`` nodes."""
+        for n, jobs_n in self.sizes.items():
+            if n <= free:
+                while jobs_n and not jobs_n[0].queued:
+                    self.known.discard(id(jobs_n.popleft()))
+                if jobs_n:
+                    return True
+        return False
 
 
 class KeyedQueue:

@@ -40,11 +40,12 @@ import importlib
 import inspect
 import math
 from heapq import heapify, heappop, heappush
+from itertools import islice
 from typing import Any, cast
 
 from benchhub_sim.sched.conservative import conservative
 from benchhub_sim.sched.easy import easy
-from benchhub_sim.sched.index import KeyedQueue, kept
+from benchhub_sim.sched.index import KeyedQueue, QueuedSizes, kept
 from benchhub_sim.sched.view import IncrementalView, Policy, SchedulerView
 
 __all__ = [
@@ -160,8 +161,36 @@ class BenchhubCentral:
                     push_back(job)
             return
 
+    def idle_polls(self, view: SchedulerView, limit: int) -> int | None:
+        """How many of the next polls surely start nothing, each pushing the job at the
+        head back: the polls until a job that fits the free nodes by count reaches the
+        head (it may still be refused for its roles). None when none of the next
+        ``limit + 1`` polls can start a job.
+
+        The poller skips these polls in one step (:mod:`benchhub_sim.engine.polling`).
+        With an incremental view, sizes that fit are looked up in an index of the queue,
+        so a queue where nothing fits costs nothing; then the queue is walked from the
+        head, at most :data:`IDLE_SCAN` jobs (the answer is then a lower bound, which
+        only makes the poller look again sooner). A plain view gets 0: poll every tick.
+        """
+        index = kept(view, "benchhub.sizes", QueuedSizes)
+        if index is None:
+            return 0
+        free = view.free_count()
+        if not index.any_within(free):
+            return None
+        scan = min(limit, IDLE_SCAN)
+        for polls, job in enumerate(islice(view.queued(), scan + 1)):
+            if job.n_nodes <= free:
+                return polls
+        return scan + 1 if scan < limit else None
+
     def __repr__(self) -> str:
         return f"BenchhubCentral(interval={self.interval:g})"
+
+
+#: how far :meth:`BenchhubCentral.idle_polls` walks the queue from its head
+IDLE_SCAN = 256
 
 
 benchhub = BenchhubCentral()

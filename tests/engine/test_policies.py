@@ -206,3 +206,15 @@ def test_a_pushed_back_job_is_seen_once_per_iteration():
     run = simulate(Cluster.uniform(2), reqs, policy=rotate_all)
     assert run.jobs.start_time.tolist() == [0, 5]
     assert seen == [0, 1, 1]  # at 0: both (job 1 pushed back), at 5: job 1
+
+
+def test_benchhub_after_a_pause_polls_the_first_job_that_fits():
+    # 3 nodes; all at t=0: L (2 nodes, 100 s), K (1 node, 50 s), X1..X5 (2 nodes, 1 s),
+    # Y (1 node, 1 s). L starts at 0, K at 0.5; then nothing fits and the poller pauses.
+    # K ends at 50.5 (tick 101): ticks 2-100 turned the queue 99 times (by 3 of 6):
+    # X4, X5, Y, X1, X2, X3. Tick 101 pushes X4 back, 102 X5, 103 starts Y at 51.5 (the
+    # poll-by-poll reference, textbook.poll_schedule, gives the same). The polls skipped
+    # during the pause once counted as idle after K's end: the poller paused again at
+    # tick 101 and Y waited for L's end.
+    jobs = [(0, 2, 100), (0, 1, 50)] + [(0, 2, 1)] * 5 + [(0, 1, 1)]
+    assert starts("benchhub", 3, jobs) == [0, 0.5, 102, 100, 104, 101, 103, 51.5]

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis_profiles import examples
 
 from benchhub_sim.engine.central import JobQueue
-from benchhub_sim.sched.index import BIG, KeyedQueue, SizeClass, SizeClasses, kept
+from benchhub_sim.sched.index import BIG, KeyedQueue, QueuedSizes, SizeClass, SizeClasses, kept
 
 INF = float("inf")
 SJF = lambda j: (j.walltime, j.submit, j.job_id)  # noqa: E731
@@ -118,17 +118,19 @@ def test_a_class_grows_and_compacts_to_a_perfect_tree():
 
 @settings(max_examples=examples(30), deadline=None)
 @given(script=ops)
-def test_keyed_queues_answer_as_the_queue(script):
+def test_keyed_queues_and_queued_sizes_answer_as_the_queue(script):
     def indexes(view):
         return (
             kept(view, "sjf", lambda v: KeyedQueue(v, SJF, by_size=True)),
             kept(view, "prio", lambda v: KeyedQueue(v, PRIORITY, by_size=False)),
+            kept(view, "sizes", QueuedSizes),
         )
 
-    for view, _, (by_size, one) in play(script, indexes):
+    for view, _, (by_size, one, sizes) in play(script, indexes):
         queued = list(view.queued())
         for size in range(4):
             first = min((j for j in queued if j.n_nodes == size), key=SJF, default=None)
             assert by_size.top(size) is first
+            assert sizes.any_within(size) == any(j.n_nodes <= size for j in queued)
         first = min(queued, key=PRIORITY, default=None)
         assert one.top(0) is first
