@@ -19,10 +19,11 @@ Backfilling reasons in node counts, as EASY and conservative backfilling do in t
 literature; the actual binding (roles, selectors, capacity) is checked by
 ``try_start``, and a job whose count fits but whose roles do not is simply not started.
 
-Each built-in policy is its rule, written plainly, and a faster way to the same starts
-for the engine's views (:class:`IncrementalView`), which keep indexes of the queue from
-one pass to the next (:mod:`~benchhub_sim.sched.index`): on a queue of thousands of jobs
-a pass then costs what it starts, not the queue's length. A view without ``memo`` (a
+Each built-in policy is its rule, written plainly, and (but ``fcfs``, whose passes
+already cost only what they start) a faster way to the same starts for the engine's
+views (:class:`IncrementalView`), which keep indexes of the queue from one pass to the
+next (:mod:`~benchhub_sim.sched.index`): on a queue of thousands of jobs a pass then
+costs about what it starts, not the queue's length. A view without ``memo`` (a
 notebook's own, or the engine's with ``memo = None``) gets the plain rule.
 
 Examples

@@ -1,4 +1,6 @@
-"""Backfilling passes that reuse the last pass's reservations decide as full passes do."""
+"""The built-in policies' fast passes (indexes of the queue kept across passes, passes
+that reuse the last one's reservations, polls skipped) decide as full passes by the
+plain rule do (``central.memo = None``)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from hypothesis_profiles import examples
 import benchhub_sim.sched.memo as pass_memo
 from benchhub_sim.cluster import Cluster, Node
 from benchhub_sim.engine.engine import Engine
+from benchhub_sim.sched.policies import BenchhubCentral
 from benchhub_sim.spec.model import (
     Duration,
     JobSpec,
@@ -25,10 +28,17 @@ from benchhub_sim.workload.base import JobRequest
 
 from .builders import no_units, one_task
 
+#: the policies with a fast path
+FAST = ["easy", "conservative", "sjf", "priority", "benchhub"]
+
+
+def make(policy):
+    return BenchhubCentral() if policy == "benchhub" else policy
+
 
 def run(reqs, n_nodes, policy, faults, *, memo: bool):
     store = Store(History())
-    engine = Engine(Cluster.uniform(n_nodes), store, policy=policy, faults=faults)
+    engine = Engine(Cluster.uniform(n_nodes), store, policy=make(policy), faults=faults)
     if not memo:
         engine.central.memo = None  # every pass is a full pass
     engine.run(iter(reqs))
@@ -47,7 +57,8 @@ def workloads(draw):
         # walltimes below the run time make running jobs overdue: their reservations move
         walltime = run_time * draw(st.sampled_from([0.5, 1.0, 2.0]))
         spec = no_units(size) if draw(st.integers(0, 9)) == 0 else one_task(size, run_time)
-        reqs.append(JobRequest(spec, t, job_id=i, walltime=walltime))
+        prio = float(draw(st.integers(0, 2)))
+        reqs.append(JobRequest(spec, t, job_id=i, walltime=walltime, priority=prio))
     faults = draw(st.lists(st.tuples(st.sampled_from([0.5, 2.0, 4.0, 7.0]), st.integers(0, n_nodes - 1),
                                      st.sampled_from([0.0, 1.5])), max_size=2))  # fmt: skip
     faults = [(at, f"node-{i}", down) for at, i, down in faults]
@@ -69,10 +80,10 @@ def reuse_count(monkeypatch):
     return count
 
 
-@pytest.mark.parametrize("policy", ["easy", "conservative"])
-@settings(max_examples=examples(40), deadline=None)
+@pytest.mark.parametrize("policy", FAST)
+@settings(max_examples=examples(16), deadline=None)
 @given(workload=workloads())
-def test_reusing_passes_give_the_tables_of_full_passes(policy, workload):
+def test_fast_passes_give_the_tables_of_full_passes(policy, workload):
     reqs, n_nodes, faults = workload
     fast = run(reqs, n_nodes, policy, faults, memo=True)
     full = run(reqs, n_nodes, policy, faults, memo=False)
@@ -132,18 +143,21 @@ def role_workloads(draw):
         run_time = draw(st.sampled_from([1.0, 2.0, 5.0]))
         walltime = run_time * draw(st.sampled_from([0.5, 1.0, 2.0]))
         spec = role_job(kinds[kind], run_time, f"k{kind}")
-        reqs.append(JobRequest(spec, t, job_id=i, walltime=walltime))
+        prio = float(draw(st.integers(0, 2)))
+        reqs.append(JobRequest(spec, t, job_id=i, walltime=walltime, priority=prio))
     return cluster, reqs, draw(st.sampled_from([1, 3]))
 
 
-@pytest.mark.parametrize("policy", ["easy", "conservative"])
-@settings(max_examples=examples(50), deadline=None)
+@pytest.mark.parametrize("policy", FAST)
+@settings(max_examples=examples(20), deadline=None)
 @given(workload=role_workloads())
-def test_reusing_passes_with_roles_and_packing(policy, workload):
+def test_fast_passes_with_roles_and_packing(policy, workload):
+    # try_start refuses jobs that fit by count: held back (conservative), passed over
+    # (easy, sjf), blocking (priority), pushed back (benchhub)
     cluster, reqs, pack = workload
     tables = []
     for memo in (True, False):
-        engine = Engine(cluster, Store(History()), policy=policy, max_loader_pack=pack)
+        engine = Engine(cluster, Store(History()), policy=make(policy), max_loader_pack=pack)
         if not memo:
             engine.central.memo = None
         engine.run(iter(reqs))
