@@ -2,7 +2,7 @@
 
 A long queue makes a pass that walks or sorts every queued job cost the queue's length at
 every job end. These indexes live in the view's ``memo`` (see
-:class:`~benchhub_sim.sched.policies.IncrementalView`), take the jobs queued since the
+:class:`~benchhub_sim.sched.view.IncrementalView`), take the jobs queued since the
 last pass from ``queued_since(mark)``, and drop the jobs that left lazily: a job whose
 ``queued`` went False, or whose rank ``qseq`` changed (it was pushed to the back and is
 indexed again at its new rank), is dead and skipped when found.
@@ -13,13 +13,12 @@ indexed again at its new rank), is dead and skipped when found.
   candidates) and never looks at a size that cannot fit.
 - :class:`KeyedQueue`: the queued jobs in a fixed order (shortest or highest priority
   first), as heaps, per size or all in one (sjf, priority).
-
 - :class:`QueuedSizes`: which sizes have a queued job (the ``benchhub`` poller's "does
   any queued job fit").
 
-They need an incremental view (``memo``, ``queue_mark``, ``queued_since``, jobs with
-``qseq``); :func:`kept` gives None for any other view, and the policy then makes a full
-pass by its plain rule.
+They need an incremental view (``memo``, ``version``, ``queue_mark``, ``queued_since``,
+jobs with ``qseq``); :func:`kept` gives None for any other view, and the policy then
+makes a full pass by its plain rule.
 """
 
 from __future__ import annotations
@@ -45,12 +44,16 @@ _DEAD = float("inf")
 BIG = sys.float_info.max
 
 
+_INCREMENTAL = ("version", "queue_mark", "queued_since")
+
+
 def kept(view: Any, key: str, make: Callable[[Any], IndexT]) -> IndexT | None:
     """The index kept in ``view.memo[key]``: made by ``make(view)`` the first time, then
     brought up to date by its ``sync(view)``. None when the view is not incremental
-    (no ``memo``, or it is None): the policy then makes a full pass."""
+    (``memo`` missing or None, or no ``version``, ``queue_mark`` or ``queued_since``):
+    the policy then makes a full pass."""
     memo = getattr(view, "memo", None)
-    if memo is None or getattr(view, "queue_mark", None) is None:
+    if memo is None or not all(hasattr(view, a) for a in _INCREMENTAL):
         return None
     index = memo.get(key)
     if index is None:

@@ -29,6 +29,7 @@ class Queue:
     def __init__(self) -> None:
         self.queue: JobQueue = JobQueue()
         self.memo: dict = {}
+        self.version = 0
         self.count = 0
 
     def add(self, n: int, walltime: float, priority: float = 0.0) -> None:
