@@ -1,12 +1,14 @@
 """Generate ``data/traces/synthetic.swf``: a small synthetic SWF trace with a fixed seed.
 
-A 32-node machine; Poisson arrivals (exponential inter-arrival times); run times
-lognormal; job sizes from powers of two; requested time at least the run time (the run
-time times a factor in [1, 3), rounded up to a whole minute). The offered load is about
-0.8 of the machine. Waits are left ``-1``: a replay computes them. Same seed, same
-bytes::
+A 32-node machine (``--nodes``); Poisson arrivals (exponential inter-arrival times); run
+times lognormal; job sizes from powers of two up to 32; requested time at least the run
+time (the run time times a factor in [1, 3), rounded up to a whole minute). The offered
+load is about 0.8 of the machine (``--load``). Waits are left ``-1``: a replay computes them. Every field is an
+integer (some SWF readers, AccaSim's among them, drop lines with a decimal point). Same
+seed, same bytes::
 
     python data/make_swf.py [--seed 6] [--jobs 300] [--out data/traces/synthetic.swf]
+    python data/make_swf.py --jobs 20000 --nodes 256 --load 0.9 --out big.swf  # the benchmark's
 """
 
 from __future__ import annotations
@@ -25,12 +27,18 @@ UNIX_START = 1_700_000_000
 USERS = 12
 
 
-def make_trace(seed: int = 6, n_jobs: int = 300) -> str:
-    """Return the text of a synthetic SWF trace (deterministic for a given seed)."""
+def make_trace(seed: int = 6, n_jobs: int = 300, nodes: int = NODES, load: float = LOAD) -> str:
+    """Return the text of a synthetic SWF trace (deterministic for a given seed).
+
+    ``nodes`` and ``load`` set the machine size and the offered load (mean work arriving
+    per second over the machine's capacity); job sizes stay 1..32 whatever ``nodes``.
+    """
+    if nodes < int(SIZES.max()):
+        raise ValueError(f"nodes: at least {int(SIZES.max())} (the largest job), got {nodes}")
     rng = np.random.default_rng(seed)
     mean_size = float(SIZES @ SIZE_P)
     mean_run = float(np.exp(RUN_MU + RUN_SIGMA**2 / 2))
-    mean_gap = mean_size * mean_run / (LOAD * NODES)
+    mean_gap = mean_size * mean_run / (load * nodes)
     submit = np.floor(np.cumsum(rng.exponential(mean_gap, n_jobs))).astype(np.int64)
     submit -= submit[0]
     run = np.clip(np.rint(rng.lognormal(RUN_MU, RUN_SIGMA, n_jobs)), 1, 24 * 3600).astype(np.int64)
@@ -41,16 +49,16 @@ def make_trace(seed: int = 6, n_jobs: int = 300) -> str:
     user = rng.integers(1, USERS + 1, n_jobs)
     lines = [
         "; Version: 2.2",
-        "; Computer: synthetic 32-node cluster",
+        f"; Computer: synthetic {nodes}-node cluster",
         "; Installation: benchhub_sim data/make_swf.py",
         f"; Note: generated with seed {seed}; Poisson arrivals, lognormal run times,",
-        ";       offered load about 0.8; waits are -1 (computed by a replay)",
+        f";       offered load about {load:g}; waits are -1 (computed by a replay)",
         f"; MaxJobs: {n_jobs}",
         f"; MaxRecords: {n_jobs}",
         f"; UnixStartTime: {UNIX_START}",
         "; TimeZoneString: UTC",
-        f"; MaxNodes: {NODES}",
-        f"; MaxProcs: {NODES}",
+        f"; MaxNodes: {nodes}",
+        f"; MaxProcs: {nodes}",
         f"; MaxRuntime: {int(requested.max())}",
         "; MaxQueues: 1",
         "; MaxPartitions: 1",
@@ -84,12 +92,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=6)
     parser.add_argument("--jobs", type=int, default=300)
+    parser.add_argument("--nodes", type=int, default=NODES, help="machine size (default 32)")
+    parser.add_argument("--load", type=float, default=LOAD, help="offered load (default 0.8)")
     parser.add_argument(
         "--out", type=Path, default=Path(__file__).resolve().parent / "traces" / "synthetic.swf"
     )
     args = parser.parse_args()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_bytes(make_trace(args.seed, args.jobs).encode("ascii"))
+    args.out.write_bytes(make_trace(args.seed, args.jobs, args.nodes, args.load).encode("ascii"))
     print(args.out)
 
 
