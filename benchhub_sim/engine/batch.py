@@ -517,10 +517,7 @@ class _Log:
         self.emit_at = seq + self.every
         # emptied in place: the batch loop holds their append methods
         del self.submitted[:], self.started[:], self.ended[:]
-        if history._block_rows >= history.flush_rows:
-            history.flush()
-        else:
-            history.maybe_flush()
+        history.maybe_flush()
 
     def _end(self, ended: list[_Job]) -> None:
         """Give the job store the rows of ``ended`` jobs, of any kinds, as one part (a

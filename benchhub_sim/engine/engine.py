@@ -160,8 +160,6 @@ class Engine:
         else:
             with fewer_collections():
                 self.loop.run(until, idle=self.waits_for_faults)
-        if hasattr(self.store, "history"):
-            self.store.history.flush()
         self.stalled = self._stall(until)
 
     def waits_for_faults(self) -> bool:

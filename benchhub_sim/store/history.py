@@ -1,9 +1,11 @@
 """The append-only history log: every transition of every node and job, in order.
 
 Rows are buffered as tuples (one append per event: the hot path of the engine) and
-turned into Arrow record batches column by column when the buffer is flushed, never by
-growing a DataFrame. A *sink* receives every flushed batch (the run directory streams
-them to disk); without one, batches are kept in memory.
+turned into Arrow record batches column by column every ``flush_rows`` rows, never by
+growing a DataFrame. A *sink* (the run directory) receives those batches on wall time
+and size: when ``flush_seconds`` passed since it last got any, or when ``flush_bytes``
+of them wait. A run shorter than that hands nothing over until its end; a killed one
+loses at most what waited. Without a sink, batches are kept in memory.
 """
 
 from __future__ import annotations
@@ -38,12 +40,18 @@ class History:
     Parameters
     ----------
     sink : callable, optional
-        Receives each flushed record batch. When given, flushed rows are not kept.
+        Receives the record batches of each flush, in ``seq`` order per table. When
+        given, flushed rows are not kept.
     flush_rows : int
-        Flush when this many rows are buffered (per table).
+        Turn the buffered rows into Arrow when this many are buffered (per table): the
+        tuples cost several times the memory of their Arrow form.
     flush_seconds : float
-        Also flush when this much wall time passed since the last flush (checked every
-        1024 appended rows), so a killed process loses at most that much history.
+        Flush (hand the Arrow rows to the sink) when this much wall time passed since
+        the last flush (checked every 1024 appended rows and by :meth:`maybe_flush`),
+        so a killed process loses at most that much history.
+    flush_bytes : int
+        Also flush when this many bytes of Arrow rows wait for the sink (both tables),
+        which bounds the memory they take.
     """
 
     def __init__(
@@ -52,10 +60,12 @@ class History:
         *,
         flush_rows: int = 65_536,
         flush_seconds: float = 5.0,
+        flush_bytes: int = 64 << 20,
     ) -> None:
         self.sink = sink
         self.flush_rows = flush_rows
         self.flush_seconds = flush_seconds
+        self.flush_bytes = flush_bytes
         self.seq = 0
         self._job_seqs: list[int] = []
         self._job_rows: list[tuple] = []  # job_events columns after seq
@@ -65,8 +75,10 @@ class History:
         self._block_rows = 0  # rows in blocks (both tables) since the last flush
         self._logs_of: dict[int, tuple[BlockLog, ...]] = {}  # id(template) -> its logs
         self._templates: list[Template] = []
+        # Arrow rows not handed to a sink (all of them without a sink), per table
         self._job_batches: list[pa.RecordBatch] = []
         self._node_batches: list[pa.RecordBatch] = []
+        self._waiting_bytes = 0  # of those, with a sink
         self._last_flush = _time.monotonic()
         self.n_job_events = 0
         self.n_node_events = 0
@@ -114,7 +126,7 @@ class History:
         rows.append(ev)
         n = len(rows)
         if n >= self.flush_rows:
-            self.flush()
+            self.collect()
         elif not n % _CLOCK_EVERY:
             self.maybe_flush()
         return seq
@@ -151,7 +163,7 @@ class History:
         self.seq = first + size
         self._block_rows += size
         if self._block_rows + len(self._job_rows) + len(self._node_rows) >= self.flush_rows:
-            self.flush()
+            self.collect()
         elif self._block_rows // _CLOCK_EVERY != (self._block_rows - size) // _CLOCK_EVERY:
             self.maybe_flush()
 
@@ -169,7 +181,7 @@ class History:
 
         Unlike :meth:`block`, each block's first ``seq`` is given: the caller numbers
         the rows it logs (from :attr:`seq` on) and sets :attr:`seq` past them. Nothing
-        is flushed here.
+        is flushed here: the caller calls :meth:`maybe_flush` once its rows are in.
         """
         for log in self._logs(template):
             self._block_rows += log.extend(template, first, time, job_id, nodes, details)
@@ -201,53 +213,82 @@ class History:
         rows.append((seq, time, node_id, event, state, job_state, job_id, detail))
         n = len(rows)
         if n >= self.flush_rows:
-            self.flush()
+            self.collect()
         elif not n % _CLOCK_EVERY:
             self.maybe_flush()
         return seq
 
     def maybe_flush(self) -> None:
-        """Flush if ``flush_seconds`` of wall time passed since the last flush."""
-        if (self._job_rows or self._node_rows or self._block_rows) and (
-            _time.monotonic() - self._last_flush >= self.flush_seconds
-        ):
+        """Flush if ``flush_seconds`` of wall time passed since the last flush and rows
+        wait; else turn the buffered rows into Arrow if ``flush_rows`` of them wait."""
+        waiting = self._job_rows or self._node_rows or self._block_rows or self._waiting_bytes
+        if waiting and _time.monotonic() - self._last_flush >= self.flush_seconds:
             self.flush()
+        elif self._block_rows + len(self._job_rows) + len(self._node_rows) >= self.flush_rows:
+            self.collect()
 
     # -- flushing and reading ---------------------------------------------------------
 
-    def flush(self) -> None:
-        """Turn buffered rows into record batches and hand them to the sink."""
+    def collect(self) -> None:
+        """Turn the buffered rows into record batches; flush if ``flush_bytes`` of them
+        wait for the sink."""
+        self._convert()
+        if self._waiting_bytes >= self.flush_bytes:
+            self.flush()
+
+    def _convert(self) -> None:
         if self._job_rows or self._job_blocks.rows:
             batch = _events_batch(self._job_seqs, self._job_rows, JOB_EVENTS_SCHEMA)
             self._job_seqs = []
             self._job_rows = []
-            self._hand("job_events", _with_blocks(batch, self._job_blocks), self._job_batches)
+            self._keep("job_events", _with_blocks(batch, self._job_blocks), self._job_batches)
         if self._node_rows or self._node_blocks.rows:
             batch = rows_to_batch(self._node_rows, NODE_EVENTS_SCHEMA)
             self._node_rows = []
-            self._hand("node_events", _with_blocks(batch, self._node_blocks), self._node_batches)
+            self._keep("node_events", _with_blocks(batch, self._node_blocks), self._node_batches)
         self._block_rows = 0
-        self._last_flush = _time.monotonic()
 
-    def _hand(self, name: str, batch: pa.RecordBatch, kept: list[pa.RecordBatch]) -> None:
+    def _keep(self, name: str, batch: pa.RecordBatch, kept: list[pa.RecordBatch]) -> None:
         if name == "job_events":
             self.n_job_events += batch.num_rows
         else:
             self.n_node_events += batch.num_rows
+        kept.append(batch)
         if self.sink is not None:
-            self.sink(name, batch)
-        else:
-            kept.append(batch)
+            self._waiting_bytes += batch.nbytes
+
+    def flush(self) -> None:
+        """Turn buffered rows into record batches and hand them to the sink."""
+        self._convert()
+        if self.sink is not None:
+            tables = (("job_events", self._job_batches), ("node_events", self._node_batches))
+            for name, kept in tables:
+                for batch in kept:
+                    self.sink(name, batch)
+                kept.clear()
+            self._waiting_bytes = 0
+        self._last_flush = _time.monotonic()
 
     def job_events(self) -> pa.Table:
-        """Every job event not handed to a sink, as one table (flushes first)."""
-        self.flush()
-        return _concat(self._job_batches, JOB_EVENTS_SCHEMA)
+        """Every job event not handed to a sink, as one table.
+
+        With a sink, these are the rows it has not been given yet, and it never will
+        be: they are the caller's (e.g. for :meth:`RunWriter.finish
+        <benchhub_sim.store.run.RunWriter.finish>`, at the end of a run).
+        """
+        return self._take(self._job_batches, JOB_EVENTS_SCHEMA)
 
     def node_events(self) -> pa.Table:
-        """Every node event not handed to a sink, as one table (flushes first)."""
-        self.flush()
-        return _concat(self._node_batches, NODE_EVENTS_SCHEMA)
+        """Every node event not handed to a sink, as one table (see :meth:`job_events`)."""
+        return self._take(self._node_batches, NODE_EVENTS_SCHEMA)
+
+    def _take(self, kept: list[pa.RecordBatch], schema: pa.Schema) -> pa.Table:
+        self._convert()
+        table = _concat(kept, schema)
+        if self.sink is not None:
+            self._waiting_bytes -= sum(b.nbytes for b in kept)
+            kept.clear()
+        return table
 
 
 def _with_blocks(rows: pa.RecordBatch, blocks: BlockLog) -> pa.RecordBatch:

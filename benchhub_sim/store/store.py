@@ -370,9 +370,10 @@ class Store:
     def tables(self) -> dict[str, pa.Table]:
         """The tables of a run, in the schemas of :mod:`benchhub_sim.store.schema`.
 
-        Event tables hold what the history kept in memory (empty for events already
-        handed to a sink: the run directory has those). Flushes the history.
+        Event tables hold what the history kept in memory (empty with a sink: the
+        history is flushed into it first, and the run directory has those).
         """
+        self.history.flush()
         out = {"nodes": self.nodes.table(), **self.jobs.tables()}  # in TABLES order
         out["node_events"] = self.history.node_events()
         out["job_events"] = self.history.job_events()
@@ -385,9 +386,11 @@ class Store:
         The job store's tables are built when looked up, unsorted (give
         ``sort=SORT_KEYS`` to ``finish``), and the store's buffers of ended rows are
         emptied as they are: look each one up once, in the order of
-        :data:`~benchhub_sim.store.schema.TABLES`. The history is flushed first.
+        :data:`~benchhub_sim.store.schema.TABLES`. ``node_events`` and ``job_events``
+        are the events the history has not handed to its sink (see
+        :meth:`History.job_events <benchhub_sim.store.history.History.job_events>`), so
+        a run shorter than the history's ``flush_seconds`` goes to disk once, here.
         """
-        self.history.flush()
         return _FinalTables(self)
 
     def _counts(self) -> tuple[str, str]:
