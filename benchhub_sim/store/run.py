@@ -1,13 +1,14 @@
 """The run directory: ``run.json`` plus one Parquet file per table (DESIGN.md "Run directory").
 
-While a run goes on, :class:`RunWriter` streams each flushed history batch to a small part
-file (``RUN/_parts/job_events/part-000001.parquet``, written to a temp file then
-``os.replace``-d), so a killed process leaves a directory :func:`load_run` can read up to
-the last flush. :meth:`RunWriter.finish` writes the snapshot tables, consolidates the
-parts into ``node_events.parquet`` / ``job_events.parquet`` and marks ``run.json``
-complete. Every file carries ``benchhub_sim.schema_version`` in its Parquet metadata and
-is checked against :mod:`~benchhub_sim.store.schema` when written and when read. A run
-of schema version 1 is read whole and mapped to the current schema
+While a run goes on, :class:`RunWriter` writes each event table the history flushes to it
+(and each optional table an executor streams) into its one Parquet file, and journals it,
+so a killed process leaves a directory :func:`load_run` can read up to the last flush (see
+:mod:`~benchhub_sim.store.journal`). :meth:`RunWriter.finish` writes the snapshot tables,
+closes the event files (nothing is read back) and marks ``run.json`` complete. Every file
+carries ``benchhub_sim.schema_version`` in its Parquet metadata and is checked against
+:mod:`~benchhub_sim.store.schema` when written and when read. Runs written before the
+journal kept their flushes as part files (``RUN/_parts/NAME/part-*.parquet``); a killed
+one still loads. A run of schema version 1 is read whole and mapped to the current schema
 (:mod:`~benchhub_sim.store.legacy`).
 """
 
@@ -18,7 +19,7 @@ import json
 import os
 import shutil
 import warnings
-from collections.abc import Collection, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ import pyarrow.parquet as pq
 from benchhub_sim.display import counts_text, html_table, plural
 from benchhub_sim.errors import RunFormatError, stalled_message
 from benchhub_sim.io import write_text_atomic
+from benchhub_sim.store.journal import JOURNAL_DIR, JOURNAL_SUFFIX, EventFile, read_journal
 from benchhub_sim.store.legacy import V1_TABLES, upgrade_v1
 from benchhub_sim.store.rows import canonical, sort_order
 from benchhub_sim.store.schema import (
@@ -103,6 +105,27 @@ def _compatible(found: pa.DataType, expected: pa.DataType) -> bool:
     return False
 
 
+def _parquet_writer(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
+    """A writer of a file of ``schema`` (a table's), as every file is written.
+
+    Parquet dictionary pages for the dictionary columns only (trying them on times and
+    ids costs time and gains nothing), statistics for the numeric columns only (readers
+    prune row groups by time and id; string statistics cost as much again), zstd (the
+    speed of snappy here, files 2.5 times smaller). Measured in
+    ``benchmarks/bench_writing.py``.
+    """
+    fields = list(schema)
+    return pq.ParquetWriter(
+        path,
+        _file_schema(schema),
+        compression="zstd",
+        use_dictionary=[f.name for f in fields if pa.types.is_dictionary(f.type)],
+        write_statistics=[
+            f.name for f in fields if pa.types.is_integer(f.type) or pa.types.is_floating(f.type)
+        ],
+    )
+
+
 def _write_parquet(path: Path, table: pa.Table, name: str, sort: list[str] | None = None) -> None:
     """Validate ``table`` against table ``name`` and write it atomically.
 
@@ -115,7 +138,7 @@ def _write_parquet(path: Path, table: pa.Table, name: str, sort: list[str] | Non
     order = sort_order(table, sort) if sort and table.num_rows else None
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
-        with pq.ParquetWriter(tmp, _file_schema(schema)) as out:
+        with _parquet_writer(tmp, schema) as out:
             for start in range(0, max(table.num_rows, 1), _ROW_GROUP):
                 rows = (
                     table.slice(start, _ROW_GROUP)
@@ -370,7 +393,12 @@ class RunWriter:
         self.meta = _base_meta(meta)
         self.meta["complete"] = False
         self.optional = tuple(n for n in OPTIONAL_TABLES if n in optional)
-        self._n_parts = dict.fromkeys((*EVENT_TABLES, *self.optional), 0)
+        self._events = {
+            name: EventFile(
+                self.path / JOURNAL_DIR, name, _schema(name), _writer_of(name), _ROW_GROUP
+            )
+            for name in (*EVENT_TABLES, *self.optional)
+        }
         _write_json(self.path / META_FILE, self.meta)
 
     def fail(self, error: BaseException) -> None:
@@ -381,23 +409,25 @@ class RunWriter:
         _write_json(self.path / META_FILE, self.meta)
 
     def sink(self, name: str, batch: pa.RecordBatch) -> None:
-        """Write ``batch`` of table ``name`` as its next part file (atomically).
+        """Journal ``batch`` of table ``name`` and write it into the table's file (in row
+        groups, as they fill).
 
         ``name`` is an event table, or an optional table given to the constructor.
         """
-        if name not in self._n_parts:
-            streamed = ", ".join(self._n_parts)
+        if name not in self._events:
+            streamed = ", ".join(self._events)
             raise RunFormatError(f"{name}: not a table streamed to this run ({streamed})")
-        folder = self.path / PARTS_DIR / name
-        folder.mkdir(parents=True, exist_ok=True)
-        self._n_parts[name] += 1
-        table = pa.Table.from_batches([batch])
-        _write_parquet(folder / f"part-{self._n_parts[name]:06d}.parquet", table, name)
+        schema = _schema(name)
+        rows: pa.RecordBatch | pa.Table = batch
+        if not batch.schema.equals(schema):
+            check_schema(f"{name}.parquet", batch.schema, schema)
+            rows = canonical(pa.Table.from_batches([batch]), schema)
+        self._events[name].append(rows)
 
     def finish(
         self, tables: Mapping[str, pa.Table], *, sort: Mapping[str, list[str]] | None = None
     ) -> None:
-        """Write the final tables, consolidate the parts and mark the run complete.
+        """Write the final tables, close the event files and mark the run complete.
 
         Parameters
         ----------
@@ -405,8 +435,8 @@ class RunWriter:
             At least ``nodes``, ``jobs``, ``stages``, ``tasks`` (e.g. ``Store.tables()``,
             which flushes the history into the sink first, or ``Store.final_tables()``).
             Each is looked up once and dropped once written. Event tables given here are
-            appended after the part files (events the sink never saw); so are rows of
-            the writer's optional tables.
+            appended after what the sink got (events the sink never saw), unjournaled;
+            so are rows of the writer's optional tables.
         sort : mapping of str to list of str, optional
             Key columns to sort a snapshot table by as it is written (e.g.
             :data:`~benchhub_sim.store.rows.SORT_KEYS` for ``Store.final_tables()``).
@@ -419,47 +449,32 @@ class RunWriter:
             counts[name] = table.num_rows
             del table
         for name in (*EVENT_TABLES, *self.optional):
-            counts[name] = self._consolidate(name, tables.get(name))
-        shutil.rmtree(self.path / PARTS_DIR, ignore_errors=True)
+            events = self._events[name]
+            extra = tables.get(name)
+            try:
+                if extra is not None and extra.num_rows:
+                    check_schema(f"{name}.parquet", extra.schema, _schema(name))
+                    events.extend(extra)
+                del extra
+                counts[name] = events.close(self.path / f"{name}.parquet")
+            except BaseException:
+                for other in self._events.values():
+                    other.abandon()
+                raise
+        shutil.rmtree(self.path / JOURNAL_DIR, ignore_errors=True)
         self.meta.update(complete=True, counts=counts)
         _write_json(self.path / META_FILE, self.meta)
 
-    def _consolidate(self, name: str, extra: pa.Table | None) -> int:
-        schema = _schema(name)
-        target = self.path / f"{name}.parquet"
-        tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
-        n = 0
-        pending: list[pa.Table] = []
-        try:
-            with pq.ParquetWriter(tmp, _file_schema(schema)) as out:
 
-                def push(table: pa.Table, force: bool = False) -> None:
-                    pending.append(table)
-                    if force or sum(t.num_rows for t in pending) >= _ROW_GROUP:
-                        merged = pa.concat_tables(pending).unify_dictionaries()
-                        out.write_table(canonical(merged, schema), row_group_size=_ROW_GROUP)
-                        pending.clear()
-
-                for part in _part_files(self.path, name):
-                    table = _read_parquet(part, name, f"{PARTS_DIR}/{name}/{part.name}")
-                    n += table.num_rows
-                    push(table)
-                if extra is not None and extra.num_rows:
-                    check_schema(f"{name}.parquet", extra.schema, schema)
-                    n += extra.num_rows
-                    push(canonical(extra, schema))
-                if pending:
-                    push(schema.empty_table(), force=True)
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return n
+def _writer_of(name: str) -> Callable[[Path], pq.ParquetWriter]:
+    return lambda path: _parquet_writer(path, _schema(name))
 
 
 def _clear(path: Path) -> None:
     for name in (*TABLES, *OPTIONAL_TABLES):
         (path / f"{name}.parquet").unlink(missing_ok=True)
     shutil.rmtree(path / PARTS_DIR, ignore_errors=True)
+    shutil.rmtree(path / JOURNAL_DIR, ignore_errors=True)
     (path / META_FILE).unlink(missing_ok=True)
 
 
@@ -632,7 +647,7 @@ def _copy_parquet(src: Path, dst: Path, name: str, num_rows: int) -> None:
     try:
         with (
             _open_parquet(src, name) as pf,
-            pq.ParquetWriter(tmp, _file_schema(schema)) as out,
+            _parquet_writer(tmp, schema) as out,
         ):
             if pf.metadata.num_rows != num_rows:
                 raise RunFormatError(
@@ -802,6 +817,7 @@ class Run:
             if name not in tables:  # not this run's: an earlier run's file would be read
                 (path / f"{name}.parquet").unlink(missing_ok=True)
         shutil.rmtree(path / PARTS_DIR, ignore_errors=True)
+        shutil.rmtree(path / JOURNAL_DIR, ignore_errors=True)
         meta = _base_meta(self.meta)
         meta["complete"] = self.complete
         meta["counts"] = {name: _num_rows(tables, name) for name in tables}
@@ -981,8 +997,9 @@ def load_run(path: str | os.PathLike[str]) -> Run:
     first used (``run.jobs``, ``run.tables["jobs"]``; see :class:`LazyTables`).
 
     A run that did not finish (``run.json`` says ``complete: false``) is read from its
-    files, else from its part files, with the snapshot tables folded from the history
-    (static job and node columns null), and a warning says it is incomplete. A run that
+    files, else from its journal (or the part files of older versions), with the
+    snapshot tables folded from the history (static job and node columns null), and a
+    warning says it is incomplete. A run that
     raised (``run.json`` holds an ``error``: a policy that raised, an interrupt) is read
     likewise, and the warning says it is not a finished run and what it raised.
 
@@ -1021,8 +1038,11 @@ def load_run(path: str | os.PathLike[str]) -> Run:
     tables: dict[str, pa.Table] = {}
     for name in (*EVENT_TABLES, *OPTIONAL_TABLES):
         file = path / f"{name}.parquet"
+        journal = path / JOURNAL_DIR / f"{name}{JOURNAL_SUFFIX}"
         if file.exists():
             tables[name] = _read_parquet(file, name, version=version)
+        elif journal.exists():
+            tables[name] = _read_journal(journal, name)
         elif name in EVENT_TABLES or (path / PARTS_DIR / name).is_dir():
             parts = [
                 _read_parquet(p, name, f"{PARTS_DIR}/{name}/{p.name}", version=version)
@@ -1052,3 +1072,17 @@ def load_run(path: str | os.PathLike[str]) -> Run:
             stacklevel=2,
         )
     return Run(tables, meta, complete=complete, path=path)
+
+
+def _read_journal(path: Path, name: str) -> pa.Table:
+    """The rows of the journal of table ``name``; errors name the file."""
+    shown = f"{JOURNAL_DIR}/{path.name}"
+    try:
+        batches = read_journal(path)
+    except OSError as exc:
+        raise RunFormatError(f"{shown}: cannot be read: {exc}") from None
+    schema = _schema(name)
+    for batch in batches[:1]:
+        check_schema(shown, batch.schema, schema)
+    table = pa.Table.from_batches(batches, schema=schema) if batches else schema.empty_table()
+    return canonical(table.unify_dictionaries(), schema)
