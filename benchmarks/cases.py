@@ -577,8 +577,9 @@ def case_overload(n: int, policy: str) -> dict[str, Any]:
 
 @contextmanager
 def writer_spy() -> Iterator[dict[str, Any]]:
-    """Count what the run writer does while the block runs: seconds in ``RunWriter.sink``
-    and ``RunWriter.finish``, Parquet files opened for writing (by file name, temp and
+    """Count what the run writer does while the block runs: calls of ``RunWriter.sink``
+    (batches handed over before the end: part files before, journaled batches now),
+    seconds in it and in ``RunWriter.finish``, Parquet files opened for writing (by file name, temp and
     part names folded: ``job_events``...), and Parquet data read (``read`` /
     ``read_row_group`` calls)."""
     import pyarrow.parquet as pq
@@ -586,6 +587,7 @@ def writer_spy() -> Iterator[dict[str, Any]]:
     from benchhub_sim.store import run as run_module
 
     spy: dict[str, Any] = {
+        "sink_calls": 0,
         "sink_seconds": 0.0,
         "finish_seconds": 0.0,
         "files_written": {},
@@ -608,6 +610,7 @@ def writer_spy() -> Iterator[dict[str, Any]]:
 
     def timed(fn: Callable[..., Any], key: str) -> Callable[..., Any]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            spy["sink_calls"] += key == "sink_seconds"
             start = time.perf_counter()
             try:
                 return fn(*args, **kwargs)
@@ -652,6 +655,7 @@ def case_write(n: int) -> dict[str, Any]:
         "finish_seconds": spy["finish_seconds"],
         "files_written": written,
         "event_files_written": written.get("job_events", 0) + written.get("node_events", 0),
+        "batches_handed_over": spy["sink_calls"],
         "data_reads_while_writing": spy["data_reads"],
     }
 

@@ -156,8 +156,9 @@ def _note(r: dict[str, Any]) -> str:
     if case == "write":
         return (
             f"writing {r['write_seconds']:.2f} s (finish {r['finish_seconds']:.2f} s); "
-            f"event-table files opened {r['event_files_written']}, Parquet reads while "
-            f"writing {r['data_reads_while_writing']}"
+            f"event-table files opened {r['event_files_written']}, batches handed over "
+            f"before the end {r.get('batches_handed_over', '?')}, Parquet reads while writing "
+            f"{r['data_reads_while_writing']}"
         )
     if case.startswith("overload"):
         return f"400 nodes, offered load 2.5; mean wait {r['mean_wait']:,.0f} s"
@@ -334,6 +335,7 @@ def targets(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         "6. a short run writes each table once, nothing read back",
         (
             f"{write['event_files_written']} event-table files opened, "
+            f"{write.get('batches_handed_over', '?')} batches journaled or parted, "
             f"{write['data_reads_while_writing']} Parquet reads, {write['write_seconds']:.2f} s "
             f"of {write['seconds']:.2f} s writing ({write['size']:,} jobs)"
         )
