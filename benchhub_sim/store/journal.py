@@ -5,8 +5,9 @@ A Parquet file can be read only once its footer is written, at the end. So
 :class:`EventFile` writes the table's rows into ``RUN/_journal/NAME.parquet`` with one
 ``ParquetWriter`` (a row group of ``row_group`` rows as soon as one is full), and also
 appends every batch it is handed to ``RUN/_journal/NAME.arrows``, an Arrow IPC stream
-(lz4-compressed: about a tenth of the cost of encoding the same rows as Parquet), which
-:func:`read_journal` reads up to its last whole batch. :meth:`EventFile.close` writes the
+(lz4-compressed: about a quarter of the cost of encoding the same rows as Parquet, see
+``benchmarks/bench_writing.py``), which :func:`read_journal` reads up to its last whole
+batch. :meth:`EventFile.close` writes the
 last row group and the footer and moves the file to ``RUN/NAME.parquet``; nothing is
 read back or written twice. Rows given at the end of the run (:meth:`EventFile.extend`)
 skip the journal: a run that hands nothing over before its end writes each table once.
@@ -113,7 +114,8 @@ class EventFile:
         return self.num_rows
 
     def abandon(self) -> None:
-        """Close the open files, leaving them as a killed process would."""
+        """Close the open files after a failure; the run directory is left as a killed
+        run's (its journal is what a reader reads). Does nothing after :meth:`close`."""
         if self._writer is not None:
             self._writer.close()
             self._writer = None

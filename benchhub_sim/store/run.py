@@ -427,7 +427,7 @@ class RunWriter:
     def finish(
         self, tables: Mapping[str, pa.Table], *, sort: Mapping[str, list[str]] | None = None
     ) -> None:
-        """Write the final tables, close the event files and mark the run complete.
+        """Write the final tables, close the event tables' files and mark the run complete.
 
         Parameters
         ----------
@@ -442,25 +442,25 @@ class RunWriter:
             :data:`~benchhub_sim.store.rows.SORT_KEYS` for ``Store.final_tables()``).
         """
         counts = {}
-        for name in SNAPSHOT_TABLES:
-            table = tables[name]
-            keys = (sort or {}).get(name)
-            _write_parquet(self.path / f"{name}.parquet", table, name, keys)
-            counts[name] = table.num_rows
-            del table
-        for name in (*EVENT_TABLES, *self.optional):
-            events = self._events[name]
-            extra = tables.get(name)
-            try:
+        try:
+            for name in SNAPSHOT_TABLES:
+                table = tables[name]
+                keys = (sort or {}).get(name)
+                _write_parquet(self.path / f"{name}.parquet", table, name, keys)
+                counts[name] = table.num_rows
+                del table
+            for name in (*EVENT_TABLES, *self.optional):
+                events = self._events[name]
+                extra = tables.get(name)
                 if extra is not None and extra.num_rows:
                     check_schema(f"{name}.parquet", extra.schema, _schema(name))
                     events.extend(extra)
                 del extra
                 counts[name] = events.close(self.path / f"{name}.parquet")
-            except BaseException:
-                for other in self._events.values():
-                    other.abandon()
-                raise
+        except BaseException:
+            for events in self._events.values():
+                events.abandon()  # the directory stays what a killed run leaves
+            raise
         shutil.rmtree(self.path / JOURNAL_DIR, ignore_errors=True)
         self.meta.update(complete=True, counts=counts)
         _write_json(self.path / META_FILE, self.meta)
