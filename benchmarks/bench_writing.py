@@ -85,11 +85,11 @@ def parts_and_consolidate(
             for part in sorted(folder.glob("part-*.parquet")):
                 pending.append(canonical(pq.read_table(part), schema))
                 if sum(t.num_rows for t in pending) >= 131_072:
-                    merged = pa.concat_tables(pending).unify_dictionaries()
+                    merged = pa.concat_tables(pending)
                     writer.write_table(canonical(merged, schema), row_group_size=131_072)
                     pending.clear()
             if pending:
-                merged = pa.concat_tables(pending).unify_dictionaries()
+                merged = pa.concat_tables(pending)
                 writer.write_table(canonical(merged, schema), row_group_size=131_072)
     shutil.rmtree(out / "_parts")
 
@@ -123,6 +123,7 @@ def one_open_writer(batches: dict[str, list[pa.RecordBatch]], out: Path) -> None
 
 
 def run_writer(batches: dict[str, list[pa.RecordBatch]], out: Path, *, at_end: bool) -> None:
+    from benchhub_sim.store.rows import unify_dictionaries
     from benchhub_sim.store.run import RunWriter
     from benchhub_sim.store.schema import TABLES
 
@@ -130,7 +131,7 @@ def run_writer(batches: dict[str, list[pa.RecordBatch]], out: Path, *, at_end: b
     tables = {name: TABLES[name].empty_table() for name in ("nodes", "jobs", "stages", "tasks")}
     for name, parts in batches.items():
         if at_end:
-            tables[name] = pa.Table.from_batches(parts).unify_dictionaries()
+            tables[name] = unify_dictionaries(pa.Table.from_batches(parts))
         else:
             for batch in parts:
                 writer.sink(name, batch)

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from benchhub_sim.store.blocks import BlockLog, Template, merge_by_seq
-from benchhub_sim.store.rows import rows_to_batch
+from benchhub_sim.store.rows import rows_to_batch, unify_dictionaries
 from benchhub_sim.store.schema import JOB_EVENTS_SCHEMA, NODE_EVENTS_SCHEMA
 
 #: buffered rows (per table) between two looks at the wall clock (flush_seconds)
@@ -76,7 +76,7 @@ class History:
         self._node_rows: list[tuple] = []
         self._job_blocks = BlockLog("job")
         self._node_blocks = BlockLog("node")
-        self._block_rows = 0  # rows in blocks (both tables) since the last flush
+        self._block_rows = 0  # rows in blocks (both tables) not yet turned into Arrow
         self._logs_of: dict[int, tuple[BlockLog, ...]] = {}  # id(template) -> its logs
         self._templates: list[Template] = []
         # Arrow rows not handed to a sink (all of them without a sink), per table
@@ -308,5 +308,5 @@ def _with_blocks(rows: pa.RecordBatch, blocks: BlockLog) -> pa.RecordBatch:
 def _concat(batches: list[pa.RecordBatch], schema: pa.Schema) -> pa.Table:
     if not batches:
         return schema.empty_table()
-    # unify_dictionaries keeps one dictionary per column across batches
-    return pa.Table.from_batches(batches, schema=schema).unify_dictionaries()
+    # one dictionary per column across batches
+    return unify_dictionaries(pa.Table.from_batches(batches, schema=schema))

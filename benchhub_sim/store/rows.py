@@ -218,7 +218,7 @@ class SimpleRows:
             units = (
                 np.concatenate([p[0] for p in up]) if up else np.zeros(0, np.int64),
                 pa.chunked_array([p[1] for p in up], pa.string()).combine_chunks(),
-                pa.table({"s": slots}).unify_dictionaries().column("s").combine_chunks(),
+                slots.combine_chunks(),  # one dictionary (see unify_dictionaries)
                 pa.chunked_array([p[3] for p in up], pa.string()).combine_chunks(),
             )
             # one copy of each column, the parts go
@@ -369,12 +369,25 @@ def canonical(table: pa.Table, schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
+def unify_dictionaries(table: pa.Table) -> pa.Table:
+    """``table`` with each dictionary column in one chunk, of one dictionary.
+
+    What ``Table.unify_dictionaries`` is for, without it: pyarrow's (26) reads the index
+    under every null, a value Arrow leaves undefined, and crashes when that is out of
+    range (apache/arrow#44827; it killed a 1M-job replay). Concatenating the chunks
+    unifies their dictionaries and skips the nulls.
+    """
+    for i, field in enumerate(table.schema):
+        col = table.column(i)
+        if pa.types.is_dictionary(field.type) and col.num_chunks > 1:
+            table = table.set_column(i, field, pa.chunked_array([col.combine_chunks()]))
+    return table
+
+
 def _dictionary_column(col: pa.ChunkedArray, typ: pa.DictionaryType) -> pa.Array:
     """``col`` as one dictionary array of ``typ``, entries in order of first appearance."""
     if pa.types.is_dictionary(col.type) and pa.types.is_string(col.type.value_type):
-        if col.num_chunks != 1:
-            col = pa.table({"c": col}).unify_dictionaries().column("c")
-        arr = col.combine_chunks()
+        arr = col.combine_chunks()  # unifies the chunks' dictionaries (unify_dictionaries)
         if len(pc.unique(arr.dictionary)) == len(arr.dictionary):
             return first_appearance(arr).cast(typ)
     plain = col.cast(pa.string()) if pa.types.is_dictionary(col.type) else col

@@ -33,7 +33,7 @@ from benchhub_sim.errors import RunFormatError, stalled_message
 from benchhub_sim.io import write_text_atomic
 from benchhub_sim.store.journal import JOURNAL_DIR, JOURNAL_SUFFIX, EventFile, read_journal
 from benchhub_sim.store.legacy import V1_TABLES, upgrade_v1
-from benchhub_sim.store.rows import canonical, sort_order
+from benchhub_sim.store.rows import canonical, sort_order, unify_dictionaries
 from benchhub_sim.store.schema import (
     OPTIONAL_TABLES,
     READABLE_SCHEMA_VERSIONS,
@@ -1048,9 +1048,9 @@ def load_run(path: str | os.PathLike[str]) -> Run:
                 _read_parquet(p, name, f"{PARTS_DIR}/{name}/{p.name}", version=version)
                 for p in _part_files(path, name)
             ]
-            tables[name] = pa.concat_tables(
-                [_schema(name, version).empty_table(), *parts]
-            ).unify_dictionaries()
+            tables[name] = unify_dictionaries(
+                pa.concat_tables([_schema(name, version).empty_table(), *parts])
+            )
     snapshots = [n for n in schemas if n not in EVENT_TABLES]
     have = {n: path / f"{n}.parquet" for n in snapshots if (path / f"{n}.parquet").exists()}
     if len(have) == len(snapshots):
@@ -1085,4 +1085,4 @@ def _read_journal(path: Path, name: str) -> pa.Table:
     for batch in batches[:1]:
         check_schema(shown, batch.schema, schema)
     table = pa.Table.from_batches(batches, schema=schema) if batches else schema.empty_table()
-    return canonical(table.unify_dictionaries(), schema)
+    return canonical(table, schema)

@@ -9,6 +9,7 @@ import shutil
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -27,7 +28,7 @@ from benchhub_sim.spec.model import (
 from benchhub_sim.store import TABLES, History, RunWriter, Store, load_run
 from benchhub_sim.store import run as run_module
 from benchhub_sim.store.journal import EventFile, read_journal
-from benchhub_sim.store.rows import SORT_KEYS
+from benchhub_sim.store.rows import SORT_KEYS, canonical, unify_dictionaries
 from benchhub_sim.workload.base import JobRequest
 
 RUN_V1 = Path(__file__).resolve().parents[1] / "data" / "run-v1"
@@ -131,3 +132,26 @@ def test_a_killed_run_of_the_older_part_files_still_loads(tmp_path):
     for name in ("job_events", "node_events"):
         assert run.tables[name].equals(reference.tables[name]), name
     assert run.jobs["status"].tolist() == reference.jobs["status"].tolist()
+
+
+def _dirty(values: list[int], dictionary: list[str], nulls: list[int]) -> pa.DictionaryArray:
+    """A dictionary array whose null slots hold a huge index (Arrow leaves them undefined)."""
+    data = np.array(values, np.int32)
+    data[nulls] = 1 << 30
+    valid = np.ones(len(values), bool)
+    valid[nulls] = False
+    buffers = [pa.array(valid).buffers()[1], pa.py_buffer(data.tobytes())]
+    indices = pa.Array.from_buffers(pa.int32(), len(values), buffers, null_count=len(nulls))
+    return pa.DictionaryArray.from_arrays(indices, pa.array(dictionary))
+
+
+def test_dictionaries_with_anything_under_their_nulls_are_unified():
+    """pyarrow's Table.unify_dictionaries reads the index under a null too: a 1M-job
+    replay died of it (apache/arrow#44827). Row groups cut across batches, the history's
+    tables and a journal read back all join dictionary chunks."""
+    chunks = [_dirty([0, 1, 0], ["x", "y"], [2]), _dirty([1, 0, 0], ["z", "x"], [1])]
+    table = pa.table({"c": pa.chunked_array(chunks)})
+    expected = ["x", "y", None, "x", None, "z"]
+    assert unify_dictionaries(table).column("c").to_pylist() == expected
+    schema = pa.schema([pa.field("c", pa.dictionary(pa.int32(), pa.string()))])
+    assert canonical(table, schema).column("c").to_pylist() == expected
