@@ -31,7 +31,7 @@ from benchhub_sim.store.journal import EventFile, read_journal
 from benchhub_sim.store.rows import SORT_KEYS, canonical, unify_dictionaries
 from benchhub_sim.workload.base import JobRequest
 
-RUN_V1 = Path(__file__).resolve().parents[1] / "data" / "run-v1"
+RUN_V2 = Path(__file__).resolve().parents[1] / "data" / "run-v2"
 
 
 def _requests(n: int) -> list[JobRequest]:
@@ -99,7 +99,7 @@ def test_a_journal_cut_short_reads_up_to_its_last_whole_batch(tmp_path):
     batches = []
     for k in range(3):
         rows = {"seq": [k], "time": [float(k)], "node_id": ["n0"], "event": ["state"]}
-        rows |= {"state": ["idle"], "job_id": [None], "detail": [None]}
+        rows |= {"state": ["idle"], "job_state": [None], "job_id": [None], "detail": [None]}
         batches.append(pa.RecordBatch.from_pydict(rows, schema=schema))
         file.append(batches[-1])
     file.abandon()  # as a killed process leaves it: no Parquet footer
@@ -114,7 +114,7 @@ def test_a_journal_cut_short_reads_up_to_its_last_whole_batch(tmp_path):
 def test_a_killed_run_of_the_older_part_files_still_loads(tmp_path):
     """Before the journal, flushes were kept as RUN/_parts/NAME/part-*.parquet."""
     run_dir = tmp_path / "run"
-    shutil.copytree(RUN_V1, run_dir)
+    shutil.copytree(RUN_V2, run_dir)
     for name in TABLES:
         file = run_dir / f"{name}.parquet"
         if name.endswith("_events"):
@@ -128,7 +128,7 @@ def test_a_killed_run_of_the_older_part_files_still_loads(tmp_path):
         run = load_run(run_dir)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        reference = load_run(RUN_V1)
+        reference = load_run(RUN_V2)
     for name in ("job_events", "node_events"):
         assert run.tables[name].equals(reference.tables[name]), name
     assert run.jobs["status"].tolist() == reference.jobs["status"].tolist()
