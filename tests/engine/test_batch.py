@@ -238,7 +238,7 @@ def uniform_workloads(draw):
     return cluster, reqs
 
 
-@settings(max_examples=examples(80), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     uniform_workloads(),
     st.sampled_from(["fcfs", "easy", "conservative", "sjf", "priority"]),

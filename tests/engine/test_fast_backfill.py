@@ -81,7 +81,7 @@ def reuse_count(monkeypatch):
 
 
 @pytest.mark.parametrize("policy", FAST)
-@settings(max_examples=examples(16), deadline=None)
+@settings(max_examples=examples(10), deadline=None)
 @given(workload=workloads())
 def test_fast_passes_give_the_tables_of_full_passes(policy, workload):
     reqs, n_nodes, faults = workload
@@ -149,7 +149,7 @@ def role_workloads(draw):
 
 
 @pytest.mark.parametrize("policy", FAST)
-@settings(max_examples=examples(20), deadline=None)
+@settings(max_examples=examples(12), deadline=None)
 @given(workload=role_workloads())
 def test_fast_passes_with_roles_and_packing(policy, workload):
     # try_start refuses jobs that fit by count: held back (conservative), passed over

@@ -104,7 +104,7 @@ def check_background_stopped_at_end(run) -> None:
 
 
 @settings(
-    max_examples=examples(25),
+    max_examples=examples(12),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

@@ -162,7 +162,7 @@ def scenarios(draw):
     return cluster, reqs, faults
 
 
-@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     scenarios(),
     st.sampled_from(["fcfs", "easy", "conservative", "sjf"]),

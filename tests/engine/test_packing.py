@@ -230,7 +230,7 @@ def workloads(draw):
     return Cluster(tuple(nodes)), reqs, policy, pack, n_loaders
 
 
-@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(12), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(workloads(), st.integers(0, 2**16))
 def test_random_packed_workloads_keep_every_invariant(w, seed):
     cluster, reqs, policy, pack, n_loaders = w

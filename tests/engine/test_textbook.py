@@ -92,7 +92,7 @@ def test_the_reference_by_hand():
 
 
 @pytest.mark.parametrize("policy", POLICIES)
-@settings(max_examples=examples(20))
+@settings(max_examples=examples(12))
 @given(workload=tie_heavy())
 @example(workload=([Job(0, 0, 4, 10, 10), Job(1, 0, 4, 10, 10), Job(2, 1, 5, 10, 10),
                     Job(3, 2, 2, 100, 100)], 10))  # fmt: skip
@@ -103,7 +103,7 @@ def test_every_path_gives_the_textbook_schedule(policy, workload):
         assert engine_starts(jobs, nodes, policy, path) == expected, path
 
 
-@settings(max_examples=examples(30))
+@settings(max_examples=examples(20))
 @given(workload=tie_heavy(), interval=st.sampled_from([0.5, 1.0, 2.5]))
 def test_benchhub_gives_the_schedule_of_every_poll(workload, interval):
     # the engine pauses while polls cannot start anything; the reference runs them all

@@ -303,7 +303,7 @@ def test_oltp_example_uses_lognormal_durations() -> None:
 # ---------------------------------------------------------------- round trip
 
 
-@settings(max_examples=examples(50), deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(job_specs())
 def test_generated_specs_are_valid_and_round_trip(spec: JobSpec) -> None:
     assert validate_spec(spec) == []
