@@ -54,7 +54,7 @@ COMMANDS = (
 
 _EPILOG = """\
 start here:
-  benchhub-sim demo                 600 jobs under three policies, one HTML report
+  benchhub-sim demo                 600 jobs under four policies, one HTML report
   benchhub-sim examples --copy ex   example specs, clusters, jobs files and a trace
   benchhub-sim COMMAND --help       what a command does, its options, examples
 

@@ -1,4 +1,4 @@
-"""``benchhub-sim demo``: run a mixed benchmark stream under three policies and report."""
+"""``benchhub-sim demo``: run a mixed benchmark stream under four policies and report."""
 
 from __future__ import annotations
 
@@ -15,13 +15,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = add_command(
         sub,
         "demo",
-        summary="run a mixed benchmark stream under three policies and report",
+        summary="run a mixed benchmark stream under four policies and report",
         description="""
         The first thing to run. Simulates one stream of benchmark jobs (a ping-pong, a
         database with three loaders, an OLTP-like job; Poisson arrivals) on the shipped
-        64-node cluster under the fcfs, easy and sjf policies, on the same jobs; writes
-        one run directory per policy and report.html comparing them into DIR, and
-        prints the comparison. Takes a few seconds.
+        64-node cluster under BenchHub's own central (benchhub), fcfs, easy and sjf, on
+        the same jobs; writes one run directory per policy and report.html comparing
+        them into DIR, and prints the comparison. Takes a few seconds.
         """,
         examples=[
             "benchhub-sim demo",
