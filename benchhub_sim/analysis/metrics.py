@@ -11,7 +11,7 @@ DataFrame indexed by ``time``: the value at one index holds until the next index
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -560,22 +560,28 @@ def run_setup(run: Any) -> dict[str, Any]:
     return {"policy": meta.get("policy"), "cluster": meta.get("cluster"), "nodes": len(run.nodes)}
 
 
-def compare_runs(runs: Sequence[Any], names: Sequence[str] | None = None) -> SummaryTable:
+def compare_runs(
+    runs: Sequence[Any] | Mapping[str, Any], names: Sequence[str] | None = None
+) -> SummaryTable:
     """One row per run: its policy, cluster and nodes, then its :func:`summary`.
 
     Parameters
     ----------
-    runs : sequence of Run-like
+    runs : sequence of Run-like, or mapping of name to Run-like
+        The runs; a mapping (``{"fcfs": run_a, "easy": run_b}``) names them by its keys.
     names : sequence of str, optional
-        Row labels; by default from :func:`run_name`.
+        Row labels; by default the mapping's keys, else from :func:`run_name`.
 
     Returns
     -------
     SummaryTable
         A pandas DataFrame indexed by ``run`` (shown rounded per unit, values exact).
     """
+    if isinstance(runs, Mapping):
+        names = list(runs) if names is None else names
+        runs = list(runs.values())
     labels = _names(runs, names)
-    rows = [{**run_setup(r), **summary(r)} for r in runs]
+    rows = [{**summary(r), **run_setup(r)} for r in runs]  # summary() checks each is a run
     columns = [*SETUP_FIELDS, *SUMMARY_FIELDS]
     return SummaryTable(pd.DataFrame(rows, index=pd.Index(labels, name="run"), columns=columns))
 

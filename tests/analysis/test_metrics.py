@@ -28,6 +28,7 @@ from benchhub_sim.analysis.metrics import (
     time_average,
     utilization,
 )
+from benchhub_sim.errors import UsageError
 
 
 def test_job_metrics(run):
@@ -177,6 +178,12 @@ def test_compare_runs_one_row_per_run(run, make_run):
     assert compare_runs([run, other]).index.tolist() == ["fcfs", "fcfs (2)"]
     with pytest.raises(ValueError):
         compare_runs([run], names=["a", "b"])
+    # a mapping names its runs by its keys; anything but a run is named in the error
+    by_name = compare_runs({"x": run, "y": other})
+    assert by_name.index.tolist() == ["x", "y"]
+    assert by_name.loc["y", "mean_wait_s"] == pytest.approx(10 / 3)
+    with pytest.raises(UsageError, match="expected a run .* found str 'x'"):
+        compare_runs(["x"])
 
 
 def test_compare_jobs(run, make_run):
