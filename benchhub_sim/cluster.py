@@ -611,19 +611,13 @@ def _check_unique(doc: _Doc, nodes: list[tuple[Node, _Path]]) -> None:
 CLUSTER_COLUMNS = ("node_id", "role", "host", "ip", "provider", "cores", "mem_mb", "disk_mb",
                    "labels", "speed", "mtbf", "mttr", "reporting_time", "cleanup_time")  # fmt: skip
 
-#: Node fields that are columns of the node store (role and labels besides)
-_INFO_FIELDS = (
-    "node_id", "host", "ip", "bind_addr", "remote_addr", "provider", "provider_region",
-    "provider_instance", "cores", "mem_mb", "mem_free_mb", "disk_mb", "disk_free_mb",
-    "start_time", "boot_time", "speed", "reporting_time", "cleanup_time",
-)  # fmt: skip
-
 
 def cluster_table(cluster: Cluster | Iterable[Node]) -> pd.DataFrame:
     """The nodes as a DataFrame: one row per node, the columns of :data:`CLUSTER_COLUMNS`.
 
     ``role`` is the role's name, ``labels`` a dict, ``mtbf``/``mttr`` NaN for a node
-    that never fails. (For the node store's Arrow table, see :func:`node_table`.)
+    that never fails. (For the node store's Arrow table, see
+    :func:`benchhub_sim.store.nodes.node_table`.)
 
     Examples
     --------
@@ -651,40 +645,9 @@ def cluster_table(cluster: Cluster | Iterable[Node]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(CLUSTER_COLUMNS))
 
 
-def node_table(cluster: Cluster | Iterable[Node]) -> pa.Table:
-    """The cluster as a node store table of :data:`~benchhub_sim.store.schema.NODES_SCHEMA`.
-
-    Every node is ``idle``, registered at time 0, running no job. ``mtbf``/``mttr`` are
-    not columns of the node store and are not kept. Written to Parquet, it loads back
-    with :func:`load_cluster`.
-
-    Examples
-    --------
-    >>> t = node_table(Cluster.uniform(2))
-    >>> t.column("node_id").to_pylist(), t.column("state").to_pylist()
-    (['node-0', 'node-1'], ['idle', 'idle'])
-    """
-    from benchhub_sim.store.schema import NODES_SCHEMA
-
-    nodes = list(cluster.nodes if isinstance(cluster, Cluster) else cluster)
-    n = len(nodes)
-    columns: dict[str, list] = {
-        name: [getattr(node, name) for node in nodes] for name in _INFO_FIELDS
-    }
-    columns["role"] = [node.role.value for node in nodes]
-    columns["labels"] = [list(node.labels) for node in nodes]
-    for name in ("host", "ip", "bind_addr", "remote_addr", "provider", "provider_region",
-                 "provider_instance"):  # fmt: skip
-        columns[name] = [value or None for value in columns[name]]
-    columns.update(
-        state=["idle"] * n, registered_time=[0.0] * n, heartbeat=[0.0] * n, job_count=[0] * n
-    )
-    arrays = [pa.array(columns.get(f.name, [None] * n), type=f.type) for f in NODES_SCHEMA]
-    return pa.Table.from_arrays(arrays, schema=NODES_SCHEMA)
-
-
 def cluster_from_table(table: pa.Table, *, where: str = "<table>") -> Cluster:
-    """Nodes from a node store table (the inverse of :func:`node_table`).
+    """Nodes from a node store table (the inverse of
+    :func:`benchhub_sim.store.nodes.node_table`).
 
     Only ``node_id`` is required; other columns of
     :data:`~benchhub_sim.store.schema.NODES_SCHEMA` missing from ``table`` take the

@@ -19,6 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from benchhub_sim._version import __version__
 from benchhub_sim.cluster import Cluster, Node
 from benchhub_sim.engine.local import LOCAL_IP, LocalExecutor
 from benchhub_sim.engine.procs import task_argv
@@ -205,7 +206,6 @@ def execute(
     ``BENCHHUB_RUN_ID``, on every worker) before this function returns or raises.
     Workers execute the spec's commands: give them only specs you trust.
     """
-    from benchhub_sim import __version__
     from benchhub_sim.engine.clock import WallClock
     from benchhub_sim.engine.engine import Engine
     from benchhub_sim.store.history import History

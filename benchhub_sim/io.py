@@ -4,6 +4,10 @@ Every file the package writes for a user (reports, exports, traces, images, summ
 goes through :func:`atomic_path`: a crash or an interrupt leaves either the old file or
 the new one, never a truncated file under the final name, and never a stray temporary
 file.
+
+It also keeps :data:`RUN_WRITERS`, the formats other tools read that a run can be
+written in: the store's ``Run.to_swf`` looks its writer up there, and the layers that
+know the formats (the workload's SWF, the analysis' Batsim CSV) register them from above.
 """
 
 from __future__ import annotations
@@ -11,9 +15,10 @@ from __future__ import annotations
 import gzip
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 
 def _umask() -> int:
@@ -86,3 +91,32 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
     if Path(path).suffix == ".gz":
         data = gzip.compress(data, mtime=0)
     return write_bytes_atomic(path, data)
+
+
+#: ``writer(run, path) -> Path``: writes a run in one format, returns the file written
+RunWriterFunction = Callable[[Any, "str | os.PathLike[str]"], Path]
+
+#: the writer of each format a run can be exported to, by format name
+RUN_WRITERS: dict[str, RunWriterFunction] = {}
+
+
+def register_run_writer(name: str) -> Callable[[RunWriterFunction], RunWriterFunction]:
+    """Register ``writer(run, path) -> Path`` as the writer of format ``name``.
+
+    A layer above the store uses it (as a decorator) to give ``Run`` an export without
+    the store importing that layer.
+
+    Examples
+    --------
+    >>> @register_run_writer("example")
+    ... def write_example(run, path):
+    ...     return Path(path)
+    >>> RUN_WRITERS.pop("example") is write_example
+    True
+    """
+
+    def register(writer: RunWriterFunction) -> RunWriterFunction:
+        RUN_WRITERS[name] = writer
+        return writer
+
+    return register

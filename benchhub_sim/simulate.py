@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from benchhub_sim._version import __version__
 from benchhub_sim.cluster import Cluster
 from benchhub_sim.engine.engine import Engine, fewer_collections
 from benchhub_sim.errors import (
@@ -225,7 +226,6 @@ def simulate(
     >>> run.jobs[["job_id", "start_time", "stop_time"]].values.tolist()
     [[0.0, 0.0, 3.0], [1.0, 0.0, 3.0], [2.0, 3.0, 6.0]]
     """
-    from benchhub_sim import __version__
     from benchhub_sim.store.history import History
     from benchhub_sim.store.run import Run, RunWriter, load_run
     from benchhub_sim.store.schema import SCHEMA_VERSION

@@ -24,7 +24,7 @@ Grid keys
     and a jobs file uses 0.
 ``speedup``
     How much faster the machine is. A replay divides observed durations and requested
-    walltimes by it (see :func:`~benchhub_sim.workload.replay.replay`); a jobs file runs
+    walltimes by it (see :func:`~benchhub_sim.replay.replay`); a jobs file runs
     on nodes whose ``speed`` is multiplied by it (walltime estimates are unchanged).
 ``cluster``
     A cluster file (YAML or Parquet). A jobs file needs ``cluster`` or ``nodes``.
@@ -98,7 +98,7 @@ def grid_cells(grid: Mapping[str, Sequence[Any]]) -> list[Cell]:
     WorkloadError
         An unknown key, an empty or non-list value, a value the key does not take (a
         ``nodes`` that is not a whole number >= 1, an unknown policy, ...: the rules of
-        :func:`~benchhub_sim.workload.replay.replay`), or two cells with the same name.
+        :func:`~benchhub_sim.replay.replay`), or two cells with the same name.
 
     Examples
     --------
@@ -253,7 +253,7 @@ def _run(workload: str, kind: str, params: Mapping[str, Any], out: str) -> Any:
         nodes = None
     if kind == "jobs":
         return _simulate_jobs(workload, params, cluster, speedup, out)
-    from benchhub_sim.workload.replay import replay
+    from benchhub_sim.replay import replay
 
     return replay(
         workload,
@@ -472,7 +472,7 @@ def sweep(
     ----------
     workload : path
         An SWF trace (``.swf``, ``.swf.gz``), a run directory (both replayed with
-        :func:`benchhub_sim.workload.replay.replay`), or a YAML jobs file or spec file
+        :func:`benchhub_sim.replay.replay`), or a YAML jobs file or spec file
         (simulated with :func:`benchhub_sim.simulate.simulate`).
     grid : mapping of str to list
         Values per key of :data:`GRID_KEYS` (``policy``, ``nodes``, ``seed``,

@@ -53,7 +53,7 @@ def _make_swf() -> object:
 def capture(n_jobs: int, tmp: Path) -> dict[str, list[pa.RecordBatch]]:
     """The batches of a replay's history as it turns rows into Arrow (every 65,536 rows):
     an in-memory run keeps them as the chunks of its event tables."""
-    from benchhub_sim.workload.replay import replay
+    from benchhub_sim.replay import replay
 
     trace = tmp / "trace.swf"
     trace.write_text(_make_swf().make_trace(6, n_jobs, 256, 0.9))  # type: ignore[attr-defined]

@@ -14,11 +14,11 @@ from benchhub_sim.cli import main
 from benchhub_sim.cluster import Cluster, Node, load_cluster
 from benchhub_sim.engine.compiled import CompiledSpec
 from benchhub_sim.plan import plan_job
+from benchhub_sim.replay import replay
 from benchhub_sim.simulate import simulate
 from benchhub_sim.spec import Role, load_spec
 from benchhub_sim.store.run import load_run
 from benchhub_sim.workload.base import JobRequest
-from benchhub_sim.workload.replay import replay
 
 REPO = Path(__file__).resolve().parents[1]
 SHAPES = REPO / "data" / "specs" / "benchhub-shapes.yml"

@@ -16,10 +16,10 @@ from benchhub_sim.cluster import (
     cluster_from_table,
     cluster_table,
     load_cluster,
-    node_table,
 )
 from benchhub_sim.errors import ClusterError
 from benchhub_sim.spec.model import Role
+from benchhub_sim.store.nodes import node_table
 from benchhub_sim.store.schema import NODES_SCHEMA
 
 REPO = Path(__file__).resolve().parents[1]

@@ -375,12 +375,12 @@ def plot_stage_comparison(
     Each line steps up by 1/n at each duration (n: that run's samples of the stage);
     the title gives the Kolmogorov-Smirnov distance of the first two runs.
     """
-    from benchhub_sim.analysis.metrics import _names
+    from benchhub_sim.analysis.metrics import run_names
     from benchhub_sim.analysis.plot import _axes
 
     if not isinstance(runs, list | tuple):
         runs = [runs]
-    labels = _names(runs, names)
+    labels = run_names(runs, names)
     ax = _axes(ax)
     samples = [stage_samples(r).get(stage, np.empty(0)) for r in runs]
     for x, label in zip(samples, labels, strict=True):

@@ -103,7 +103,16 @@ def run_name(run: Any, index: int = 0) -> str:
     return f"run {index + 1}"
 
 
-def _names(runs: Sequence[Any], names: Sequence[str] | None) -> list[str]:
+def run_names(runs: Sequence[Any], names: Sequence[str] | None) -> list[str]:
+    """One label per run: ``names`` if given (as many as runs), else :func:`run_name`.
+
+    Names that repeat get the run's position appended (``easy``, ``easy (2)``).
+
+    Raises
+    ------
+    ValueError
+        When ``names`` and ``runs`` differ in length.
+    """
     if names is not None:
         if len(names) != len(runs):
             raise ValueError(f"{len(names)} names given for {len(runs)} runs")
@@ -580,7 +589,7 @@ def compare_runs(
     if isinstance(runs, Mapping):
         names = list(runs) if names is None else names
         runs = list(runs.values())
-    labels = _names(runs, names)
+    labels = run_names(runs, names)
     rows = [{**summary(r), **run_setup(r)} for r in runs]  # summary() checks each is a run
     columns = [*SETUP_FIELDS, *SUMMARY_FIELDS]
     return SummaryTable(pd.DataFrame(rows, index=pd.Index(labels, name="run"), columns=columns))

@@ -16,12 +16,12 @@ import pandas as pd
 
 from benchhub_sim.analysis.metrics import (
     _jobs,
-    _names,
     job_metrics,
     node_intervals,
     node_states,
     queue_length,
     run_end,
+    run_names,
     stage_times,
     utilization,
 )
@@ -466,7 +466,7 @@ def _steps_of_runs(
     """One post-step line per run, ``series(run)`` giving the step function and the time
     to hold its last value until (None: not held); a legend when there are several."""
     runs = _as_runs(runs)
-    names = _names(runs, labels)
+    names = run_names(runs, labels)
     for i, (run, name) in enumerate(zip(runs, names, strict=True)):
         steps, end = series(run)
         _plot_step(ax, steps, end, **{"color": f"C{i}", "label": name, **kwargs})
@@ -601,7 +601,7 @@ def plot_wait_cdf(
         Passed to ``step``.
     """
     runs = _as_runs(runs)
-    labels = _names(runs, labels)
+    labels = run_names(runs, labels)
     ax = _axes(ax)
     for i, (run, label) in enumerate(zip(runs, labels, strict=True)):
         w = np.sort(job_metrics(run)["wait"].dropna().to_numpy(float))
@@ -653,7 +653,7 @@ def plot_wait_by_spec(
     from matplotlib.patches import Patch
 
     runs = _as_runs(runs)
-    names = _names(runs, labels)
+    names = run_names(runs, labels)
     waits = []
     for run in runs:
         jm = job_metrics(run).dropna(subset=["wait"])

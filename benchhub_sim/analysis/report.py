@@ -24,9 +24,9 @@ from benchhub_sim.analysis.calibrate import compare_stages, plot_stage_compariso
 from benchhub_sim.analysis.display import field_of, format_value
 from benchhub_sim.analysis.metrics import (
     BSLD_TAU,
-    _names,
     compare_runs,
     job_metrics,
+    run_names,
     stage_durations,
 )
 from benchhub_sim.analysis.observed import plot_metrics, results_summary
@@ -511,7 +511,7 @@ def write_report(
         runs = [runs]
     if not runs:
         raise ValueError("write_report needs at least one run")
-    labels = _names(runs, names)
+    labels = run_names(runs, names)
     out = check_file_path(path)  # before the figures are drawn
     blocks = _blocks(runs, labels, title, top)
     text = _render_html(blocks, title) if format == "html" else _render_md(blocks, out)

@@ -38,7 +38,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """List, copy, or locate the shipped examples."""
-    from benchhub_sim import __version__
+    from benchhub_sim._version import __version__
     from benchhub_sim.shipped import KINDS, copy_examples, examples_dir, list_examples
 
     if args.path:

@@ -90,8 +90,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def main(args: argparse.Namespace) -> int:
     """Replay a run directory or an SWF trace; print the one-line summary."""
     from benchhub_sim.progress import job_progress, wants_progress
+    from benchhub_sim.replay import replay
     from benchhub_sim.store.run import Run
-    from benchhub_sim.workload.replay import open_source, replay
+    from benchhub_sim.workload.replay import open_source
 
     source = open_source(args.source)
     total = len(source.jobs) if isinstance(source, Run) and args.warm_start is None else None

@@ -23,11 +23,11 @@ slots of the job).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import pyarrow as pa
 
-from benchhub_sim.cluster import Node
+from benchhub_sim.cluster import Cluster, Node
 from benchhub_sim.errors import StoreError
 from benchhub_sim.store.rows import canonical, rows_to_batch
 from benchhub_sim.store.schema import NODE_JOB_STATES, NODE_STATES, NODES_SCHEMA
@@ -38,11 +38,50 @@ _REGISTERED = _NAMES.index("registered_time")
 #: a row keeps the columns up to job_id; table() adds job_count, node_name and job_role
 _HEARTBEAT, _JOB = _NAMES.index("heartbeat"), _NAMES.index("job_id")
 _LIVE_STATES = frozenset(NODE_STATES) - {"offline"}
+
 _JOB_STATES = frozenset(NODE_JOB_STATES)
 #: the state a node event leads to when the caller passes ``state=None``
 DEFAULT_STATE = {"register": "idle", "deregister": "offline", "fail": "offline", "recover": "idle"}
 #: the job state of a ``running_job`` node when the event gives none
 DEFAULT_JOB_STATE = "running"
+
+
+#: Node fields that are columns of the node store (role and labels besides)
+_INFO_FIELDS = (
+    "node_id", "host", "ip", "bind_addr", "remote_addr", "provider", "provider_region",
+    "provider_instance", "cores", "mem_mb", "mem_free_mb", "disk_mb", "disk_free_mb",
+    "start_time", "boot_time", "speed", "reporting_time", "cleanup_time",
+)  # fmt: skip
+
+
+def node_table(cluster: Cluster | Iterable[Node]) -> pa.Table:
+    """The cluster as a node store table of :data:`~benchhub_sim.store.schema.NODES_SCHEMA`.
+
+    Every node is ``idle``, registered at time 0, running no job. ``mtbf``/``mttr`` are
+    not columns of the node store and are not kept. Written to Parquet, it loads back
+    with :func:`~benchhub_sim.cluster.load_cluster`.
+
+    Examples
+    --------
+    >>> t = node_table(Cluster.uniform(2))
+    >>> t.column("node_id").to_pylist(), t.column("state").to_pylist()
+    (['node-0', 'node-1'], ['idle', 'idle'])
+    """
+    nodes = list(cluster.nodes if isinstance(cluster, Cluster) else cluster)
+    n = len(nodes)
+    columns: dict[str, list] = {
+        name: [getattr(node, name) for node in nodes] for name in _INFO_FIELDS
+    }
+    columns["role"] = [node.role.value for node in nodes]
+    columns["labels"] = [list(node.labels) for node in nodes]
+    for name in ("host", "ip", "bind_addr", "remote_addr", "provider", "provider_region",
+                 "provider_instance"):  # fmt: skip
+        columns[name] = [value or None for value in columns[name]]
+    columns.update(
+        state=["idle"] * n, registered_time=[0.0] * n, heartbeat=[0.0] * n, job_count=[0] * n
+    )
+    arrays = [pa.array(columns.get(f.name, [None] * n), type=f.type) for f in NODES_SCHEMA]
+    return pa.Table.from_arrays(arrays, schema=NODES_SCHEMA)
 
 
 def node_info_row(node: Node) -> list:

@@ -28,9 +28,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from benchhub_sim._version import __version__
 from benchhub_sim.display import counts_text, html_table, plural
 from benchhub_sim.errors import RunFormatError, stalled_message
-from benchhub_sim.io import write_text_atomic
+from benchhub_sim.io import RUN_WRITERS, write_text_atomic
 from benchhub_sim.store.journal import JOURNAL_DIR, JOURNAL_SUFFIX, EventFile, read_journal
 from benchhub_sim.store.legacy import V1_TABLES, upgrade_v1
 from benchhub_sim.store.rows import canonical, sort_order, unify_dictionaries
@@ -312,8 +313,6 @@ def check_out_dir(path: str | os.PathLike[str], *, overwrite: bool = False) -> N
 
 
 def _base_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
-    from benchhub_sim import __version__
-
     out: dict[str, Any] = {
         "clock": "virtual",
         "epoch": None,
@@ -825,16 +824,12 @@ class Run:
         return path
 
     def to_swf(self, path: str | os.PathLike[str]) -> Path:
-        """Write the jobs as an SWF trace (see :func:`benchhub_sim.analysis.export.to_swf`)."""
-        from benchhub_sim.analysis.export import to_swf
-
-        return to_swf(self, path)
+        """Write the jobs as an SWF trace (see :func:`benchhub_sim.workload.swf.write_swf`)."""
+        return RUN_WRITERS["swf"](self, path)
 
     def to_batsim_csv(self, path: str | os.PathLike[str]) -> Path:
         """Write Batsim's ``jobs.csv`` (see :func:`benchhub_sim.analysis.export.to_batsim_csv`)."""
-        from benchhub_sim.analysis.export import to_batsim_csv
-
-        return to_batsim_csv(self, path)
+        return RUN_WRITERS["batsim-csv"](self, path)
 
     def rows(
         self,

@@ -14,6 +14,7 @@ from benchhub_sim.analysis.metrics import summary
 from benchhub_sim.cli import main
 from benchhub_sim.cluster import Cluster
 from benchhub_sim.errors import WorkloadError
+from benchhub_sim.replay import replay
 from benchhub_sim.simulate import simulate
 from benchhub_sim.spec.load import load_spec
 from benchhub_sim.spec.model import (
@@ -27,7 +28,7 @@ from benchhub_sim.spec.model import (
 )
 from benchhub_sim.store.run import load_run
 from benchhub_sim.workload.arrivals import poisson_arrivals
-from benchhub_sim.workload.replay import replay, replay_cluster, replay_workload
+from benchhub_sim.workload.replay import replay_cluster, replay_workload
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -320,6 +321,7 @@ def test_random_traces_keep_submits_and_run_times(tmp_path_factory, jobs, policy
 
 def test_replay_of_retried_tasks_reproduces_the_run_exactly():
     # failed attempts replay with their own durations, not the finished attempt's
+    from benchhub_sim.replay import replay
     from benchhub_sim.simulate import simulate
     from benchhub_sim.spec.model import (
         Duration,
@@ -331,7 +333,6 @@ def test_replay_of_retried_tasks_reproduces_the_run_exactly():
         Task,
     )
     from benchhub_sim.workload.arrivals import poisson_arrivals
-    from benchhub_sim.workload.replay import replay
 
     task = Task(
         "t",

@@ -21,6 +21,7 @@ import pytest
 from benchhub_sim.cli import main
 from benchhub_sim.cluster import Cluster, Node
 from benchhub_sim.errors import WorkloadError
+from benchhub_sim.replay import replay
 from benchhub_sim.simulate import simulate
 from benchhub_sim.spec.model import (
     Duration,
@@ -33,7 +34,7 @@ from benchhub_sim.spec.model import (
 )
 from benchhub_sim.store.run import load_run
 from benchhub_sim.workload.base import JobRequest
-from benchhub_sim.workload.replay import faults_since, recorded_faults, replay
+from benchhub_sim.workload.replay import faults_since, recorded_faults
 
 FAULT = (4.0, "a", 3.0)
 RECORDED_STATUS = {0: "aborted", 1: "finished", 2: "finished"}
