@@ -1,56 +1,27 @@
 """The ``benchhub-sim`` command.
 
 One module per subcommand, each with ``add_parser(sub)`` (its options) and
-``main(args) -> int`` (what it does); :func:`build_parser` lists them in the order
-``--help`` shows them. Bad input (any :class:`BenchhubSimError` that is about the input)
-prints its problems one per line on stderr and exits 2, without a traceback; so does a
-file that cannot be read or written. A warning prints as one ``warning: ...`` line.
+``main(args) -> int`` (what it does); :data:`~benchhub_sim.cli.common.COMMANDS` lists
+them, with their one-line summaries, in the order ``--help`` shows them. Only the chosen
+subcommand's module is imported, so that ``--help`` and a command start at once.
+
+Bad input (any :class:`BenchhubSimError` that is about the input) prints its problems one
+per line on stderr and exits 2, without a traceback; so does a file that cannot be read
+or written. A warning prints as one ``warning: ...`` line.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from types import ModuleType
 from typing import Any, TextIO
 
-from benchhub_sim.cli import (
-    agents,
-    compare,
-    demo,
-    examples,
-    export,
-    fit,
-    graph,
-    plan,
-    replay,
-    report,
-    run,
-    simulate,
-    sweep,
-    validate,
-)
-from benchhub_sim.cli.common import EXIT_BAD_INPUT, EXIT_OK, HelpFormatter
+from benchhub_sim.cli.common import COMMANDS, EXIT_BAD_INPUT, EXIT_OK, HelpFormatter
 from benchhub_sim.errors import BenchhubSimError, StalledRunWarning
-
-#: the subcommands, in the order ``--help`` lists them
-COMMANDS = (
-    demo,
-    examples,
-    validate,
-    plan,
-    graph,
-    simulate,
-    run,
-    agents,
-    fit,
-    replay,
-    sweep,
-    compare,
-    report,
-    export,
-)
 
 _EPILOG = """\
 start here:
@@ -62,7 +33,20 @@ exit status: 0 ok; 1 the command ran, but what it ran failed or stalled; 2 bad i
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_module(name: str) -> ModuleType:
+    """The module of the subcommand ``name`` (a key of ``COMMANDS``)."""
+    return importlib.import_module(f"benchhub_sim.cli.{name}")
+
+
+def build_parser(commands: Collection[str] | None = None) -> argparse.ArgumentParser:
+    """The ``benchhub-sim`` parser.
+
+    Parameters
+    ----------
+    commands : collection of str, optional
+        The subcommands to build in full (their modules are imported); the others are
+        listed by name and summary only. Default: every subcommand.
+    """
     parser = argparse.ArgumentParser(
         prog="benchhub-sim",
         description="Simulate, execute and replay BenchHub benchmark clusters.",
@@ -72,13 +56,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for command in COMMANDS:
-        command.add_parser(sub)
+    for name, summary in COMMANDS.items():
+        if commands is None or name in commands:
+            command_module(name).add_parser(sub)
+        else:
+            sub.add_parser(name, help=summary)
     return parser
 
 
+def chosen_command(argv: Sequence[str]) -> str | None:
+    """The subcommand named in ``argv``: its first argument that is not an option."""
+    for arg in argv:
+        if not arg.startswith("-"):
+            return arg if arg in COMMANDS else None
+    return None
+
+
 def _version() -> str:
-    from benchhub_sim import __version__
+    from benchhub_sim._version import __version__
 
     return __version__
 
@@ -97,7 +92,10 @@ def show_warning(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    if argv is None:
+        argv = sys.argv[1:]
+    chosen = chosen_command(argv)
+    parser = build_parser([chosen] if chosen else [])
     args = parser.parse_args(argv)
     with warnings.catch_warnings():  # Python's own format and filters come back after
         warnings.showwarning = show_warning

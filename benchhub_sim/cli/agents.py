@@ -19,7 +19,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = add_command(
         sub,
         "agents",
-        summary="list the Dask workers that can be nodes (a cluster for run --dask)",
         description="""
         List the workers connected to a Dask scheduler as the nodes of a cluster, with
         what a BenchHub agent registers: id (the worker's name), role (a worker

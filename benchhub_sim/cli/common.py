@@ -11,14 +11,35 @@ from typing import Any
 
 from benchhub_sim.errors import stalled_message
 from benchhub_sim.params import arg_type, number, whole
-from benchhub_sim.sched.policies import POLICIES
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # the command ran, but what it ran failed (e.g. a job aborted)
 EXIT_BAD_INPUT = 2
 
-#: the help of every --policy
-POLICY_HELP = f"queue policy: {', '.join(POLICIES)}, or module:function of your own"
+#: the subcommands, in the order ``--help`` lists them, and their one-line summaries
+COMMANDS: dict[str, str] = {
+    "demo": "run a mixed benchmark stream under four policies and report",
+    "examples": "list the shipped example specs, clusters, jobs files and traces; copy them",
+    "validate": "check job specs, cluster files and jobs files; one line per valid file",
+    "plan": "bind a job to a cluster and print what runs where",
+    "graph": "draw a job's stage graph",
+    "simulate": "run a workload on a cluster in virtual time",
+    "run": "execute jobs for real: local processes, or on Dask workers (wall clock)",
+    "agents": "list the Dask workers that can be nodes (a cluster for run --dask)",
+    "fit": "fit task durations to real runs: a spec to simulate",
+    "replay": "replay a recorded run or an SWF trace under another policy/cluster",
+    "sweep": "one replay per grid cell (policies x nodes x seeds); summary",
+    "compare": "one row of headline numbers per run",
+    "report": "write an HTML (or Markdown) report of one or more runs",
+    "export": "write a run as an SWF trace or a Batsim jobs.csv",
+}
+
+
+def policy_help() -> str:
+    """The help of every ``--policy``: the built-in policies, and how to add one."""
+    from benchhub_sim.sched.policies import POLICIES
+
+    return f"queue policy: {', '.join(POLICIES)}, or module:function of your own"
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -42,7 +63,6 @@ def add_command(
     sub: argparse._SubParsersAction,
     name: str,
     *,
-    summary: str,
     description: str,
     examples: Sequence[str],
     more: str = "",
@@ -53,8 +73,8 @@ def add_command(
     ----------
     sub : the subparsers of the ``benchhub-sim`` parser
     name : str
-    summary : str
-        One line, for the list of commands.
+        A key of :data:`COMMANDS`, whose one-line summary it shows in the list of
+        commands.
     description : str
         One paragraph (re-wrapped) on what the command does and writes.
     examples : sequence of str
@@ -68,7 +88,7 @@ def add_command(
         epilog = more.rstrip() + "\n\n" + epilog
     return sub.add_parser(
         name,
-        help=summary,
+        help=COMMANDS[name],
         description=paragraph,
         epilog=epilog,
         formatter_class=HelpFormatter,

@@ -18,7 +18,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = add_command(
         sub,
         "compare",
-        summary="one row of headline numbers per run",
         description="""
         Print one row of headline numbers per run: policy, nodes, jobs by outcome,
         makespan, mean/median/p95 wait, mean bounded slowdown (tau = 10 s) and

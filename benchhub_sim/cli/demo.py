@@ -15,7 +15,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = add_command(
         sub,
         "demo",
-        summary="run a mixed benchmark stream under four policies and report",
         description="""
         The first thing to run. Simulates one stream of benchmark jobs (a ping-pong, a
         database with three loaders, an OLTP-like job; Poisson arrivals) on the shipped

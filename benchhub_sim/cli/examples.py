@@ -11,7 +11,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = add_command(
         sub,
         "examples",
-        summary="list the shipped example specs, clusters, jobs files and traces; copy them",
         description="""
         List the examples shipped with the package (job specs, clusters, jobs files and
         an SWF trace), one line about each. --copy DIR copies them into DIR, keeping

@@ -12,7 +12,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = add_command(
         sub,
         "export",
-        summary="write a run as an SWF trace or a Batsim jobs.csv",
         description="""
         Write the jobs of a run for other tools: an SWF trace (the Parallel Workloads
         Archive's Standard Workload Format, one line per job in submit order, jobs

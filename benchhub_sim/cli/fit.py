@@ -11,7 +11,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = add_command(
         sub,
         "fit",
-        summary="fit task durations to real runs: a spec to simulate",
         description="""
         Fit each task's duration to the task and readiness times of real runs of one
         spec: constant, exponential, normal or lognormal, each with its

@@ -14,7 +14,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = add_command(
         sub,
         "graph",
-        summary="draw a job's stage graph",
         description="""
         Draw a job's stage graph into an image file: one column per pipeline, left to
         right; circles are stages, squares background stages, a red border marks a

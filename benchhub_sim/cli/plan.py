@@ -12,7 +12,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = add_command(
         sub,
         "plan",
-        summary="bind a job to a cluster and print what runs where",
         description="""
         Bind one job's node assignments to the nodes of an idle cluster, as BenchHub's
         central does (an exact role before a node of role any; selectors and capacity

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 
 from benchhub_sim.cli.common import (
-    POLICY_HELP,
     add_command,
     nonnegative_float,
+    policy_help,
     positive_float,
     positive_int,
     print_abort_reasons,
@@ -22,7 +22,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = add_command(
         sub,
         "replay",
-        summary="replay a recorded run or an SWF trace under another policy/cluster",
         description="""
         "What if" on recorded history: replay the jobs of a run directory (same submit
         times, each task's observed duration) or of an SWF trace (.swf, .swf.gz; each
@@ -40,7 +39,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--policy",
         default=None,
-        help=POLICY_HELP + " (default: the recorded run's, fcfs for a trace)",
+        help=policy_help() + " (default: the recorded run's, fcfs for a trace)",
     )
     where = p.add_mutually_exclusive_group()
     where.add_argument(

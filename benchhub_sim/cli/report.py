@@ -20,7 +20,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = add_command(
         sub,
         "report",
-        summary="write an HTML (or Markdown) report of one or more runs",
         description="""
         Write one report of one or more runs: the summary table and wait-time CDF of
         all of them, then per run its setup, Gantt chart, utilization, queue length,

@@ -10,11 +10,11 @@ from benchhub_sim.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_FAILED,
     EXIT_OK,
-    POLICY_HELP,
     add_command,
     add_dask_options,
     dask_security,
     nonnegative_float,
+    policy_help,
     report_stalled,
 )
 
@@ -23,7 +23,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = add_command(
         sub,
         "run",
-        summary="execute jobs for real: local processes, or on Dask workers (wall clock)",
         description="""
         Execute a job (SPEC) or a jobs file for real, in wall-clock time: each task a
         process (sh -c, an argv, or the docker CLI) with its templates rendered and
@@ -55,7 +54,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--dry-run", action="store_true", help="print every command per node; run nothing"
     )
-    p.add_argument("--policy", default="fcfs", help=POLICY_HELP)
+    p.add_argument("--policy", default="fcfs", help=policy_help())
     p.add_argument(
         "--grace",
         type=nonnegative_float,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 
 from benchhub_sim.cli.common import (
-    POLICY_HELP,
     add_command,
     nonnegative_float,
+    policy_help,
     positive_int,
     print_abort_reasons,
     report_stalled,
@@ -26,7 +26,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = add_command(
         sub,
         "simulate",
-        summary="run a workload on a cluster in virtual time",
         description="""
         Run a workload on a cluster in virtual time: simulated task durations (from the
         specs' duration fields), thousands of jobs per second; print a one-line
@@ -64,7 +63,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="with --spec: number of jobs, specs taken in turn (default: one per --spec)",
     )
-    p.add_argument("--policy", default="fcfs", help=POLICY_HELP)
+    p.add_argument("--policy", default="fcfs", help=policy_help())
     p.add_argument(
         "--seed", type=seed_int, default=0, help="seeds arrivals, durations and failures"
     )

@@ -9,9 +9,9 @@ from pathlib import Path
 from benchhub_sim.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
-    POLICY_HELP,
     add_command,
     csv_of,
+    policy_help,
     positive_float,
     positive_int,
     print_table,
@@ -27,7 +27,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = add_command(
         sub,
         "sweep",
-        summary="one replay per grid cell (policies x nodes x seeds); summary",
         description="""
         Run one replay of a trace or a recorded run (or, for a jobs file, one
         simulation) per cell of the grid policies x nodes x seeds x speedups x
@@ -51,7 +50,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--policies",
         type=csv_of(str),
         metavar="P,..",
-        help=POLICY_HELP.replace("queue policy", "queue policies") + " (default: fcfs)",
+        help=policy_help().replace("queue policy", "queue policies") + " (default: fcfs)",
     )
     p.add_argument(
         "--nodes",

@@ -19,7 +19,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = add_command(
         sub,
         "validate",
-        summary="check job specs, cluster files and jobs files; one line per valid file",
         description="""
         Check job specs (both BenchHub dialects), cluster files and jobs files, each
         recognised by its content: a list of '- info:' nodes, an agent's 'node:' or a

@@ -1,0 +1,66 @@
+"""Start-up: ``import benchhub_sim`` and ``benchhub-sim --help`` load no heavy library.
+
+The public names are imported on first use (PEP 562); these tests check the behaviour
+(which modules a fresh interpreter holds), not a timing: timings are in ``benchmarks/``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import benchhub_sim as bh
+
+HEAVY = ("pandas", "matplotlib", "networkx", "distributed", "dask", "pyarrow", "numpy")
+
+# run in a fresh interpreter: the test session has imported everything already
+PROBE = """
+import json, sys
+import benchhub_sim
+after_import = sorted(m for m in sys.modules if m.split(".")[0] in HEAVY)
+from benchhub_sim.cli import main
+try:
+    main(["--help"])
+except SystemExit:
+    pass
+after_help = sorted(m for m in sys.modules if m.split(".")[0] in HEAVY)
+cli = sorted(m for m in sys.modules if m.startswith("benchhub_sim.cli."))
+# importing a submodule sets the package's attribute of its name, as any import does
+import benchhub_sim.execute, benchhub_sim.replay, benchhub_sim.simulate, benchhub_sim.sweep
+shown = {n: type(getattr(benchhub_sim, n)).__name__ for n in ("simulate", "execute", "replay", "sweep")}
+print(json.dumps([after_import, after_help, cli, shown]), file=sys.stderr)
+"""
+
+
+def test_import_and_help_load_no_heavy_library():
+    probe = f"HEAVY = {HEAVY!r}\n{PROBE}"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    after_import, after_help, cli, shown = json.loads(done.stderr.strip().splitlines()[-1])
+    assert after_import == []
+    assert after_help == []
+    assert cli == ["benchhub_sim.cli.common"]  # no subcommand's module
+    # bh.simulate stays the function, not the module benchhub_sim.simulate
+    assert shown == dict.fromkeys(("simulate", "execute", "replay", "sweep"), "function")
+
+
+def test_every_public_name_resolves_and_is_listed():
+    for name in bh.__all__:
+        assert getattr(bh, name) is not None, name
+    assert set(bh.__all__) <= set(dir(bh))
+
+
+def test_from_the_package_import_gives_the_functions():
+    from benchhub_sim import replay, simulate
+
+    assert simulate.__module__ == "benchhub_sim.simulate"
+    assert replay.__module__ == "benchhub_sim.replay"
+
+
+def test_an_unknown_name_is_an_attribute_error():
+    try:
+        bh.no_such_name  # noqa: B018
+    except AttributeError as exc:
+        assert "no_such_name" in str(exc)
+    else:
+        raise AssertionError("no AttributeError")
