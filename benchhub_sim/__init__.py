@@ -12,9 +12,9 @@ Each module imports only from its own layer or the ones below it (:data:`LAYERS`
 first; ``tests/test_layers.py`` checks every import, at module level and inside
 functions):
 
-1. utilities (``errors``, ``_version``, ``io``, ``progress``, ``params``, ``display``,
-   ``shipped``): error classes, atomic writes, argument rules, text and HTML helpers;
-   they know nothing of benchmarks.
+1. utilities (``errors``, ``_version``, ``clock``, ``io``, ``progress``, ``params``,
+   ``display``, ``shipped``): error classes, the one reader of wall time, atomic writes,
+   argument rules, text and HTML helpers; they know nothing of benchmarks.
 2. ``spec``: BenchHub job specs, their YAML dialects, validation and templates.
 3. ``rng``: seeds and the random draws of durations that specs describe.
 4. ``cluster``: nodes and cluster files.
@@ -56,7 +56,7 @@ from benchhub_sim.io import register_run_writer
 
 #: the package's layers, lowest first: a module imports from its own layer or below
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "_version", "io", "progress", "params", "display", "shipped"),
+    ("errors", "_version", "clock", "io", "progress", "params", "display", "shipped"),
     ("spec",),
     ("rng",),
     ("cluster",),

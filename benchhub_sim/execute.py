@@ -206,7 +206,7 @@ def execute(
     ``BENCHHUB_RUN_ID``, on every worker) before this function returns or raises.
     Workers execute the spec's commands: give them only specs you trust.
     """
-    from benchhub_sim.engine.clock import WallClock
+    from benchhub_sim.clock import WallClock
     from benchhub_sim.engine.engine import Engine
     from benchhub_sim.store.history import History
     from benchhub_sim.store.run import RunWriter, check_out_dir, load_run

@@ -42,7 +42,6 @@ import math
 import os
 import re
 import sys
-import time
 import traceback
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -54,6 +53,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchhub_sim.clock import monotonic
 from benchhub_sim.cluster import Cluster
 from benchhub_sim.errors import StalledRunWarning, WorkloadError
 from benchhub_sim.io import atomic_path
@@ -213,7 +213,7 @@ def run_cell(workload: str, kind: str, params: Mapping[str, Any], run_dir: str) 
     """
     from benchhub_sim.analysis.metrics import summary
 
-    start = time.perf_counter()
+    start = monotonic()
     row: dict[str, Any] = {**params, "status": "ok", "error": "", "run_dir": run_dir}
     try:
         with warnings.catch_warnings():
@@ -229,7 +229,7 @@ def run_cell(workload: str, kind: str, params: Mapping[str, Any], run_dir: str) 
     except Exception as exc:  # a failed cell is data, not a crash of the sweep
         row["status"] = "failed"
         row["error"] = _describe(exc)
-    row["elapsed"] = time.perf_counter() - start
+    row["elapsed"] = monotonic() - start
     return row
 
 
@@ -537,7 +537,7 @@ def sweep(
         ordered = [rows[c.name] for c in cells if c.name in rows]
         return summary_frame(ordered, keys)
 
-    last_save = time.monotonic()
+    last_save = monotonic()
     if todo:
         from benchhub_sim.progress import wants_progress
 
@@ -570,9 +570,9 @@ def sweep(
                     tick(row)
                     if on_cell is not None:
                         on_cell(row)
-                    if time.monotonic() - last_save > _SAVE_EVERY:
+                    if monotonic() - last_save > _SAVE_EVERY:
                         _write_atomic(table(), root / SUMMARY_FILE)
-                        last_save = time.monotonic()
+                        last_save = monotonic()
             finally:
                 for fut in futures:
                     fut.cancel()

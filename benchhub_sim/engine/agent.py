@@ -39,8 +39,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+from benchhub_sim.clock import monotonic
 from benchhub_sim.engine.attempt import Attempt, Outcome
-from benchhub_sim.engine.clock import monotonic
 from benchhub_sim.engine.observe import LogTail, ResultsFile, Sampler, Scope, metric_rows
 from benchhub_sim.engine.procs import (
     EXIT_CANNOT_START,

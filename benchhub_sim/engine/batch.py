@@ -42,7 +42,6 @@ tests compare both paths table for table (``Engine(batch=False)``).
 from __future__ import annotations
 
 import heapq
-import time as _time
 from bisect import insort
 from collections import deque
 from collections.abc import Iterator
@@ -471,7 +470,6 @@ class _Log:
         self.ended: list[_Job] = []
         self.every = min(_EMIT_ROWS, self.history.flush_rows)
         self.emit_at = self.history.seq + self.every  # hand over when seq gets there
-        self._clock = _time.monotonic()
         self.busy: dict[int, int] = {}  # check: node index -> job id holding it
         self.slot_code: dict[str, int] = {}  # slot names of the jobs ended so far
         self.slot_codes: dict[int, list[int]] = {}  # id(kind) -> its slots' codes

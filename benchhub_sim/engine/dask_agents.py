@@ -51,9 +51,9 @@ from typing import Any
 import pyarrow as pa
 from distributed import Client
 
+from benchhub_sim.clock import monotonic
 from benchhub_sim.cluster import Cluster, Node
 from benchhub_sim.engine.agent import Report
-from benchhub_sim.engine.clock import monotonic
 from benchhub_sim.engine.dask_worker import (
     AgentConfig,
     AgentPlugin,
@@ -536,12 +536,12 @@ class DaskExecutor(AgentExecutor):
 
 def wait_for_workers(client: Client, names: Sequence[str], timeout: float = 30.0) -> None:
     """Wait until workers with these names are connected (tests, scripts)."""
-    deadline = time.monotonic() + timeout
+    deadline = monotonic() + timeout
     while True:
         info = client.scheduler_info(n_workers=-1)["workers"]
         have = {str(w.get("name")) for w in info.values()}
         if set(names) <= have:
             return
-        if time.monotonic() > deadline:
+        if monotonic() > deadline:
             raise TimeoutError(f"workers {sorted(set(names) - have)} did not connect")
         time.sleep(0.05)

@@ -20,8 +20,8 @@ from typing import Any
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
+from benchhub_sim.clock import monotonic
 from benchhub_sim.engine.agent import Agent, Report
-from benchhub_sim.engine.clock import monotonic
 from benchhub_sim.engine.executor import Op, apply_op
 from benchhub_sim.engine.procs import kill_marked
 

@@ -134,7 +134,7 @@ class Engine:
     ) -> None:
         """Submit ``workload`` (in submit order) and run until nothing is left to do.
 
-        With a wall ``clock`` (:class:`~benchhub_sim.engine.clock.WallClock`) the loop
+        With a wall ``clock`` (:class:`~benchhub_sim.clock.WallClock`) the loop
         waits in real time for timers and for the executor's process events.
 
         The run stops when nothing that is still to happen can change the fate of a

@@ -23,9 +23,9 @@ from typing import Any
 
 import pyarrow as pa
 
+from benchhub_sim.clock import monotonic
 from benchhub_sim.cluster import Node
 from benchhub_sim.engine.agent import Report, TaskCommand
-from benchhub_sim.engine.clock import monotonic
 from benchhub_sim.engine.observe import Observations, Scope
 from benchhub_sim.engine.procs import EXIT_CANNOT_START, kill_marked, log_stem
 from benchhub_sim.engine.state import JobRun, TaskRun, Unit

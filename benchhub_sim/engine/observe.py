@@ -20,13 +20,13 @@ import json
 import math
 import os
 import shutil
-import time as _time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import pyarrow as pa
 
+from benchhub_sim.clock import monotonic
 from benchhub_sim.store.rows import rows_to_batch
 from benchhub_sim.store.schema import METRICS_SCHEMA, RESULTS_SCHEMA
 
@@ -308,7 +308,7 @@ class Observations:
         #: messages about result lines that were skipped (file:line: why)
         self.problems: list[str] = []
         self.n_problems = 0
-        self._last = _time.monotonic()
+        self._last = monotonic()
 
     def add(self, metrics: Iterable[Iterable[Any]], results: Iterable[Iterable[Any]]) -> None:
         self.metrics.extend(tuple(r) for r in metrics)
@@ -320,11 +320,11 @@ class Observations:
             self.problems.append(message)
 
     def maybe_flush(self) -> None:
-        if _time.monotonic() - self._last >= self.flush_seconds:
+        if monotonic() - self._last >= self.flush_seconds:
             self.flush()
 
     def flush(self) -> None:
-        self._last = _time.monotonic()
+        self._last = monotonic()
         for name, rows, schema in (
             ("metrics", self.metrics, METRICS_SCHEMA),
             ("results", self.results, RESULTS_SCHEMA),

@@ -124,11 +124,6 @@ class Duration:
             return float(rng.uniform(p("low"), p("high")))
         raise ValueError(f"unknown distribution {self.dist!r}")
 
-    def to_yaml(self) -> float | dict[str, Any]:
-        if self.dist == "constant":
-            return self.param("value")
-        return {"dist": self.dist, **dict(self.params)}
-
 
 @dataclass(frozen=True)
 class Owner:

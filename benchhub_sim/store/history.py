@@ -10,12 +10,12 @@ loses at most what waited. Without a sink, batches are kept in memory.
 
 from __future__ import annotations
 
-import time as _time
 from collections.abc import Callable, Sequence
 
 import numpy as np
 import pyarrow as pa
 
+from benchhub_sim.clock import monotonic
 from benchhub_sim.store.blocks import BlockLog, Template, merge_by_seq
 from benchhub_sim.store.rows import rows_to_batch, unify_dictionaries
 from benchhub_sim.store.schema import JOB_EVENTS_SCHEMA, NODE_EVENTS_SCHEMA
@@ -83,7 +83,7 @@ class History:
         self._job_batches: list[pa.RecordBatch] = []
         self._node_batches: list[pa.RecordBatch] = []
         self._waiting_bytes = 0  # of those, with a sink
-        self._last_flush = _time.monotonic()
+        self._last_flush = monotonic()
         self.n_job_events = 0
         self.n_node_events = 0
 
@@ -226,7 +226,7 @@ class History:
         """Flush if ``flush_seconds`` of wall time passed since the last flush and rows
         wait; else turn the buffered rows into Arrow if ``flush_rows`` of them wait."""
         waiting = self._job_rows or self._node_rows or self._block_rows or self._waiting_bytes
-        if waiting and _time.monotonic() - self._last_flush >= self.flush_seconds:
+        if waiting and monotonic() - self._last_flush >= self.flush_seconds:
             self.flush()
         elif self._block_rows + len(self._job_rows) + len(self._node_rows) >= self.flush_rows:
             self.collect()
@@ -271,7 +271,7 @@ class History:
                     self.sink(name, batch)
                 kept.clear()
             self._waiting_bytes = 0
-        self._last_flush = _time.monotonic()
+        self._last_flush = monotonic()
 
     def job_events(self) -> pa.Table:
         """Every job event not handed to a sink, as one table.

@@ -1,6 +1,8 @@
-"""Clocks: where the engine's notion of "now" comes from.
+"""Clocks: where the package's notion of "now" comes from.
 
-Wall-clock time is read here and nowhere else, so tests can replace it.
+Wall-clock time is read here and nowhere else (the engine's wall clock, flushes on wall
+time, elapsed times), so tests can replace it. Progress bars are tqdm's, which reads its
+own clock to draw the bar.
 """
 
 from __future__ import annotations
@@ -16,18 +18,6 @@ def wall_time() -> float:
 def monotonic() -> float:
     """A monotonic clock in seconds, for measuring elapsed wall time."""
     return time.monotonic()
-
-
-class VirtualClock:
-    """Simulated time: jumps from one event to the next, never waits."""
-
-    kind = "virtual"
-
-    def __init__(self) -> None:
-        self.epoch = 0.0
-
-    def wait_until(self, t: float) -> None:  # noqa: ARG002 - nothing to wait for
-        return None
 
 
 class WallClock:
