@@ -217,6 +217,15 @@ def simulate(
         head of the queue. With ``out``, the run directory's ``run.json`` records the
         ``error`` of a run that raised (and stays ``complete: false``).
 
+    Notes
+    -----
+    While it runs, the cyclic garbage collector runs less often (first threshold 50,000)
+    and the objects that existed before the call are frozen (:func:`gc.freeze`), which
+    saves about a quarter of a simulation's time. Whatever happens, also when the run
+    raises, the collector's thresholds, whether it is enabled, and the freeze count are
+    restored before this function returns; the objects unfrozen then are in the oldest
+    generation (:func:`gc.unfreeze`).
+
     Examples
     --------
     >>> from benchhub_sim.spec.model import JobSpec, NodeAssignment, Stage, Selector, Task, ShellPayload, Duration
