@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis_profiles import examples
-from spec.strategies import job_specs  # tests/spec/strategies.py
+from strategies import job_specs
 
 from benchhub_sim.graph import barrier_edges, critical_path, plot_stage_graph, stage_graph
 from benchhub_sim.spec.model import (

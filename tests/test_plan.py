@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis_profiles import examples
-from spec.strategies import job_specs  # tests/spec/strategies.py
+from strategies import job_specs
 
 from benchhub_sim.cluster import Cluster, Node, load_cluster
 from benchhub_sim.errors import ScheduleError

@@ -8,7 +8,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_profiles import examples
-from spec.strategies import job_specs
+from strategies import job_specs
 
 from benchhub_sim.cluster import Cluster
 from benchhub_sim.sched.assign import job_slots

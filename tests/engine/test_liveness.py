@@ -21,7 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis_profiles import examples
-from spec.strategies import job_specs
+from strategies import job_specs
 
 from benchhub_sim.cli import main
 from benchhub_sim.cluster import Cluster, load_cluster

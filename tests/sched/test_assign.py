@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis_profiles import examples
 
 from benchhub_sim.cluster import Node
 from benchhub_sim.errors import ScheduleError
-from benchhub_sim.sched.assign import assign_nodes, job_slots, select_bindings, try_assign
+from benchhub_sim.sched.assign import (
+    Slot,
+    _assign_any,
+    _greedy,
+    assign_nodes,
+    job_slots,
+    select_bindings,
+    try_assign,
+)
 from benchhub_sim.spec.model import JobSpec, NodeAssignment, Requirements, Role, Selector, Stage
 
 DB, LD, ANY = Role.DATABASE, Role.LOADER, Role.ANY
+ROLES = [ANY, LD, DB]
 
 
 def spec(*assignments: NodeAssignment, stages: tuple[Stage, ...] = ()) -> JobSpec:
@@ -142,3 +154,34 @@ def test_stage_selectors_pick_bound_slots():
         "one_slot": ["cli-1"],
         "labelled": ["cli-0"],
     }
+
+
+# -- slots of role any without constraints: the fast binding is the general greedy one --
+
+
+@st.composite
+def free_nodes(draw):
+    n = draw(st.integers(0, 12))
+    roles = draw(st.lists(st.sampled_from(ROLES), min_size=n, max_size=n))
+    cores = draw(st.lists(st.sampled_from([1.0, 8.0, -1.0]), min_size=n, max_size=n))
+    ids = draw(st.lists(st.integers(0, 15), min_size=n, max_size=n))  # repeats: listed twice
+    return [Node(f"n{i}", role, cores=c) for i, role, c in zip(ids, roles, cores, strict=True)]
+
+
+@settings(max_examples=examples(50), deadline=None)
+@given(free=free_nodes(), n=st.integers(1, 6))
+def test_assign_any_is_the_general_greedy_binding(free, n):
+    slots = tuple(Slot(f"w-{i}", "w", Role.ANY, i) for i in range(n))
+    assert _assign_any(slots, free) == _greedy(slots, free, 1)
+
+
+def test_assign_any_prefers_nodes_of_role_any_then_others_in_order():
+    free = [Node("d", Role.DATABASE), Node("a1"), Node("l", Role.LOADER), Node("a2")]
+    slots = tuple(Slot(f"w-{i}", "w", Role.ANY, i) for i in range(3))
+    got = try_assign(slots, free)
+    assert [(b.slot.name, b.node.node_id, b.match) for b in got] == [
+        ("w-0", "a1", "exact"),
+        ("w-1", "a2", "exact"),
+        ("w-2", "d", "any"),
+    ]
+    assert try_assign(slots, free[:2]) is None

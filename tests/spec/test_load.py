@@ -8,6 +8,7 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis_profiles import examples
+from strategies import job_specs
 
 from benchhub_sim.errors import SpecError
 from benchhub_sim.spec import (
@@ -23,8 +24,6 @@ from benchhub_sim.spec import (
     load_spec,
     validate_spec,
 )
-
-from .strategies import job_specs
 
 HERE = Path(__file__).resolve().parent
 REPO = Path(__file__).resolve().parents[2]

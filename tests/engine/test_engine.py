@@ -1,4 +1,6 @@
-"""Fast paths of the engine give what the general paths give."""
+"""``engine/engine.py``'s helpers: the spec text it dumps (libyaml only where it writes
+what PyYAML writes), the collector while the loop runs, and a run that lets ended jobs
+go (the central's queue)."""
 
 from __future__ import annotations
 
@@ -12,50 +14,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis_profiles import examples
 
-from benchhub_sim.cluster import Cluster, Node
+from benchhub_sim.cluster import Cluster
 from benchhub_sim.engine.central import JobQueue
 from benchhub_sim.engine.engine import Engine, dump_yaml, fewer_collections
-from benchhub_sim.sched.assign import Slot, _assign_any, _greedy, try_assign
 from benchhub_sim.spec.load import dump_spec, load_spec
-from benchhub_sim.spec.model import Role
 from benchhub_sim.store import History, Store
 from benchhub_sim.workload.arrivals import fixed_arrivals
 
 from .builders import one_task
 
 DATA = Path(__file__).resolve().parents[2] / "data"
-ROLES = [Role.ANY, Role.LOADER, Role.DATABASE]
-
-# -- node assignment: slots of role any without constraints ---------------------------
-
-
-@st.composite
-def free_nodes(draw):
-    n = draw(st.integers(0, 12))
-    roles = draw(st.lists(st.sampled_from(ROLES), min_size=n, max_size=n))
-    cores = draw(st.lists(st.sampled_from([1.0, 8.0, -1.0]), min_size=n, max_size=n))
-    ids = draw(st.lists(st.integers(0, 15), min_size=n, max_size=n))  # repeats: listed twice
-    return [Node(f"n{i}", role, cores=c) for i, role, c in zip(ids, roles, cores, strict=True)]
-
-
-@settings(max_examples=examples(50), deadline=None)
-@given(free=free_nodes(), n=st.integers(1, 6))
-def test_assign_any_is_the_general_greedy_binding(free, n):
-    slots = tuple(Slot(f"w-{i}", "w", Role.ANY, i) for i in range(n))
-    assert _assign_any(slots, free) == _greedy(slots, free, 1)
-
-
-def test_assign_any_prefers_nodes_of_role_any_then_others_in_order():
-    free = [Node("d", Role.DATABASE), Node("a1"), Node("l", Role.LOADER), Node("a2")]
-    slots = tuple(Slot(f"w-{i}", "w", Role.ANY, i) for i in range(3))
-    got = try_assign(slots, free)
-    assert [(b.slot.name, b.node.node_id, b.match) for b in got] == [
-        ("w-0", "a1", "exact"),
-        ("w-1", "a2", "exact"),
-        ("w-2", "d", "any"),
-    ]
-    assert try_assign(slots, free[:2]) is None
-
 
 # -- spec text: libyaml's emitter only where it writes the same text ------------------
 
