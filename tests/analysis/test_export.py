@@ -80,3 +80,19 @@ def test_interval_set_round_trip(values):
     # maximal ranges: no two parts touch
     bounds = [tuple(map(int, (p.split("-") + [p])[:2])) for p in text.split()]
     assert all(b[0] > a[1] + 1 for a, b in zip(bounds, bounds[1:], strict=False))
+
+
+def test_run_methods_write_what_the_functions_write(tmp_path):
+    """Run.to_swf / to_batsim_csv (the store's) reach the writers registered from above."""
+    import benchhub_sim as bh
+    from benchhub_sim.workload.swf import write_swf
+
+    spec = bh.load_spec(bh.examples_dir() / "specs" / "pingpong.yml")
+    run = bh.load_run(bh.simulate(2, [spec] * 3, out=tmp_path / "run").path)
+    pairs = [
+        (run.to_swf(tmp_path / "a.swf"), write_swf(run, tmp_path / "b.swf")),
+        (run.to_batsim_csv(tmp_path / "a.csv"), to_batsim_csv(run, tmp_path / "b.csv")),
+    ]
+    for mine, theirs in pairs:
+        assert mine.read_bytes() == theirs.read_bytes()
+        assert len(mine.read_text().splitlines()) >= 4  # a header or comments, and 3 jobs
