@@ -352,7 +352,7 @@ def _dask_executor(
         )
     except BaseException:
         if client is not dask:
-            client.close()
+            client.close()  # type: ignore[no-untyped-call]  # distributed is untyped
         raise
     executor.open()  # closes what it started, and the client, when it fails
     return cluster, executor

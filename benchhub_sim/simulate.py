@@ -105,7 +105,7 @@ def as_workload(workload: WorkloadLike) -> Workload | Iterator[JobRequest]:
     if isinstance(workload, list | tuple):
         if workload and all(isinstance(s, JobSpec) for s in workload):
             return RequestList(JobRequest(s, 0.0) for s in workload)
-        return as_workload(RequestList(workload))  # type: ignore[arg-type]  # checks the items
+        return as_workload(RequestList(workload))  # checks the items
     if isinstance(workload, Iterator):
         return _read_once(workload)
     if isinstance(workload, Iterable):

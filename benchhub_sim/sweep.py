@@ -325,13 +325,13 @@ def _executor(executor: Any, max_workers: int | None) -> Iterator[tuple[Any, boo
 
             n = max_workers or os.cpu_count() or 1
             with (
-                LocalCluster(n_workers=n, threads_per_worker=1, dashboard_address=None) as cluster,
-                Client(cluster) as client,
+                LocalCluster(n_workers=n, threads_per_worker=1, dashboard_address=None) as cluster,  # type: ignore[no-untyped-call]
+                Client(cluster) as client,  # type: ignore[no-untyped-call]
             ):
                 yield client, True
             return
         if "://" in executor:
-            with Client(executor) as client:
+            with Client(executor) as client:  # type: ignore[no-untyped-call]
                 yield client, True
             return
         raise WorkloadError(

@@ -288,7 +288,7 @@ def fitted_spec_text(spec: JobSpec, fits: Iterable[Fit], sources: Sequence[str] 
     for f in fits:
         params = ", ".join(f"{k}={v:.6g}" for k, v in f.duration.params)
         lines.append(f"#   {f.stage}.{f.task} ({f.measure}, n={f.n}): {f.duration.dist}({params})")
-    body = yaml.safe_dump(dump_spec(spec), sort_keys=False)
+    body = str(yaml.safe_dump(dump_spec(spec), sort_keys=False))
     return "\n".join(lines) + "\n" + body
 
 

@@ -99,7 +99,7 @@ def format_value(value: Any, fmt: str = "") -> str:
 
 def field_of(name: Any) -> Field | None:
     """The :class:`Field` of a summary or setup column name, None for others."""
-    return SUMMARY_FIELDS.get(name) or SETUP_FIELDS.get(name)  # type: ignore[arg-type]
+    return SUMMARY_FIELDS.get(name) or SETUP_FIELDS.get(name)
 
 
 def formatters(columns: Iterable[Any]) -> dict[Any, Callable[[Any], str]]:
@@ -120,7 +120,7 @@ def formatter(fmt: str) -> Callable[[Any], str]:
     return show
 
 
-class Summary(pd.Series):
+class Summary(pd.Series):  # type: ignore[misc]  # pandas is untyped here
     """The headline numbers of one run: a pandas Series shown rounded.
 
     The values are exact (``s["makespan_s"]`` is the float computed); ``repr`` and the
@@ -129,11 +129,11 @@ class Summary(pd.Series):
     """
 
     @property
-    def _constructor(self) -> type[pd.Series]:  # type: ignore[override]
+    def _constructor(self) -> Any:
         return pd.Series
 
     @property
-    def _constructor_expanddim(self) -> type[pd.DataFrame]:  # type: ignore[override]
+    def _constructor_expanddim(self) -> Any:
         return pd.DataFrame
 
     def _rows(self) -> list[tuple[str, str]]:
@@ -157,7 +157,7 @@ class Summary(pd.Series):
         return html_table([], self._rows(), caption=caption, numeric=[False, True])
 
 
-class SummaryTable(pd.DataFrame):
+class SummaryTable(pd.DataFrame):  # type: ignore[misc]  # pandas is untyped here
     """One row of headline numbers per run: a pandas DataFrame shown rounded.
 
     Like :class:`Summary`, the values are exact and only the display rounds them; a
@@ -166,11 +166,11 @@ class SummaryTable(pd.DataFrame):
     """
 
     @property
-    def _constructor(self) -> type[pd.DataFrame]:  # type: ignore[override]
+    def _constructor(self) -> Any:
         return pd.DataFrame
 
     def __repr__(self) -> str:
-        return pd.DataFrame(self).to_string(formatters=formatters(self.columns))
+        return str(pd.DataFrame(self).to_string(formatters=formatters(self.columns)))
 
     def _repr_html_(self) -> str:
-        return pd.DataFrame(self).to_html(formatters=formatters(self.columns), border=0)
+        return str(pd.DataFrame(self).to_html(formatters=formatters(self.columns), border=0))

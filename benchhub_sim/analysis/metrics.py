@@ -44,7 +44,7 @@ def _jobs(run: Any) -> pd.DataFrame:
 
 
 def _status(df: pd.DataFrame) -> np.ndarray:
-    return df["status"].astype(object).to_numpy()
+    return np.asarray(df["status"].astype(object).to_numpy())
 
 
 def _table(run: Any, name: str) -> pd.DataFrame | None:

@@ -28,7 +28,7 @@ E = TypeVar("E", Role, Driver, DockerAction, OwnerType)
 # --------------------------------------------------------------------------- YAML
 
 
-class _LineLoader(yaml.SafeLoader):
+class _LineLoader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML ships no types
     """Safe loader used only to compose nodes; :func:`parse_yaml` converts them by hand."""
 
 

@@ -102,7 +102,7 @@ def _compatible(found: pa.DataType, expected: pa.DataType) -> bool:
         return True
     if pa.types.is_dictionary(expected):
         value = found.value_type if pa.types.is_dictionary(found) else found
-        return pa.types.is_string(value) or pa.types.is_large_string(value)
+        return bool(pa.types.is_string(value) or pa.types.is_large_string(value))
     return False
 
 
@@ -573,7 +573,7 @@ class LazyTables(MutableMapping[str, pa.Table]):
     def num_rows(self, name: str) -> int:
         """Rows of table ``name``, from the Parquet footer if it was not read."""
         if name in self._cache:
-            return self._cache[name].num_rows
+            return int(self._cache[name].num_rows)
         if name not in self._on_disk:
             raise KeyError(name)
         return self._on_disk[name]
@@ -627,7 +627,7 @@ def _min_max(values: pa.ChunkedArray) -> tuple[Any, Any]:
 def _num_rows(tables: Mapping[str, pa.Table], name: str) -> int:
     if isinstance(tables, LazyTables):
         return tables.num_rows(name)
-    return tables[name].num_rows
+    return int(tables[name].num_rows)
 
 
 def _column(tables: Mapping[str, pa.Table], name: str, column: str) -> pa.ChunkedArray:
