@@ -216,6 +216,10 @@ class Central:
     def free_count(self) -> int:
         return len(self._free)
 
+    def free_indices(self) -> list[int]:
+        """The free nodes, as sorted indices into :attr:`nodes` (a copy)."""
+        return list(self._free)
+
     def running(self) -> Any:
         return self._running.values()
 
@@ -235,6 +239,24 @@ class Central:
         return True
 
     # -- submit, bind, release --------------------------------------------------------
+
+    def adopt(self, job: JobRun, bindings: tuple[Binding, ...]) -> None:
+        """Take over ``job``, submitted and started at ``job.start`` on ``bindings`` by
+        another path (batch mode's hand-over, :mod:`~benchhub_sim.engine.batch`): its
+        nodes are no longer free, it runs. The store logs what it is told as usual
+        (wrap the call in :meth:`Store.unlogged <benchhub_sim.store.store.Store.unlogged>`
+        when the rows are logged already)."""
+        job.queued = False
+        self._bind(job, bindings, job.start)
+
+    def enqueue(self, job: JobRun) -> None:
+        """Queue ``job``, submitted already (its row is in the store) by another path."""
+        self.queue.append(job)
+        self.version += 1
+
+    def count_ended(self, n: int) -> None:
+        """Count ``n`` jobs that ended on another path (batch mode) as ended."""
+        self.jobs_ended += n
 
     def submit(self, job: JobRun) -> None:
         now = self.loop.now
@@ -369,8 +391,8 @@ class Central:
             self.queue.compact()
             self.version += 1
 
-    def _bind(self, job: JobRun, bindings: tuple) -> None:
-        now = self.loop.now
+    def _bind(self, job: JobRun, bindings: tuple, time: float | None = None) -> None:
+        now = self.loop.now if time is None else time
         store = self.store
         self.version += 1
         self.started += 1

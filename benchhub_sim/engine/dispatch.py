@@ -98,16 +98,30 @@ class Dispatcher:
 
     # -- simple jobs: one step to start, one to end -------------------------------------
 
+    @property
+    def one_step(self) -> bool:
+        """True when simple jobs whose tasks take equal times start and end in one step
+        each (the executor tells their time at start, and ``one_step`` was not turned off)."""
+        return self._simple_time is not None
+
     def _start_simple(self, job: JobRun, bindings: tuple[Binding, ...], duration: float) -> None:
         """Start a simple job whose tasks all run ``duration`` seconds: its start and its
         end are each one store call and one loop event, with the rows and the order the
         step-by-step path gives (which :meth:`_expand` falls back to when a node fails)."""
         self.one_step_jobs += 1
+        self.run_simple(job, bindings, self.loop.now, self.loop.now + duration)
+
+    def run_simple(
+        self, job: JobRun, bindings: tuple[Binding, ...], start: float, end: float
+    ) -> None:
+        """Run simple job ``job`` (bound to ``bindings``) from ``start`` to ``end``, as
+        one step to start it and one to end it. Batch mode's hand-over calls it for the
+        jobs it started (``start`` in the past)."""
         units = [(b.node.node_id, b.slot.name) for b in bindings]
-        self.store.start_simple(self.loop.now, job.job_id, job.c.simple, units)
+        self.store.start_simple(start, job.job_id, job.c.simple, units)
         job.pipeline = 0
         job.simple = bindings
-        self.loop.after(duration, self._finish_simple, job)
+        self.loop.at(end, self._finish_simple, job)
 
     def _finish_simple(self, job: JobRun) -> None:
         if job.simple is None or not job.alive:  # expanded and aborted meanwhile

@@ -105,10 +105,8 @@ class Engine:
         self.default_duration = default_duration
         self._walltime_of = walltime_of or self._estimate
         self._compiled: dict[int, tuple[CompiledSpec, SpecStreams]] = {}
-        self._ids: set[int] = set()
-        self._next_id = 0
-        self._arrivals: Iterator[JobRequest] | None = None
-        self._last_submit = float("-inf")
+        #: the requests still to arrive, and the job ids taken
+        self.arrivals = Arrivals()
         self.jobs_submitted = 0
         self.faults = Faults(self, faults)
 
@@ -145,7 +143,7 @@ class Engine:
         """
         for node in self.cluster.nodes:
             self.store.add_node(0.0, node)
-        self._arrivals = iter(workload)
+        self.arrivals.start(workload)
         wall = clock is not None and clock.kind == "wall"
         if self.batch and until is None and not wall and batch.ready(self):
             with fewer_collections():
@@ -201,28 +199,34 @@ class Engine:
         return {"batch": batch, "one_step": one, "general": self.jobs_submitted - batch - one}
 
     def _next_arrival(self) -> None:
-        assert self._arrivals is not None
-        req = next(self._arrivals, None)
-        if req is None:
-            self._arrivals = None
-            return
-        if req.submit < self._last_submit:
-            raise WorkloadError(
-                [f"job requests must come in submit order: {req.submit} after {self._last_submit}"]
-            )
-        self._last_submit = req.submit
-        self.loop.at(req.submit, self._arrive, req, URGENT)
+        req = self.arrivals.next()
+        if req is not None:
+            self.loop.at(req.submit, self._arrive, req, URGENT)
+
+    def resume_arrivals(self, first: JobRequest | JobRun) -> None:
+        """Go on with the arrivals in the loop from ``first``, the request (or the job
+        made of it) that another path took from :attr:`arrivals` and left to the loop
+        (batch mode's hand-over, :mod:`~benchhub_sim.engine.batch`)."""
+        if isinstance(first, JobRun):
+            self.loop.at(first.req.submit, self._admit, first, URGENT)
+        else:
+            self.loop.at(first.submit, self._arrive, first, URGENT)
+
+    def count_batch(self, submitted: int, started: int) -> None:
+        """Count the jobs batch mode submitted, and those of them it started (see
+        :attr:`paths`)."""
+        self.jobs_submitted += submitted
+        self.batch_jobs += submitted
+        self.batch_started += started
 
     def _arrive(self, req: JobRequest) -> None:
         self._admit(self.new_job(req))
 
     def new_job(self, req: JobRequest) -> JobRun:
         """The job of ``req``: its id (checked unused), compiled spec and draws."""
-        job_id = req.job_id if req.job_id is not None else self._next_id
-        if job_id in self._ids:
-            raise WorkloadError([f"job id {job_id} is used twice"])
-        self._ids.add(job_id)
-        self._next_id = max(self._next_id, job_id + 1)
+        job_id = self.arrivals.claim(req)
+        if job_id is None:
+            raise WorkloadError([f"job id {req.job_id} is used twice"])
         c, streams = self.compile(req.spec)
         return JobRun(job_id, req, c, streams.take() if c.dists else [])
 
@@ -242,10 +246,61 @@ class Engine:
         still cleaning up after a job."""
         central = self.central
         return (
-            self._arrivals is None
+            self.arrivals.requests is None
             and central.jobs_ended == self.jobs_submitted
             and not central.cleaning
         )
+
+
+class Arrivals:
+    """The job requests still to arrive, taken in submit order, and the job ids taken.
+
+    Both the general loop (:meth:`Engine.new_job`) and batch mode take requests and
+    ids here, so the two keep one rule for the order of requests and one for ids.
+    """
+
+    def __init__(self) -> None:
+        #: the requests not taken yet; None once the last one was taken
+        self.requests: Iterator[JobRequest] | None = None
+        self.ids: set[int] = set()
+        #: the id of the next request that names none
+        self.next_id = 0
+        self.last_submit = float("-inf")
+
+    def start(self, requests: Iterable[JobRequest]) -> None:
+        self.requests = iter(requests)
+
+    def next(self) -> JobRequest | None:
+        """The next request, or None (then :attr:`requests` is None) after the last.
+
+        Raises :class:`~benchhub_sim.errors.WorkloadError` when it comes before the
+        one taken last.
+        """
+        if self.requests is None:
+            return None
+        req = next(self.requests, None)
+        if req is None:
+            self.requests = None
+            return None
+        if req.submit < self.last_submit:
+            raise WorkloadError(
+                [f"job requests must come in submit order: {req.submit} after {self.last_submit}"]
+            )
+        self.last_submit = req.submit
+        return req
+
+    def claim(self, req: JobRequest) -> int | None:
+        """The job id of ``req`` (its own, or the next free one), now taken; None when
+        another job took it already."""
+        job_id = req.job_id
+        if job_id is None:
+            job_id = self.next_id
+        if job_id in self.ids:
+            return None
+        self.ids.add(job_id)
+        if job_id >= self.next_id:
+            self.next_id = job_id + 1
+        return job_id
 
 
 @contextmanager

@@ -92,6 +92,13 @@ class EventLoop:
         self._seq += 1
         heapq.heappush(self._background, (time, priority, self._seq, callback, arg))
 
+    def advance(self, now: float, events: int) -> None:
+        """Move the clock to ``now`` (not back), counting ``events`` run elsewhere in
+        the meantime (batch mode hands the clock over this way)."""
+        if now > self.now:
+            self.now = now
+        self.events_run += events
+
     def peek(self) -> float | None:
         """Time of the next event, or None when there is none."""
         heads = [h[0][0] for h in (self._heap, self._background) if h]

@@ -184,11 +184,17 @@ class History:
         :meth:`BlockLog.extend <benchhub_sim.store.blocks.BlockLog.extend>`).
 
         Unlike :meth:`block`, each block's first ``seq`` is given: the caller numbers
-        the rows it logs (from :attr:`seq` on) and sets :attr:`seq` past them. Nothing
-        is flushed here: the caller calls :meth:`maybe_flush` once its rows are in.
+        the rows it logs (from :attr:`seq` on), and calls :meth:`close_blocks` once its
+        rows are in. Nothing is flushed here.
         """
         for log in self._logs(template):
             self._block_rows += log.extend(template, first, time, job_id, nodes, details)
+
+    def close_blocks(self, seq: int) -> None:
+        """The rows given to :meth:`blocks` since the last call are in: :attr:`seq` moves
+        to ``seq`` (past the last of them), and the history flushes if it is due."""
+        self.seq = seq
+        self.maybe_flush()
 
     def _logs(self, template: Template) -> tuple[BlockLog, ...]:
         """The block logs of the tables ``template`` has rows in."""

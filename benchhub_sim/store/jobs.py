@@ -138,7 +138,7 @@ class LiveJob:
         self.fg: set[int] = set()
         self.bg: set[int] = set()
         self.fin: set[int] = set()
-        #: stage -> status -> number of its slot rows in that status (see JobStore._place)
+        #: stage -> status -> number of its slot rows in that status (kept by JobStore)
         self.stage_counts: dict[int, dict[str, int]] = {}
         #: (shape, units) of a job started in bulk (see :mod:`benchhub_sim.store.simple`)
         self.simple: tuple | None = None

@@ -558,6 +558,12 @@ class LazyTables(MutableMapping[str, pa.Table]):
     def __repr__(self) -> str:
         return f"<LazyTables {self.path} loaded={sorted(self._cache)} of {self._names}>"
 
+    def reorder(self, names: Sequence[str]) -> None:
+        """List the tables in the order of ``names`` (the same names, in another order)."""
+        if sorted(names) != sorted(self._names):
+            raise KeyError(f"not the tables held: {sorted(names)} for {sorted(self._names)}")
+        self._names = list(names)
+
     def loaded(self) -> frozenset[str]:
         """Names of the tables held in memory (read or assigned)."""
         return frozenset(self._cache)
@@ -708,7 +714,7 @@ class Run:
                 check_schema(f"{name} table", lazy[name].schema, schema)
                 lazy[name] = canonical(lazy[name], schema)
             # in the order of a dict of tables
-            lazy._names = [*TABLES, *(n for n in OPTIONAL_TABLES if n in lazy)]
+            lazy.reorder([*TABLES, *(n for n in OPTIONAL_TABLES if n in lazy)])
         else:
             self.tables = {}
             for name, schema in TABLES.items():

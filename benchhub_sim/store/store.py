@@ -9,6 +9,7 @@ legal), then updates the snapshot and appends the event(s) to the history.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import pyarrow as pa
@@ -365,6 +366,17 @@ class Store:
         self.job(time, job_id, "pipeline_finish", "finished", p)
         self.job(time, job_id, "finish", "finished")
 
+    @contextmanager
+    def unlogged(self) -> Iterator[None]:
+        """Inside the block, transitions change the snapshots and log nothing: for rows
+        the history holds already (the engine's batch mode hands its live jobs over to
+        the general loop this way)."""
+        history, self.history = self.history, _NoHistory()  # type: ignore[assignment]
+        try:
+            yield
+        finally:
+            self.history = history
+
     # -- output -------------------------------------------------------------------------
 
     def tables(self) -> dict[str, pa.Table]:
@@ -414,6 +426,22 @@ class Store:
             ("events", f"{self.history.seq:,}"),
         ]
         return html_table([], rows, caption="Store")
+
+
+class _NoHistory:
+    """Takes what :class:`Store` logs and drops it (see :meth:`Store.unlogged`)."""
+
+    def job(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def job_row(self, ev: tuple) -> None:
+        pass
+
+    def block(self, *args: Any) -> None:
+        pass
+
+    def node(self, *args: Any) -> None:
+        pass
 
 
 class _FinalTables(Mapping[str, pa.Table]):

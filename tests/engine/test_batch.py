@@ -16,12 +16,12 @@ from hypothesis import strategies as st
 from hypothesis_profiles import examples
 
 from benchhub_sim.cluster import Cluster, Node
-from benchhub_sim.engine import batch
 from benchhub_sim.engine.engine import Engine
 from benchhub_sim.errors import StoreError, WorkloadError
 from benchhub_sim.simulate import simulate
 from benchhub_sim.spec.model import Duration
 from benchhub_sim.store import History, Store
+from benchhub_sim.store.bulk import BulkLog
 from benchhub_sim.store.rows import canonical
 from benchhub_sim.store.schema import TABLES
 from benchhub_sim.workload.arrivals import poisson_arrivals
@@ -276,13 +276,13 @@ def test_the_check_refuses_a_node_held_twice(monkeypatch):
     the check looks at what the loop produced, not at what it meant to produce."""
     spec = one_task(1, 5.0)
     reqs = [JobRequest(spec, 0.0), JobRequest(spec, 1.0)]
-    log = batch._Log.emit
+    log = BulkLog.emit
 
     def emit(self, seq):
         for r in self.started:  # every job gets node 0, busy or not
             r.nodes = [0]
         log(self, seq)
 
-    monkeypatch.setattr(batch._Log, "emit", emit)
-    with pytest.raises(StoreError, match="node 0 is already running job 0"):
+    monkeypatch.setattr(BulkLog, "emit", emit)
+    with pytest.raises(StoreError, match="node node-0 is already running job 0"):
         run(Cluster.uniform(2), reqs, use_batch=True, check=True)
