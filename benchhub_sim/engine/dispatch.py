@@ -4,6 +4,20 @@ It implements the execution semantics of DESIGN.md and records every transition 
 store. What a task *does* is the executor's business: the dispatcher calls
 ``executor.start(task_run)`` and ``executor.stop(task_run)``, and the executor calls back
 :meth:`Dispatcher.task_ready` and :meth:`Dispatcher.task_exit`.
+
+One-step jobs, a fast path: a *simple* job (one stage of one foreground task per node,
+:func:`~benchhub_sim.engine.compiled.simple_stage`) starts in one store call and one
+loop event, and ends in one of each (:meth:`Dispatcher.run_simple`), when
+
+- the dispatcher was made with ``one_step=True`` (``Engine(one_step=True)``, the
+  default) and the executor tells a simple job's time at its start (``simple_time``:
+  the simulated executor does, executors of real processes do not);
+- the job's tasks take equal times on all its nodes (else ``simple_time`` says None).
+
+A node failing under such a job expands it to the step-by-step state first
+(:meth:`_expand`). The rows and their order are the step-by-step path's: the tests
+compare both (``Engine(one_step=False)``, tests/engine/test_one_step.py), and
+``run.json``'s ``paths`` counts the jobs it started (``one_step``).
 """
 
 from __future__ import annotations

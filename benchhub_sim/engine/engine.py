@@ -2,6 +2,13 @@
 
 The same engine runs a workload in virtual time with the simulated executor, or in wall
 time with the local-process executor; both write the same tables through the store.
+
+The general loop (the event loop, :class:`~benchhub_sim.engine.central.Central`, the
+:class:`~benchhub_sim.engine.dispatch.Dispatcher` walking a job event by event) runs
+every job. Two fast paths take the jobs they can and give the same tables: batch mode
+(:mod:`~benchhub_sim.engine.batch`, whole runs of simple jobs, ``batch=False`` turns it
+off) and one-step jobs (:mod:`~benchhub_sim.engine.dispatch`, ``one_step=False``).
+:attr:`Engine.paths` counts the jobs each path started.
 """
 
 from __future__ import annotations

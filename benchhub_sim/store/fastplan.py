@@ -9,7 +9,9 @@ and fills the same fields from the snapshot, with one small function per event k
 It returns the one planned event — the tuple :meth:`JobStore.plan` returns for it — or
 None for everything else: a missing field, a retry, a stop, a job end, and any event
 that fails a check. The general planner then plans it, or raises with its message, so
-the two paths cannot disagree on what is legal.
+the two paths cannot disagree on what is legal. ``Store(fast_plan=False)`` plans every
+event the general way; tests/store/test_fast_plan.py plans every event of a BenchHub
+mix both ways and compares.
 
 Rows are keyed by slot (``node_name``) as in :mod:`benchhub_sim.store.jobs`; an event
 that names no slot is planned here only when its node holds exactly one slot of the job.

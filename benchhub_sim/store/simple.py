@@ -16,6 +16,10 @@ says no, the store makes those calls one by one, which raise with the general pa
 message: the two paths cannot disagree on what is legal, and the tests compare them
 table for table.
 
+The bulk calls run when the store was made with ``bulk=True`` (the default) and the
+``can_*`` check says yes; ``Store(bulk=False)`` makes every one of them the single-event
+calls (tests/engine/test_one_step.py and tests/store/test_blocks.py compare both).
+
 Rows are keyed by slot, as in :mod:`benchhub_sim.store.jobs`, so a job whose loader
 slots share a node (loader packing) binds, starts and ends in bulk too: a unit is a
 slot, and several units may name one node.

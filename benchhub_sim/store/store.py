@@ -72,6 +72,12 @@ class Store:
             :meth:`finish_simple`) in one step when they are plainly legal. ``False`` makes
             them the equivalent single-event calls (same tables, slower: the reference the
             tests compare with).
+        fast_plan : bool
+            Plan the usual job events and node state events by the fast planners
+            (:func:`~benchhub_sim.store.fastplan.plan_fast`,
+            :meth:`NodeStore.set_state <benchhub_sim.store.nodes.NodeStore.set_state>`),
+            which leave anything unusual to the general ones. ``False``: every event
+            through the general planner (same tables, slower).
 
         Examples
         --------
@@ -89,13 +95,19 @@ class Store:
     """
 
     def __init__(
-        self, history: History | None = None, *, check: bool = True, bulk: bool = True
+        self,
+        history: History | None = None,
+        *,
+        check: bool = True,
+        bulk: bool = True,
+        fast_plan: bool = True,
     ) -> None:
         self.history = history if history is not None else History()
         self.nodes = NodeStore()
         self.jobs = JobStore(check=check)
         self.check = check
         self.bulk = bulk
+        self.fast_plan = fast_plan
         self._templates: dict[tuple, Template] = {}
 
     # -- nodes --------------------------------------------------------------------------
@@ -138,7 +150,11 @@ class Store:
             The node's job state (:data:`~benchhub_sim.store.schema.NODE_JOB_STATES`):
             only with state ``running_job``, where it defaults to ``running``.
         """
-        if event != "state" or not self.nodes.set_state(time, node_id, state, job_state, job_id):
+        if (
+            event != "state"
+            or not self.fast_plan
+            or not self.nodes.set_state(time, node_id, state, job_state, job_id)
+        ):
             if self.check or state is None:
                 state = self.nodes.check(node_id, event, state, new_info=False)
             job_state = job_state_of(node_id, state, job_state)  # type: ignore[arg-type]
@@ -211,7 +227,8 @@ class Store:
         ev = (time, job_id, event, status, pipeline, stage, stage_name, node_id, node_name,
               task, task_name, driver, background, attempt, exit_code, detail, role,
               task_pipeline, command)  # fmt: skip
-        one = plan_fast(self.jobs, self.nodes, ev)  # most events: no expansion to plan
+        # most events: no expansion to plan
+        one = plan_fast(self.jobs, self.nodes, ev) if self.fast_plan else None
         if one is not None:
             self.jobs.apply(one)
             self.history.job_row(one)

@@ -25,6 +25,7 @@ from benchhub_sim.spec.model import (
     Task,
 )
 from benchhub_sim.store import History, Store
+from benchhub_sim.store import store as store_module
 from benchhub_sim.store.fastplan import plan_fast
 from benchhub_sim.workload.arrivals import poisson_arrivals
 
@@ -86,10 +87,26 @@ def test_fast_plans_equal_general_plans_on_a_benchhub_mix(check):
     assert store.general["finish"] > 0 and store.fast["finish"] == 0
 
 
-def test_checked_and_unchecked_runs_give_equal_tables():
+def test_checked_unchecked_and_general_planner_runs_give_equal_tables(monkeypatch):
+    """Checks on or off, and the fast planners switched off (``Store(fast_plan=False)``:
+    every job and node event planned the general way), give the same tables."""
+    calls = Counter()
+
+    def counted(name, fn):
+        def call(*args, **kwargs):
+            calls[name] += 1
+            return fn(*args, **kwargs)
+
+        return call
+
     a, b = run_mix(True).tables(), run_mix(False).tables()
-    assert a.keys() == b.keys()
-    assert all(a[k].equals(b[k]) for k in a)
+    monkeypatch.setattr(store_module, "plan_fast", counted("plan_fast", plan_fast))
+    slow = Store(History(flush_rows=50), fast_plan=False)
+    monkeypatch.setattr(slow.nodes, "set_state", counted("set_state", slow.nodes.set_state))
+    c = run_mix(True, slow).tables()
+    assert calls == Counter()
+    assert a.keys() == b.keys() == c.keys()
+    assert all(a[k].equals(b[k]) and a[k].equals(c[k]) for k in a)
 
 
 def zero_task(n: int) -> JobSpec:
