@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchhub_sim._version import __version__
 from benchhub_sim.cluster import Cluster, Node
@@ -31,6 +31,9 @@ from benchhub_sim.simulate import WorkloadLike, as_cluster, as_workload, mark_fa
 from benchhub_sim.spec.model import Driver
 from benchhub_sim.store.store import Store
 from benchhub_sim.workload.base import JobRequest
+
+if TYPE_CHECKING:
+    from benchhub_sim.store.run import Run
 
 #: The job abort reason when ``execute`` is interrupted by SIGINT or SIGTERM.
 INTERRUPTED = "interrupted"
@@ -121,7 +124,7 @@ def execute(
     max_loader_pack: int = 1,
     docker: str = "docker",
     check: bool = True,
-    progress: Any = None,
+    progress: Callable[[int, float], None] | None = None,
     inputs: dict[str, Any] | None = None,
     overwrite: bool = False,
     run_id: str | None = None,
@@ -129,7 +132,7 @@ def execute(
     dask: Any = None,
     security: Any = None,
     work_dir: str | os.PathLike[str] | None = None,
-) -> Any:
+) -> Run:
     """Run ``workload`` for real, on the wall clock: every task a process group, on this
     machine or on the Dask workers that are the cluster's nodes.
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchhub_sim.cluster import Cluster
 from benchhub_sim.errors import WorkloadError
@@ -31,6 +31,9 @@ from benchhub_sim.workload.replay import (
 )
 from benchhub_sim.workload.swf import SwfTrace, swf_cluster_size
 
+if TYPE_CHECKING:
+    from benchhub_sim.store.run import Run
+
 
 def replay(
     source: Any,
@@ -45,7 +48,7 @@ def replay(
     out: str | os.PathLike[str] | None = None,
     progress: Callable[[int, float], None] | None = None,
     overwrite: bool = False,
-) -> Any:
+) -> Run:
     """Run a recorded run or an SWF trace again, in virtual time.
 
     Parameters

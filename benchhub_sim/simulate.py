@@ -9,9 +9,9 @@ import numbers
 import os
 import warnings
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchhub_sim._version import __version__
 from benchhub_sim.cluster import Cluster
@@ -28,6 +28,9 @@ from benchhub_sim.rng import Seed, check_seed
 from benchhub_sim.sched.policies import Policy, get_policy
 from benchhub_sim.spec.model import JobSpec
 from benchhub_sim.workload.base import JobRequest, RequestList, Workload, not_a_request
+
+if TYPE_CHECKING:
+    from benchhub_sim.store.run import Run
 
 WorkloadLike = Iterable[JobRequest] | JobSpec | Sequence[JobSpec] | str | os.PathLike[str]
 
@@ -156,12 +159,12 @@ def simulate(
     max_loader_pack: int = 1,
     faults: Sequence[tuple[float, str, float]] = (),
     check: bool = True,
-    progress: Any = None,
+    progress: Callable[[int, float], None] | None = None,
     inputs: dict[str, Any] | None = None,
     overwrite: bool = False,
-    one_step: bool = True,
-    batch: bool = True,
-) -> Any:
+    one_step: bool | None = None,
+    batch: bool | None = None,
+) -> Run:
     """Run ``workload`` on ``cluster`` in virtual time.
 
     Parameters
@@ -184,17 +187,17 @@ def simulate(
     faults : sequence of (time, node_id, down_seconds)
         Injected node failures (nodes' ``mtbf``/``mttr`` also apply).
     check : bool
-        Check every transition against the store's state machine (slower, safer).
+        Check every transition against the store's state machine (slower, safer): a
+        debugging switch, on by default. The tables are the same either way.
     overwrite : bool
         Replace a run already saved in ``out``.
-    one_step : bool
-        Start and end simple jobs in one step each (see :class:`~benchhub_sim.engine.engine.Engine`);
-        ``False`` gives the same tables, slower.
-    batch : bool
-        Run uniform simple workloads in batch mode while they allow it (see
-        :mod:`~benchhub_sim.engine.batch`); ``False`` gives the same tables, slower.
     progress : callable, optional
         Called as ``progress(jobs_ended, now)`` once per ended job.
+    one_step, batch : bool, optional
+        Deprecated: switches of the engine's fast paths, for tests and benchmarks
+        (``Engine(..., one_step=False, batch=False)``, see
+        :class:`~benchhub_sim.engine.engine.Engine`). Given here, they still apply and
+        warn (:class:`DeprecationWarning`).
 
     Returns
     -------
@@ -240,6 +243,7 @@ def simulate(
     from benchhub_sim.store.schema import SCHEMA_VERSION
     from benchhub_sim.store.store import Store
 
+    _warn_engine_switches(one_step=one_step, batch=batch)
     check_engine_args(default_duration=default_duration, max_loader_pack=max_loader_pack)
     check_seed(seed)
     get_policy(policy)
@@ -269,8 +273,8 @@ def simulate(
         default_duration=default_duration,
         max_loader_pack=max_loader_pack,
         faults=faults,
-        one_step=one_step,
-        batch=batch,
+        one_step=one_step is not False,
+        batch=batch is not False,
     )
     if progress is not None:
         engine.central.on_job_end = progress
@@ -303,6 +307,19 @@ def simulate(
         return load_run(writer.path)
     with fewer_collections():
         return Run.of_store(store.tables(), meta)
+
+
+def _warn_engine_switches(**given: bool | None) -> None:
+    """Warn about the engine switches given to :func:`simulate` (deprecated there)."""
+    switches = {name: value for name, value in given.items() if value is not None}
+    if switches:
+        names = ", ".join(f"{name}={value}" for name, value in switches.items())
+        warnings.warn(
+            f"simulate({names}) is deprecated: the engine's fast paths are switched off "
+            f"on the engine, Engine(cluster, store, {names}) (see benchhub_sim.engine.engine)",
+            DeprecationWarning,
+            stacklevel=3,
+        )
 
 
 def policy_name(policy: str | Policy) -> str:

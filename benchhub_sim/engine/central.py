@@ -10,7 +10,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
 from benchhub_sim.cluster import Cluster, Node
-from benchhub_sim.engine.loop import LATE
+from benchhub_sim.engine.loop import LATE, EventLoop
+from benchhub_sim.engine.parts import EngineStore
 from benchhub_sim.engine.polling import Poller
 from benchhub_sim.engine.state import JobRun
 from benchhub_sim.errors import ScheduleError, WorkloadError
@@ -154,7 +155,13 @@ class Central:
     """Queue + node pool + policy; starts jobs through the dispatcher."""
 
     def __init__(
-        self, loop: Any, store: Any, cluster: Cluster, policy: Any, *, max_loader_pack: int = 1
+        self,
+        loop: EventLoop,
+        store: EngineStore,
+        cluster: Cluster,
+        policy: Any,
+        *,
+        max_loader_pack: int = 1,
     ) -> None:
         self.loop = loop
         self.store = store

@@ -23,8 +23,9 @@ compare both (``Engine(one_step=False)``, tests/engine/test_one_step.py), and
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
+from benchhub_sim.engine.loop import EventLoop
+from benchhub_sim.engine.parts import EngineStore, Executor
 from benchhub_sim.engine.state import BACKGROUND, DONE, RUNNING, JobRun, TaskRun, Unit
 from benchhub_sim.sched.assign import Binding
 from benchhub_sim.spec.model import Driver
@@ -33,9 +34,9 @@ from benchhub_sim.spec.model import Driver
 class Dispatcher:
     def __init__(
         self,
-        loop: Any,
-        store: Any,
-        executor: Any,
+        loop: EventLoop,
+        store: EngineStore,
+        executor: Executor,
         on_release: Callable[[JobRun, str | None], None],
         *,
         one_step: bool = True,

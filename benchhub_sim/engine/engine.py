@@ -25,6 +25,7 @@ from benchhub_sim.engine.compiled import CompiledSpec
 from benchhub_sim.engine.dispatch import Dispatcher
 from benchhub_sim.engine.faults import Faults
 from benchhub_sim.engine.loop import URGENT, EventLoop
+from benchhub_sim.engine.parts import Clock, EngineStore, Executor
 from benchhub_sim.engine.simexec import SimulatedExecutor
 from benchhub_sim.engine.state import JobRun
 from benchhub_sim.errors import WorkloadError
@@ -71,11 +72,11 @@ class Engine:
     def __init__(
         self,
         cluster: Cluster,
-        store: Any,
+        store: EngineStore,
         *,
         policy: str | Policy = "fcfs",
         seed: Seed = 0,
-        executor: Any = None,
+        executor: Executor | None = None,
         default_duration: float = 1.0,
         max_loader_pack: int = 1,
         faults: Sequence[tuple[float, str, float]] = (),
@@ -135,7 +136,11 @@ class Engine:
     # -- arrivals ---------------------------------------------------------------------
 
     def run(
-        self, workload: Iterable[JobRequest], *, until: float | None = None, clock: Any = None
+        self,
+        workload: Iterable[JobRequest],
+        *,
+        until: float | None = None,
+        clock: Clock | None = None,
     ) -> None:
         """Submit ``workload`` (in submit order) and run until nothing is left to do.
 
@@ -158,7 +163,7 @@ class Engine:
         else:
             self._next_arrival()
         self.faults.start()
-        if wall:
+        if clock is not None and wall:
             from benchhub_sim.engine.wall import run_wall
 
             run_wall(self, clock)

@@ -12,15 +12,19 @@ The executor used with it offers, besides ``start``/``stop``:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from benchhub_sim.engine.loop import URGENT
+from benchhub_sim.engine.parts import Clock, WallExecutor
+
+if TYPE_CHECKING:
+    from benchhub_sim.engine.engine import Engine
 
 
-def run_wall(engine: Any, clock: Any) -> None:
+def run_wall(engine: Engine, clock: Clock) -> None:
     """Run ``engine`` (already given its workload) until every job ended."""
     loop = engine.loop
-    executor = engine.executor
+    executor: WallExecutor = engine.executor  # type: ignore[assignment]  # wall: checked by Engine.run
     while True:
         now = clock.elapsed()
         loop.run_due(now)

@@ -9,6 +9,7 @@ that quietly turns it off cannot pass as "same tables".
 from __future__ import annotations
 
 import hashlib
+import warnings
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -286,3 +287,18 @@ def test_the_check_refuses_a_node_held_twice(monkeypatch):
     monkeypatch.setattr(BulkLog, "emit", emit)
     with pytest.raises(StoreError, match="node node-0 is already running job 0"):
         run(Cluster.uniform(2), reqs, use_batch=True, check=True)
+
+
+def test_simulate_still_takes_the_engine_switches_and_warns():
+    """``simulate(batch=..., one_step=...)`` are the engine's switches (``Engine(...)``):
+    given to simulate they still apply, with a DeprecationWarning; not given, no warning."""
+    spec = one_task(1, 2.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert simulate(2, [spec] * 3).meta["paths"] == {"batch": 3, "one_step": 0, "general": 0}
+    with pytest.warns(DeprecationWarning, match=r"simulate\(batch=False\).*Engine\("):
+        run_ = simulate(2, [spec] * 3, batch=False)
+    assert run_.meta["paths"] == {"batch": 0, "one_step": 3, "general": 0}
+    with pytest.warns(DeprecationWarning, match=r"one_step=False, batch=False"):
+        run_ = simulate(2, [spec] * 3, batch=False, one_step=False)
+    assert run_.meta["paths"] == {"batch": 0, "one_step": 0, "general": 3}
