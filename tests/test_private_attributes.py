@@ -2,8 +2,9 @@
 
 Fast paths hand work over through public methods of the object that owns the state
 (``Central.adopt``, ``Store.unlogged``, ``History.close_blocks``, ...), so the owner keeps
-its invariants. Allowed: ``self._x`` and ``cls._x``, and ``other._x`` inside a class that
-itself sets ``self._x`` (an object of the same class, e.g. in ``copy``).
+its invariants. Allowed: ``self._x`` and ``cls._x``, ``other._x`` inside a class that
+itself sets ``self._x`` (an object of the same class, e.g. in ``copy``), and the public
+API of named tuples (``_make``, ``_replace``, ...), which is spelt with an underscore.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "benchhub_sim"
 LAYERS = ("engine", "store")
+NAMEDTUPLE_API = frozenset({"_make", "_replace", "_asdict", "_fields", "_field_defaults"})
 
 
 def _own_attributes(cls: ast.ClassDef) -> set[str]:
@@ -43,7 +45,7 @@ def private_accesses(source: str) -> list[tuple[int, str]]:
         if not isinstance(node, ast.Attribute):
             continue
         name = node.attr
-        if not name.startswith("_") or name.startswith("__"):
+        if not name.startswith("_") or name.startswith("__") or name in NAMEDTUPLE_API:
             continue
         value = node.value
         if isinstance(value, ast.Name) and value.id in ("self", "cls"):

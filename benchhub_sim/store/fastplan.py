@@ -22,7 +22,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from benchhub_sim.store.jobs import (
+    E_EVENT,
+    E_JOB,
+    E_NNAME,
+    E_NODE,
+    E_PIPE,
+    E_STAGE,
+    E_STATUS,
     EXPECTED,
+    J_ID,
     J_NNODES,
     J_NPIPE,
     J_PIPE,
@@ -66,14 +74,14 @@ def plan_fast(store: JobStore, nodes: NodeStore, ev: tuple) -> tuple | None:
     ev : tuple
         The arguments of :meth:`Store.job <benchhub_sim.store.store.Store.job>`, in order.
     """
-    event, status = ev[2], ev[3]
+    event, status = ev[E_EVENT], ev[E_STATUS]
     planner = _PLANNERS.get(event)
     if planner is None or status is None:
         return None  # default statuses are the general planner's business
     chk = store.check
     if chk and status not in EXPECTED[event]:
         return None
-    job = store.live.get(ev[1])
+    job = store.live.get(ev[E_JOB])
     if job is None:
         return None
     if job.lazy is not None:
@@ -100,7 +108,7 @@ def _slot(job: LiveJob, node_id: str | None, node_name: str | None, chk: bool) -
 
 
 def _assign(store: JobStore, nodes: NodeStore, job: LiveJob, ev: tuple, chk: bool) -> tuple | None:
-    node_id, node_name = ev[7], ev[8]
+    node_id, node_name = ev[E_NODE], ev[E_NNAME]
     if node_id is None or node_name is None:
         return None
     if chk:
@@ -108,7 +116,7 @@ def _assign(store: JobStore, nodes: NodeStore, job: LiveJob, ev: tuple, chk: boo
         if (
             job.row[J_STATUS] != "queued"
             or not nodes.is_live(node_id)
-            or (owner is not None and owner != job.row[0])
+            or (owner is not None and owner != job.row[J_ID])
             or node_name in job.slots
             or len(job.slots) >= job.row[J_NNODES]
         ):
@@ -125,7 +133,7 @@ def _start(store: JobStore, nodes: NodeStore, job: LiveJob, ev: tuple, chk: bool
 def _pipeline_start(
     store: JobStore, nodes: NodeStore, job: LiveJob, ev: tuple, chk: bool
 ) -> tuple | None:
-    pipeline = ev[4]
+    pipeline = ev[E_PIPE]
     if pipeline is None:
         return None
     if chk:
@@ -142,7 +150,7 @@ def _pipeline_start(
 def _pipeline_finish(
     store: JobStore, nodes: NodeStore, job: LiveJob, ev: tuple, chk: bool
 ) -> tuple | None:
-    pipeline = ev[4]
+    pipeline = ev[E_PIPE]
     if pipeline is None:
         return None
     if chk and (
@@ -176,7 +184,7 @@ def _stage_end(
     store: JobStore, nodes: NodeStore, job: LiveJob, ev: tuple, chk: bool
 ) -> tuple | None:
     """stage_ready / stage_finish: pipeline, name and background come from the stage row."""
-    event, stage, node_id, node_name = ev[2], ev[5], ev[7], ev[8]
+    event, stage, node_id, node_name = ev[E_EVENT], ev[E_STAGE], ev[E_NODE], ev[E_NNAME]
     if stage is None or node_name is None or _slot(job, node_id, node_name, chk) is None:
         return None
     same = job.srows.get(stage)

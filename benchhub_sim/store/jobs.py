@@ -48,16 +48,24 @@ When a job ends, its rows move out of the live dicts into completed-row buffers.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pyarrow as pa
 
 from benchhub_sim.errors import StoreError
 from benchhub_sim.store.nodes import NodeStore
-from benchhub_sim.store.rows import SORT_KEYS, RowBuffer, SimpleRows, UnionRows, sort_canonical
+from benchhub_sim.store.rows import (
+    SORT_KEYS,
+    RowBuffer,
+    SimpleRows,
+    UnionRows,
+    columns,
+    sort_canonical,
+)
 from benchhub_sim.store.schema import (
     ASSIGNMENTS_SCHEMA,
+    JOB_EVENTS_SCHEMA,
     JOBS_SCHEMA,
     STAGE_PIPELINES_SCHEMA,
     STAGES_SCHEMA,
@@ -66,16 +74,61 @@ from benchhub_sim.store.schema import (
 )
 from benchhub_sim.store.schema import TABLES as ALL_TABLES
 
-# column positions of the row lists
-J_STATUS, J_START, J_STOP, J_NNODES, J_PIPE, J_REASON = 5, 3, 4, 6, 9, 13
-J_UPDATE, J_NPIPE, J_NTP = (JOBS_SCHEMA.names.index(n) for n in ("update_time", "n_pipelines", "n_task_pipelines"))  # fmt: skip
-S_PIPE, S_SNAME, S_NNAME, S_BG, S_STATUS, S_START, S_READY, S_STOP = 1, 3, 5, 6, 7, 8, 9, 10
-T_PIPE, T_SNAME, T_NNAME, T_TNAME, T_DRIVER, T_EXIT, T_BG, T_STATUS = 1, 3, 5, 7, 8, 10, 11, 12
-T_START, T_READY, T_STOP, T_REASON, T_LOG, T_TP, T_CMD = 13, 14, 15, 16, 17, 18, 19
-# stage_pipelines rows
-P_STATUS, P_START, P_READY, P_STOP = 2, 3, 4, 5
-# job event tuples (History.job's arguments): the fields after ``detail``
-E_ROLE, E_TP, E_CMD = 16, 17, 18
+
+class JobEvent(NamedTuple):
+    """A planned job event: ``job_events``' columns after ``seq``, which are
+    :meth:`History.job <benchhub_sim.store.history.History.job>`'s arguments.
+
+    What :meth:`JobStore.plan` returns. The store's hot path (:meth:`Store.job
+    <benchhub_sim.store.store.Store.job>` and the fast planner) passes the same fields
+    as a plain tuple: making a NamedTuple takes about twice as long, once per event."""
+
+    time: float
+    job_id: int
+    event: str
+    status: str | None
+    pipeline: int | None = None
+    stage: int | None = None
+    stage_name: str | None = None
+    node_id: str | None = None
+    node_name: str | None = None
+    task: int | None = None
+    task_name: str | None = None
+    driver: str | None = None
+    background: bool | None = None
+    attempt: int | None = None
+    exit_code: int | None = None
+    detail: str | None = None
+    role: str | None = None
+    task_pipeline: int | None = None
+    command: str | None = None
+
+
+# positions in the live row lists, by column name (see rows.columns)
+J = columns(JOBS_SCHEMA)
+S = columns(STAGES_SCHEMA)
+T = columns(TASKS_SCHEMA)
+P = columns(STAGE_PIPELINES_SCHEMA)
+#: job event tuples (JobEvent): job_events' columns after ``seq``
+E = columns(JOB_EVENTS_SCHEMA, skip=1)
+# the positions hot paths read, as module constants (a global is read faster than an
+# attribute of J, S, T, P, E)
+J_ID, J_STATUS, J_START, J_STOP = J.job_id, J.status, J.start_time, J.stop_time
+J_NNODES, J_PIPE, J_REASON, J_UPDATE = J.n_nodes, J.current_pipeline, J.reason, J.update_time
+J_NPIPE, J_NTP = J.n_pipelines, J.n_task_pipelines
+J_FG, J_BG, J_FIN = J.foreground_stages, J.background_stages, J.finished_stages
+S_PIPE, S_STAGE, S_SNAME, S_NODE = S.pipeline, S.stage, S.stage_name, S.node_id
+S_NNAME, S_BG, S_STATUS = S.node_name, S.background, S.status
+S_START, S_READY, S_STOP = S.start_time, S.ready_time, S.stop_time
+T_PIPE, T_STAGE, T_SNAME, T_NODE = T.pipeline, T.stage, T.stage_name, T.node_id
+T_NNAME, T_TASK, T_TNAME, T_DRIVER = T.node_name, T.task, T.task_name, T.driver
+T_ATTEMPT, T_EXIT, T_BG, T_STATUS = T.attempt, T.exit_code, T.background, T.status
+T_START, T_READY, T_STOP, T_REASON = T.start_time, T.ready_time, T.stop_time, T.reason
+T_LOG, T_TP, T_CMD = T.log_path, T.task_pipeline, T.command
+P_STATUS, P_START, P_READY, P_STOP = P.status, P.start_time, P.ready_time, P.stop_time
+E_JOB, E_EVENT, E_STATUS, E_PIPE = E.job_id, E.event, E.status, E.pipeline
+E_STAGE, E_SNAME, E_NODE, E_NNAME = E.stage, E.stage_name, E.node_id, E.node_name
+E_BG, E_DETAIL, E_ROLE, E_TP, E_CMD = E.background, E.detail, E.role, E.task_pipeline, E.command
 #: the job store's tables, in the order a run directory lists them
 _NAMES = ("jobs", "assignments", "stage_pipelines", "stages", "task_pipelines", "tasks")
 TABLES = {name: ALL_TABLES[name] for name in _NAMES}
@@ -134,7 +187,7 @@ class LiveJob:
         n = row[J_NPIPE]
         if n is not None:
             for p in range(n):
-                self.prows[p] = [row[0], p, "queued", None, None, None]
+                self.prows[p] = [row[J_ID], p, "queued", None, None, None]
         self.fg: set[int] = set()
         self.bg: set[int] = set()
         self.fin: set[int] = set()
@@ -152,7 +205,7 @@ class LiveJob:
 
     def job_row(self) -> tuple:
         row = list(self.row)
-        row[10], row[11], row[12] = sorted(self.fg), sorted(self.bg), sorted(self.fin)
+        row[J_FG], row[J_BG], row[J_FIN] = sorted(self.fg), sorted(self.bg), sorted(self.fin)
         return tuple(row)
 
     def build(self) -> None:
@@ -167,7 +220,7 @@ class LiveJob:
         if lazy is None:
             return
         shape, units, start, logs = lazy
-        job_id = self.row[0]
+        job_id = self.row[J_ID]
         p, s, name, t = shape.pipeline, shape.stage, shape.stage_name, shape.task
         by_slot = self.srows[s] = {}
         for (node_id, slot), log in zip(units, logs or [None] * len(units), strict=True):
@@ -195,7 +248,7 @@ class LiveJob:
         their number is known (queued until a task of it starts), and one per task
         pipeline its tasks named (:func:`task_pipeline_status` of their last attempts)."""
         self.build()
-        job_id, counts, attempts = self.row[0], self.row[J_NTP], self.attempts
+        job_id, counts, attempts = self.row[J_ID], self.row[J_NTP], self.attempts
         groups: dict[tuple[int, str, int], list[list]] = {}
         for (stage, slot), by_task in self.trows.items():
             for trow in by_task.values():
@@ -213,10 +266,14 @@ class LiveJob:
                     for slot, srow in by_slot.items():
                         for k in range(counts[stage]):
                             if (stage, slot, k) not in groups:
-                                out.append((job_id, stage, srow[4], slot, k, "queued", None, None))
+                                out.append(
+                                    (job_id, stage, srow[S_NODE], slot, k, "queued", None, None)
+                                )
         for (stage, slot, tp), rows in groups.items():
             last = [
-                (r[T_STATUS], r[T_READY]) for r in rows if attempts[(stage, slot, r[6])] == r[9]
+                (r[T_STATUS], r[T_READY])
+                for r in rows
+                if attempts[(stage, slot, r[T_TASK])] == r[T_ATTEMPT]
             ]
             status = task_pipeline_status(last)
             if len(rows) == 1:  # one task, one attempt: the usual task pipeline
@@ -226,7 +283,7 @@ class LiveJob:
                 stop = max((r[T_STOP] for r in rows if r[T_STOP] is not None), default=None)
             if status != "finished" and status != "aborted":
                 stop = None
-            out.append((job_id, stage, rows[0][4], slot, tp, status, start, stop))
+            out.append((job_id, stage, rows[0][T_NODE], slot, tp, status, start, stop))
         return out
 
     def pipeline_rows(self) -> list[list]:
@@ -240,7 +297,7 @@ class LiveJob:
         for node_id, names in self.slots_on.items():
             if len(names) > 1:
                 raise StoreError(
-                    f"job {self.row[0]}: node {node_id} holds several slots of the job "
+                    f"job {self.row[J_ID]}: node {node_id} holds several slots of the job "
                     f"({', '.join(map(repr, names))}): read its rows by slot (srows, trows)"
                 )
         return self.slots
@@ -296,7 +353,7 @@ def set_pipeline(job: LiveJob, pipeline: int, status: str, time: float) -> None:
     job.pipelines[pipeline] = status
     row = job.prows.get(pipeline)
     if row is None:
-        row = job.prows[pipeline] = [job.row[0], pipeline, "queued", None, None, None]
+        row = job.prows[pipeline] = [job.row[J_ID], pipeline, "queued", None, None, None]
     row[P_STATUS] = status
     if status == "running":
         row[P_START] = time
@@ -442,19 +499,19 @@ class JobStore:
 
     # -- planning -----------------------------------------------------------------------
 
-    def plan(self, ev: list, nodes: NodeStore) -> list[tuple]:
+    def plan(self, ev: list, nodes: NodeStore) -> list[JobEvent]:
         """Check job event ``ev`` (History.job argument order, as a list) and expand it.
 
         Returns the events to apply, in order, with ids and names filled in.
         """
         time, job_id, event, status, pipeline, stage, stage_name, node_id, node_name = ev[:9]
-        detail = ev[15]
+        detail = ev[E_DETAIL]
         chk = self.check
         allowed = EXPECTED.get(event)
         if allowed is None or event == "submit":
             raise StoreError(f"job {job_id}: unknown job event {event!r} (submit: Store.add_job)")
         if status is None:
-            ev[3] = status = allowed[0]
+            ev[E_STATUS] = status = allowed[0]
         elif chk and status not in allowed:
             raise StoreError(
                 f"job {job_id}: event {event} sets status {' or '.join(allowed)}, got {status!r}"
@@ -475,7 +532,7 @@ class JobStore:
             if node_id is None:
                 raise StoreError(f"job {job_id}: assign needs a node_id")
             if node_name is None:
-                ev[8] = node_name = node_id
+                ev[E_NNAME] = node_name = node_id
             if chk:
                 self._check_assign(job, node_id, node_name, nodes)
         elif event == "start":
@@ -490,12 +547,12 @@ class JobStore:
                 self._check_pipeline_start(job, pipeline)
         elif event == "pipeline_finish":
             if pipeline is None:
-                ev[4] = pipeline = job.row[J_PIPE]
+                ev[E_PIPE] = pipeline = job.row[J_PIPE]
             if chk:
                 self._check_pipeline_finish(job, pipeline)
         elif event == "pipeline_abort":
             if pipeline is None:
-                ev[4] = pipeline = job.row[J_PIPE]
+                ev[E_PIPE] = pipeline = job.row[J_PIPE]
             pstatus = job.pipelines.get(pipeline, "queued")  # type: ignore[arg-type]
             if pstatus not in ("running", "background"):
                 raise StoreError(
@@ -508,14 +565,14 @@ class JobStore:
                 raise StoreError(
                     f"job {job_id}: cannot finish: stages {sorted(job.fg)} still run in the foreground"
                 )
-            return self._end_live(job, time, "job finished", abort=False) + [tuple(ev)]
+            return self._end_live(job, time, "job finished", abort=False) + [JobEvent._make(ev)]
         elif event == "abort":
             why = f"job aborted: {detail}" if detail else "job aborted"
-            return self._end_live(job, time, why, abort=True) + [tuple(ev)]
-        return [tuple(ev)]
+            return self._end_live(job, time, why, abort=True) + [JobEvent._make(ev)]
+        return [JobEvent._make(ev)]
 
     def _check_assign(self, job: LiveJob, node_id: str, node_name: str, nodes: NodeStore) -> None:
-        who = f"job {job.row[0]}: cannot assign node {node_id}"
+        who = f"job {job.row[J_ID]}: cannot assign node {node_id}"
         if job.row[J_STATUS] != "queued":
             raise StoreError(f"{who}: status is {job.row[J_STATUS]}")
         if node_id not in nodes:
@@ -523,7 +580,7 @@ class JobStore:
         if not nodes.is_live(node_id):
             raise StoreError(f"{who}: node state is {nodes.state(node_id)}")
         owner = self.owner.get(node_id)
-        if owner is not None and owner != job.row[0]:
+        if owner is not None and owner != job.row[J_ID]:
             raise StoreError(f"{who}: node is assigned to job {owner}")
         bound = job.slots.get(node_name)
         if bound is not None:
@@ -537,7 +594,7 @@ class JobStore:
 
         ``what`` names the event in messages (``"stage_start"``, ``"task started"``).
         """
-        job_id, node_id, node_name = ev[1], ev[7], ev[8]
+        job_id, node_id, node_name = ev[E_JOB], ev[E_NODE], ev[E_NNAME]
         if node_name is not None:
             bound = job.slots.get(node_name)
             if bound is None:
@@ -551,7 +608,7 @@ class JobStore:
                     f"job {job_id}: {what}: slot {node_name!r} is not bound to the job"
                 )
             if node_id is None:
-                ev[7] = bound
+                ev[E_NODE] = bound
             elif chk and node_id != bound:
                 raise StoreError(
                     f"job {job_id}: {what}: slot {node_name!r} is bound to node {bound}, "
@@ -568,11 +625,11 @@ class JobStore:
                 f"job {job_id}: {what} on node {node_id}: the node holds several slots of the "
                 f"job ({', '.join(map(repr, names))}): give node_name"
             )
-        ev[8] = names[0]
+        ev[E_NNAME] = names[0]
         return names[0]
 
     def _check_pipeline_start(self, job: LiveJob, pipeline: int | None) -> None:
-        who = f"job {job.row[0]}: cannot start pipeline {pipeline}"
+        who = f"job {job.row[J_ID]}: cannot start pipeline {pipeline}"
         if job.row[J_STATUS] != "running":
             raise StoreError(f"{who}: status is {job.row[J_STATUS]}")
         if pipeline is None:
@@ -590,7 +647,7 @@ class JobStore:
                 raise StoreError(f"{who}: pipeline {current} is running")
 
     def _check_pipeline_finish(self, job: LiveJob, pipeline: int | None) -> None:
-        who = f"job {job.row[0]}: cannot finish pipeline {pipeline}"
+        who = f"job {job.row[J_ID]}: cannot finish pipeline {pipeline}"
         if job.row[J_STATUS] != "running":
             raise StoreError(f"{who}: status is {job.row[J_STATUS]}")
         pstatus = job.pipelines.get(pipeline, "queued")  # type: ignore[arg-type]
@@ -599,12 +656,12 @@ class JobStore:
         if job.fg:
             raise StoreError(f"{who}: stages {sorted(job.fg)} still run in the foreground")
 
-    def _plan_stage(self, ev: list, job: LiveJob, chk: bool) -> list[tuple]:
+    def _plan_stage(self, ev: list, job: LiveJob, chk: bool) -> list[JobEvent]:
         time, job_id, event, status, pipeline, stage, stage_name, node_id, node_name = ev[:9]
         if stage is None or (node_id is None and node_name is None):
             raise StoreError(f"job {job_id}: {event} needs a stage and a node_id or node_name")
         slot = self._slot(ev, job, chk, event)
-        node_id = ev[7]
+        node_id = ev[E_NODE]
         packed = _packed_slot(job, node_id, slot)
         same = job.srows.get(stage)
         row = same.get(slot) if same else None
@@ -613,7 +670,7 @@ class JobStore:
                 who = _stage_who(job_id, stage, row[S_SNAME], node_id, packed)
                 raise StoreError(f"{who}: cannot start: status is {row[S_STATUS]}")
             if pipeline is None:
-                ev[4] = pipeline = job.row[J_PIPE]
+                ev[E_PIPE] = pipeline = job.row[J_PIPE]
             if chk:
                 pstatus = job.pipelines.get(pipeline, "queued")
                 if job.row[J_STATUS] != "running" or pstatus != "running":
@@ -625,12 +682,12 @@ class JobStore:
             if same:
                 other = next(iter(same.values()))
                 if stage_name is None:
-                    ev[6] = other[S_SNAME]
-                if ev[12] is None:
-                    ev[12] = other[S_BG]
-            if ev[12] is None:
-                ev[12] = False
-            return [tuple(ev)]
+                    ev[E_SNAME] = other[S_SNAME]
+                if ev[E_BG] is None:
+                    ev[E_BG] = other[S_BG]
+            if ev[E_BG] is None:
+                ev[E_BG] = False
+            return [JobEvent._make(ev)]
         current = "queued" if row is None else row[S_STATUS]
         who = _stage_who(job_id, stage, row[S_SNAME] if row else stage_name, node_id, packed)
         verb = {"stage_ready": "become ready", "stage_finish": "finish", "stage_stop": "stop"}.get(
@@ -638,7 +695,7 @@ class JobStore:
         )
         if row is None or current not in _LIVE_STAGE:
             raise StoreError(f"{who}: cannot {verb}: status is {current}")
-        ev[4], ev[6], ev[12] = row[S_PIPE], row[S_SNAME], row[S_BG]
+        ev[E_PIPE], ev[E_SNAME], ev[E_BG] = row[S_PIPE], row[S_SNAME], row[S_BG]
         tasks = job.trows.get((stage, slot), {})
         if event == "stage_ready":
             if chk and not row[S_BG]:
@@ -650,24 +707,24 @@ class JobStore:
                     raise StoreError(
                         f"{who}: cannot become ready: task {t} attempt {a} is {trow[T_STATUS]}"
                     )
-            return [tuple(ev)]
+            return [JobEvent._make(ev)]
         if event == "stage_finish":
             for (t, a), trow in tasks.items() if chk else ():
                 if trow[T_STATUS] in _LIVE_TASK:
                     raise StoreError(
                         f"{who}: cannot finish: task {t} attempt {a} is {trow[T_STATUS]}"
                     )
-            return [tuple(ev)]
-        why = ev[15] or ("stage stopped" if event == "stage_stop" else "stage aborted")
+            return [JobEvent._make(ev)]
+        why = ev[E_DETAIL] or ("stage stopped" if event == "stage_stop" else "stage aborted")
         out = [
             _stop_task(job_id, time, trow, why)
             for trow in tasks.values()
             if trow[T_STATUS] in _LIVE_TASK
         ]
-        out.append(tuple(ev))
+        out.append(JobEvent._make(ev))
         return out
 
-    def _plan_task(self, ev: list, job: LiveJob, chk: bool) -> list[tuple]:
+    def _plan_task(self, ev: list, job: LiveJob, chk: bool) -> list[JobEvent]:
         (time, job_id, event, status, pipeline, stage, stage_name, node_id, node_name,
          task, task_name, driver, background, attempt, exit_code, detail, role,
          task_pipeline, command) = ev  # fmt: skip
@@ -677,7 +734,7 @@ class JobStore:
             )
         verb = "started" if event == "task_start" else f"event {event}"
         slot = self._slot(ev, job, chk, f"task {verb}")
-        node_id = ev[7]
+        node_id = ev[E_NODE]
         packed = _packed_slot(job, node_id, slot)
         same = job.srows.get(stage)
         srow = same.get(slot) if same else None
@@ -741,27 +798,59 @@ class JobStore:
                 )
             task_name, driver, background = row[T_TNAME], row[T_DRIVER], row[T_BG]
             task_pipeline = row[T_TP]
-        return [(time, job_id, event, status, srow[S_PIPE] if srow else pipeline, stage, stage_name,
-                 node_id, slot, task, task_name, driver, background, attempt, exit_code, detail,
-                 role, task_pipeline, command)]  # fmt: skip
+        return [
+            JobEvent(
+                time,
+                job_id,
+                event,
+                status,
+                srow[S_PIPE] if srow else pipeline,
+                stage,
+                stage_name,
+                node_id,
+                slot,
+                task,
+                task_name,
+                driver,
+                background,
+                attempt,
+                exit_code,
+                detail,
+                role,
+                task_pipeline,
+                command,
+            )
+        ]
 
-    def _end_live(self, job: LiveJob, time: float, why: str, abort: bool) -> list[tuple]:
+    def _end_live(self, job: LiveJob, time: float, why: str, abort: bool) -> list[JobEvent]:
         """Events that stop or abort what still runs when a job ends: its live tasks and
         stage rows, then its running or background pipelines."""
-        out: list[tuple] = []
-        job_id = job.row[0]
+        out: list[JobEvent] = []
+        job_id = job.row[J_ID]
         for by_slot in job.srows.values():
             for slot, srow in by_slot.items():
                 if srow[S_STATUS] not in _LIVE_STAGE:
                     continue
-                for trow in job.trows.get((srow[2], slot), {}).values():
+                for trow in job.trows.get((srow[S_STAGE], slot), {}).values():
                     if trow[T_STATUS] in _LIVE_TASK:
                         out.append(_stop_task(job_id, time, trow, why))
                 event = "stage_abort" if abort and srow[S_STATUS] == "running" else "stage_stop"
                 status = "aborted" if event == "stage_abort" else "stopped"
-                out.append((time, job_id, event, status, srow[S_PIPE], srow[2], srow[S_SNAME],
-                            srow[4], slot, None, None, None, srow[S_BG], None, None, why, None,
-                            None, None))  # fmt: skip
+                out.append(
+                    JobEvent(
+                        time,
+                        job_id,
+                        event,
+                        status,
+                        srow[S_PIPE],
+                        srow[S_STAGE],
+                        srow[S_SNAME],
+                        srow[S_NODE],
+                        slot,
+                        background=srow[S_BG],
+                        detail=why,
+                    )
+                )
         for p in sorted(job.pipelines):
             pstatus = job.pipelines[p]
             if abort and pstatus in ("running", "background"):
@@ -770,7 +859,7 @@ class JobStore:
                 event, status = "pipeline_finish", "finished"
             else:
                 continue
-            out.append((time, job_id, event, status, p, *[None] * 10, why, None, None, None))
+            out.append(JobEvent(time, job_id, event, status, p, detail=why))
         return out
 
     # -- applying -----------------------------------------------------------------------
@@ -869,7 +958,7 @@ class JobStore:
 
     def retire(self, job: LiveJob) -> None:
         """Move an ended job's rows from the live dicts to the row buffers."""
-        job_id = job.row[0]
+        job_id = job.row[J_ID]
         del self.live[job_id]
         for node_id in job.slots_on:
             if self.owner.get(node_id) == job_id:
@@ -946,7 +1035,23 @@ class JobStore:
         return out
 
 
-def _stop_task(job_id: int, time: float, trow: list, why: str) -> tuple:
-    return (time, job_id, "task_stop", "stopped", trow[T_PIPE], trow[2], trow[T_SNAME], trow[4],
-            trow[T_NNAME], trow[6], trow[T_TNAME], trow[T_DRIVER], trow[T_BG], trow[9], None, why,
-            None, trow[T_TP], None)  # fmt: skip
+def _stop_task(job_id: int, time: float, trow: list, why: str) -> JobEvent:
+    """The event that stops a live task attempt (its tasks row ``trow``)."""
+    return JobEvent(
+        time,
+        job_id,
+        "task_stop",
+        "stopped",
+        pipeline=trow[T_PIPE],
+        stage=trow[T_STAGE],
+        stage_name=trow[T_SNAME],
+        node_id=trow[T_NODE],
+        node_name=trow[T_NNAME],
+        task=trow[T_TASK],
+        task_name=trow[T_TNAME],
+        driver=trow[T_DRIVER],
+        background=trow[T_BG],
+        attempt=trow[T_ATTEMPT],
+        detail=why,
+        task_pipeline=trow[T_TP],
+    )

@@ -14,6 +14,7 @@ so ``pyarrow.Table.equals`` compares contents.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,16 @@ def rows_to_batch(rows: list[tuple], schema: pa.Schema) -> pa.RecordBatch:
     # building dictionary arrays directly is ~15x faster than encoding string arrays
     arrays = [pa.array([r[i] for r in rows], field.type) for i, field in enumerate(schema)]
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def columns(schema: pa.Schema, skip: int = 0) -> SimpleNamespace:
+    """The position of each field of ``schema`` in a row list of its values, by name
+    (its first ``skip`` fields left out of the rows).
+
+    >>> columns(pa.schema([("seq", pa.int64()), ("time", pa.float64())]), skip=1).time
+    0
+    """
+    return SimpleNamespace(**{name: i - skip for i, name in enumerate(schema.names) if i >= skip})
 
 
 def repeat(value: Any, typ: pa.DataType, n: int) -> pa.Array:
