@@ -4,7 +4,7 @@
 (:class:`~benchhub_sim.engine.simexec.SimulatedExecutor`,
 :class:`~benchhub_sim.engine.local.LocalExecutor`,
 :class:`~benchhub_sim.engine.dask_agents.DaskExecutor`) and
-:class:`~benchhub_sim.engine.clock.WallClock` are ones; another object that has these
+:class:`~benchhub_sim.clock.WallClock` are ones; another object that has these
 methods can stand in for them. Optional methods the engine looks for with ``getattr``
 are listed in the docstrings (an executor's ``simple_time``, ``observe``, ...).
 """
@@ -91,7 +91,7 @@ class WallExecutor(Executor, Protocol):
 
 
 class Clock(Protocol):
-    """Where a run's "now" comes from (:class:`~benchhub_sim.engine.clock.WallClock`)."""
+    """Where a run's "now" comes from (:class:`~benchhub_sim.clock.WallClock`)."""
 
     #: ``"wall"`` (the loop waits in real time) or ``"virtual"``
     kind: str
