@@ -96,7 +96,7 @@ def can_bind(jobs: JobStore, nodes: NodeStore, job_id: int, bindings: Sequence[B
             if (held is not None and held != job_id) or slot in slots or not nodes.is_live(node_id):
                 return False
             slots.add(slot)
-    return len({b[1] for b in bindings}) == len(bindings)
+    return len({slot for _, slot, _, _ in bindings}) == len(bindings)
 
 
 def assign_template(slots: Sequence[str], roles: Sequence[str | None]) -> Template:
@@ -182,7 +182,7 @@ def can_start(jobs: JobStore, job_id: int, units: Sequence[UnitRow]) -> bool:
             return False
     elif any(slot not in slots for _, slot in units):
         return False
-    return len({u[1] for u in units}) == len(units)
+    return len({slot for _, slot in units}) == len(units)
 
 
 def start_template(shape: SimpleShape, slots: Sequence[str]) -> Template:
@@ -216,9 +216,10 @@ def apply_start(
     set_pipeline(job, shape.pipeline, "running", time)
     job.stage_counts[shape.stage] = {"running": len(units)}
     job.fg.add(shape.stage)
-    job.simple = (shape, tuple(units))
+    units = tuple(units)
+    job.simple = (shape, units)
     # the stage and task rows are built only if something needs them (LiveJob.build)
-    job.lazy = (shape, job.simple[1], time, None if log_paths is None else tuple(log_paths))
+    job.lazy = (shape, units, time, None if log_paths is None else tuple(log_paths))
 
 
 def can_finish(jobs: JobStore, job_id: int) -> bool:

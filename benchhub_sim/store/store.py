@@ -256,16 +256,17 @@ class Store:
         """
         if self.bulk and can_bind(self.jobs, self.nodes, job_id, bindings):
             apply_bind(self.jobs, self.nodes, time, job_id, bindings)
-            slots = tuple(b[1] for b in bindings)
-            roles = tuple(b[2] for b in bindings)
+            slots = tuple(slot for _, slot, _, _ in bindings)
+            roles = tuple(role for _, _, role, _ in bindings)
             template = self.template(("assign", slots, roles), assign_template, slots, roles)
-            nodes = [b[0] for b in bindings]
-            self.history.block(template, time, job_id, nodes, [b[3] for b in bindings])
+            nodes = [node_id for node_id, _, _, _ in bindings]
+            self.history.block(template, time, job_id, nodes, [m for _, _, _, m in bindings])
         else:
             for node_id, slot, role, match in bindings:
                 self.job(time, job_id, "assign", "queued", node_id=node_id, node_name=slot,
                          detail=match, role=role)  # fmt: skip
-        self.node_states(time, job_id, list(dict.fromkeys(b[0] for b in bindings)), BOUND)
+        distinct = list(dict.fromkeys(node_id for node_id, _, _, _ in bindings))
+        self.node_states(time, job_id, distinct, BOUND)
 
     def release(self, time: float, job_id: int, node_ids: Sequence[str]) -> None:
         """Nodes of ended job ``job_id`` end their part in it and become idle at once.
@@ -336,9 +337,9 @@ class Store:
         """
         if self.bulk and can_start(self.jobs, job_id, units):
             apply_start(self.jobs, time, job_id, shape, units, log_paths)
-            slots = tuple(u[1] for u in units)
+            slots = tuple(slot for _, slot in units)
             template = self.template(("start", shape, slots), start_template, shape, slots)
-            nodes = [u[0] for u in units]
+            nodes = [node_id for node_id, _ in units]
             self.history.block(template, time, job_id, nodes, log_paths)
             return
         p, s, name = shape.pipeline, shape.stage, shape.stage_name
@@ -365,9 +366,9 @@ class Store:
         if self.bulk and simple is not None and can_finish(self.jobs, job_id):
             shape, units = simple
             apply_finish(self.jobs, time, job_id)
-            slots = tuple(u[1] for u in units)
+            slots = tuple(slot for _, slot in units)
             template = self.template(("finish", shape, slots), finish_template, shape, slots)
-            self.history.block(template, time, job_id, [u[0] for u in units])
+            self.history.block(template, time, job_id, [node_id for node_id, _ in units])
             return
         if live is None or live.simple is None:
             if live is None:
