@@ -256,6 +256,7 @@ class _Batch:
         store = engine.store
         assert isinstance(store, Store)  # batch mode's condition (ready)
         self.log = BulkLog(store, [n.node_id for n in central.nodes])
+        self.log_start = self.log.started.append
         self.now = engine.loop.now
         self.seq = self.log.seq
         self.order = 0
@@ -289,24 +290,26 @@ class _Batch:
             return False
         self.queue.remove(job)
         self._start(job)
+        # the view's running jobs and version: kept only while a policy looks at them
+        # (not for fcfs's deque, see fcfs)
+        self.running_jobs[job.job_id] = job
+        self.version += 1
         return True
 
     def _start(self, job: _Job) -> None:
         """Start ``job``, off the queue, on the lowest-numbered free nodes (as many as
         it has slots, which are free)."""
-        free, now, k = self.free, self.now, job.n_nodes
+        free, now, k, seq = self.free, self.now, job.n_nodes, self.seq
         job.queued = False
         job.nodes = free[:k]
         del free[:k]
         job.start = now
-        job.start_seq = self.seq
-        self.seq += job.kind.start_rows  # assign, bind, start
+        job.start_seq = seq
+        self.seq = seq + job.kind.start_rows  # assign, bind, start
         end = now + job.time
-        self.order += 1
-        heapq.heappush(self.heap, (end if end > now else now, self.order, job))
-        self.running_jobs[job.job_id] = job
-        self.version += 1
-        self.log.started.append(job)
+        self.order = order = self.order + 1
+        heapq.heappush(self.heap, (end if end > now else now, order, job))
+        self.log_start(job)
 
     def fcfs(self) -> None:
         """:func:`~benchhub_sim.sched.policies.fcfs` on :attr:`fifo`, the same rule (in
@@ -386,8 +389,9 @@ class _Batch:
                 job.end = now
                 job.end_seq = seq
                 seq += job.kind.end_rows  # finish, then release
-                del running_jobs[job.job_id]
-                self.version += 1
+                if fifo is None:  # the policy's view (see try_start)
+                    del running_jobs[job.job_id]
+                    self.version += 1
                 for i in job.nodes:
                     insort(free, i)
                 ended += 1
