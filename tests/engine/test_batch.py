@@ -254,6 +254,9 @@ def test_batch_mode_and_the_general_loop_give_the_same_tables(workload, policy, 
     assert engine.batch_jobs == taken  # every job up to the first it does not take
 
 
+@pytest.mark.filterwarnings(
+    "ignore:simulate\\(.*deprecated:DeprecationWarning"
+)  # the whole pipeline, switch on
 def test_run_directories_are_byte_identical(tmp_path):
     spec = one_task(1, Duration.of("exponential", mean=1.0), walltime=1.0, name="mm")
     digests = []

@@ -62,6 +62,9 @@ def noop(view: object) -> None:
     """A policy that starts nothing."""
 
 
+@pytest.mark.filterwarnings(
+    "ignore:simulate\\(.*deprecated:DeprecationWarning"
+)  # the whole pipeline, switch on
 @pytest.mark.parametrize("policy", sorted(POLICIES))
 @pytest.mark.parametrize("batch", [True, False])
 def test_jobs_with_no_units_all_end_under_every_policy(policy, batch):

@@ -11,6 +11,7 @@ import hashlib
 from pathlib import Path
 
 import pyarrow as pa
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_profiles import examples
@@ -180,6 +181,9 @@ def test_one_step_and_step_by_step_give_the_same_tables(scenario, policy, seed, 
     assert_same_tables(fast, ref)
 
 
+@pytest.mark.filterwarnings(
+    "ignore:simulate\\(.*deprecated:DeprecationWarning"
+)  # the whole pipeline, switch on
 def test_observed_durations_write_the_same_files_either_way(tmp_path):
     """Jobs with recorded durations (a replay's, one per job on every node: simple) and
     jobs with drawn ones (per slot, unequal: step by step), in a run directory."""
@@ -198,6 +202,9 @@ def test_observed_durations_write_the_same_files_either_way(tmp_path):
     assert ref_events - fast_events == 15
 
 
+@pytest.mark.filterwarnings(
+    "ignore:simulate\\(.*deprecated:DeprecationWarning"
+)  # the whole pipeline, switch on
 def test_simple_and_other_jobs_write_the_same_files_either_way(tmp_path):
     """A run directory of simple jobs and two-stage jobs: the final tables gather rows
     from both kinds row group by row group, in the same order as the step-by-step path."""
