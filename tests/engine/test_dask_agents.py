@@ -53,7 +53,7 @@ ROLES = "nodes: [{id: srv, role: database}, {id: cli, role: loader}]"
 
 
 def _cluster(workers: dict, **scheduler: object) -> SpecCluster:
-    options = {"dashboard_address": None, "protocol": "tcp://", **scheduler}
+    options = {"dashboard": False, "dashboard_address": ":0", "protocol": "tcp://", **scheduler}
     return SpecCluster(scheduler={"cls": Scheduler, "options": options}, workers=workers)
 
 
@@ -341,7 +341,7 @@ def test_tls_is_honoured_end_to_end(tmp_path):
     )  # fmt: skip
     workers = {"w": {"cls": Worker, "options": {"nthreads": 1, "security": security}}}
     with SpecCluster(
-        scheduler={"cls": Scheduler, "options": {"dashboard_address": None, "protocol": "tls://",
+        scheduler={"cls": Scheduler, "options": {"dashboard": False, "dashboard_address": ":0", "protocol": "tls://",
                                                  "security": security}},
         workers=workers, security=security,
     ) as cluster:  # fmt: skip
