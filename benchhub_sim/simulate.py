@@ -239,7 +239,7 @@ def simulate(
     [[0.0, 0.0, 3.0], [1.0, 0.0, 3.0], [2.0, 3.0, 6.0]]
     """
     from benchhub_sim.store.history import History
-    from benchhub_sim.store.run import Run, RunWriter, load_run
+    from benchhub_sim.store.run import PACKED_SNAPSHOTS, Run, RunWriter, load_run
     from benchhub_sim.store.schema import SCHEMA_VERSION
     from benchhub_sim.store.store import Store
 
@@ -306,7 +306,11 @@ def simulate(
         gc.collect()
         return load_run(writer.path)
     with fewer_collections():
-        return Run.of_store(store.tables(), meta)
+        # the history, and the tables but nodes and jobs, stay compressed until used
+        history = {name: store.history.packed(name) for name in ("node_events", "job_events")}
+        return Run.of_store(
+            store.final_tables(sort=True), meta, packed=history, pack=PACKED_SNAPSHOTS
+        )
 
 
 def _warn_engine_switches(**given: bool | None) -> None:

@@ -424,7 +424,7 @@ def case_summary(n: int) -> dict[str, Any]:
         "seconds": seconds,
         "cpu_seconds": cpu,
         "rss_before_mb": before,
-        "mean_wait": result["mean_wait"],
+        "mean_wait": result["mean_wait_s"],
     }
 
 

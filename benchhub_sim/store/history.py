@@ -5,7 +5,8 @@ turned into Arrow record batches column by column every ``flush_rows`` rows, nev
 growing a DataFrame. A *sink* (the run directory) receives those batches on wall time
 and size: when ``flush_seconds`` passed since it last got any, or when ``flush_bytes``
 of them wait. A run shorter than that hands nothing over until its end; a killed one
-loses at most what waited. Without a sink, batches are kept in memory.
+loses at most what waited. Without a sink, batches are kept in memory, compressed
+(:class:`~benchhub_sim.store.packed.PackedTable`: about 6 bytes a row instead of 90).
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ import numpy as np
 import pyarrow as pa
 
 from benchhub_sim.clock import monotonic
+from benchhub_sim.errors import UsageError
 from benchhub_sim.store.blocks import BlockLog, Template, merge_by_seq
-from benchhub_sim.store.rows import rows_to_batch, unify_dictionaries
+from benchhub_sim.store.packed import PackedTable
+from benchhub_sim.store.rows import concat_batches, rows_to_batch
 from benchhub_sim.store.schema import JOB_EVENTS_SCHEMA, NODE_EVENTS_SCHEMA
 
 #: buffered rows (per table) between two looks at the wall clock (flush_seconds)
@@ -41,7 +44,8 @@ class History:
     ----------
     sink : callable, optional
         Receives the record batches of each flush, in ``seq`` order per table. When
-        given, flushed rows are not kept.
+        given, flushed rows are not kept; without one, every batch is kept compressed
+        (:meth:`packed`).
     flush_rows : int
         Turn the buffered rows into Arrow when this many are buffered (per table): the
         tuples cost several times the memory of their Arrow form.
@@ -79,10 +83,15 @@ class History:
         self._block_rows = 0  # rows in blocks (both tables) not yet turned into Arrow
         self._logs_of: dict[int, tuple[BlockLog, ...]] = {}  # id(template) -> its logs
         self._templates: list[Template] = []
-        # Arrow rows not handed to a sink (all of them without a sink), per table
+        # with a sink, Arrow rows not handed to it yet, per table
         self._job_batches: list[pa.RecordBatch] = []
         self._node_batches: list[pa.RecordBatch] = []
-        self._waiting_bytes = 0  # of those, with a sink
+        self._waiting_bytes = 0  # of those
+        # without a sink, every row, compressed
+        self._packed = {
+            "job_events": PackedTable(JOB_EVENTS_SCHEMA),
+            "node_events": PackedTable(NODE_EVENTS_SCHEMA),
+        }
         self._last_flush = monotonic()
         self.n_job_events = 0
         self.n_node_events = 0
@@ -263,8 +272,10 @@ class History:
             self.n_job_events += batch.num_rows
         else:
             self.n_node_events += batch.num_rows
-        kept.append(batch)
-        if self.sink is not None:
+        if self.sink is None:
+            self._packed[name].append(batch)
+        else:
+            kept.append(batch)
             self._waiting_bytes += batch.nbytes
 
     def flush(self) -> None:
@@ -286,18 +297,34 @@ class History:
         be: they are the caller's (e.g. for :meth:`RunWriter.finish
         <benchhub_sim.store.run.RunWriter.finish>`, at the end of a run).
         """
-        return self._take(self._job_batches, JOB_EVENTS_SCHEMA)
+        return self._take("job_events", self._job_batches, JOB_EVENTS_SCHEMA)
 
     def node_events(self) -> pa.Table:
         """Every node event not handed to a sink, as one table (see :meth:`job_events`)."""
-        return self._take(self._node_batches, NODE_EVENTS_SCHEMA)
+        return self._take("node_events", self._node_batches, NODE_EVENTS_SCHEMA)
 
-    def _take(self, kept: list[pa.RecordBatch], schema: pa.Schema) -> pa.Table:
-        self._convert()
-        table = _concat(kept, schema)
+    def packed(self, name: str) -> PackedTable:
+        """Every event of table ``name`` (``job_events`` or ``node_events``) of a history
+        without a sink, compressed: what :meth:`job_events` and :meth:`node_events`
+        decode.
+
+        Raises
+        ------
+        UsageError
+            The history has a sink (it keeps only the rows not handed over yet).
+        """
         if self.sink is not None:
-            self._waiting_bytes -= sum(b.nbytes for b in kept)
-            kept.clear()
+            raise UsageError("History.packed: this history hands its rows to a sink")
+        self._convert()
+        return self._packed[name]
+
+    def _take(self, name: str, kept: list[pa.RecordBatch], schema: pa.Schema) -> pa.Table:
+        self._convert()
+        if self.sink is None:
+            return self._packed[name].table()
+        table = concat_batches(kept, schema)
+        self._waiting_bytes -= sum(b.nbytes for b in kept)
+        kept.clear()
         return table
 
 
@@ -309,10 +336,3 @@ def _with_blocks(rows: pa.RecordBatch, blocks: BlockLog) -> pa.RecordBatch:
     if not rows.num_rows:
         return expanded  # in seq order and canonical already
     return merge_by_seq([rows, expanded], rows.schema)
-
-
-def _concat(batches: list[pa.RecordBatch], schema: pa.Schema) -> pa.Table:
-    if not batches:
-        return schema.empty_table()
-    # one dictionary per column across batches
-    return unify_dictionaries(pa.Table.from_batches(batches, schema=schema))

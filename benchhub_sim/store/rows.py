@@ -380,6 +380,13 @@ def canonical(table: pa.Table, schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
+def concat_batches(batches: Sequence[pa.RecordBatch], schema: pa.Schema) -> pa.Table:
+    """One table of ``batches`` (of ``schema``), each dictionary column of one dictionary."""
+    if not batches:
+        return schema.empty_table()
+    return unify_dictionaries(pa.Table.from_batches(batches, schema=schema))
+
+
 def unify_dictionaries(table: pa.Table) -> pa.Table:
     """``table`` with each dictionary column in one chunk, of one dictionary.
 

@@ -34,7 +34,8 @@ from benchhub_sim.errors import RunFormatError, stalled_message
 from benchhub_sim.io import RUN_WRITERS, write_text_atomic
 from benchhub_sim.store.journal import JOURNAL_DIR, JOURNAL_SUFFIX, EventFile, read_journal
 from benchhub_sim.store.legacy import V1_TABLES, upgrade_v1
-from benchhub_sim.store.rows import canonical, sort_order, unify_dictionaries
+from benchhub_sim.store.packed import PackedTable
+from benchhub_sim.store.rows import canonical, concat_batches, sort_order, unify_dictionaries
 from benchhub_sim.store.schema import (
     OPTIONAL_TABLES,
     READABLE_SCHEMA_VERSIONS,
@@ -49,6 +50,9 @@ PARTS_DIR = "_parts"
 EVENT_TABLES = ("node_events", "job_events")
 #: the snapshot tables, written (and handed over by Store.final_tables) in this order
 SNAPSHOT_TABLES = tuple(name for name in TABLES if name not in EVENT_TABLES)
+#: the snapshot tables a run simulated in memory keeps compressed until used: all but
+#: ``nodes`` and ``jobs``, which most metrics read (see :meth:`Run.of_store`)
+PACKED_SNAPSHOTS = ("assignments", "stage_pipelines", "stages", "task_pipelines", "tasks")
 #: the tables of each schema version read
 _SCHEMAS = {SCHEMA_VERSION: TABLES, 1: V1_TABLES}
 _ROW_GROUP = 131_072
@@ -481,20 +485,26 @@ def _clear(path: Path) -> None:
 
 
 class LazyTables(MutableMapping[str, pa.Table]):
-    """The tables of a complete run directory, each read from its file on first access.
+    """The tables of a run, each read on first access: from its file in a complete run
+    directory, or decoded from its compressed form in memory.
 
     :func:`load_run` has already checked every file's footer, schema version, schema and
     row count; ``tables[name]`` reads ``name.parquet`` once (checked again, in canonical
-    form) and keeps it. Iteration, ``len``, ``in``, :meth:`num_rows` and :meth:`loaded`
-    read no table data. Assigning or deleting a table changes this mapping only, as
-    with a dict (:meth:`Run.save` writes it).
+    form) and keeps it. A packed table (the history of a run simulated in memory) is
+    decoded once and kept. Iteration, ``len``, ``in``, :meth:`num_rows` and
+    :meth:`loaded` read no table data; :meth:`pieces` reads some columns, a row group or
+    a batch at a time. Assigning or deleting a table changes this mapping only, as with
+    a dict (:meth:`Run.save` writes it).
 
     Parameters
     ----------
-    path : Path
-        The run directory.
+    path : Path or None
+        The run directory (None when no table is on disk).
     num_rows : mapping of str to int
         The tables still on disk and their row counts (from the Parquet footers).
+    packed : mapping of str to PackedTable, optional
+        Tables kept compressed in memory, in canonical form once decoded (e.g.
+        :meth:`History.packed <benchhub_sim.store.history.History.packed>`).
 
     Examples
     --------
@@ -509,19 +519,30 @@ class LazyTables(MutableMapping[str, pa.Table]):
     (1, ['jobs'])
     """
 
-    def __init__(self, path: Path, num_rows: Mapping[str, int]) -> None:
-        self.path = Path(path)
+    def __init__(
+        self,
+        path: Path | None,
+        num_rows: Mapping[str, int],
+        packed: Mapping[str, PackedTable] | None = None,
+    ) -> None:
+        self.path = None if path is None else Path(path)
         self._on_disk: dict[str, int] = dict(num_rows)
+        self._packed: dict[str, PackedTable] = dict(packed or {})
         self._cache: dict[str, pa.Table] = {}
-        self._names: list[str] = list(self._on_disk)
+        self._names: list[str] = [*self._on_disk, *self._packed]
 
     def file(self, name: str) -> Path:
         """The Parquet file of table ``name``."""
+        if self.path is None:
+            raise KeyError(f"{name}: no run directory")
         return self.path / f"{name}.parquet"
 
     def __getitem__(self, name: str) -> pa.Table:
         if name in self._cache:
             return self._cache[name]
+        if name in self._packed:
+            table = self._cache[name] = self._packed.pop(name).table()
+            return table
         if name not in self._on_disk:
             raise KeyError(name)
         table = _read_parquet(self.file(name), name)
@@ -536,6 +557,15 @@ class LazyTables(MutableMapping[str, pa.Table]):
     def __setitem__(self, name: str, table: pa.Table) -> None:
         self._cache[name] = table
         self._on_disk.pop(name, None)
+        self._packed.pop(name, None)
+        if name not in self._names:
+            self._names.append(name)
+
+    def set_packed(self, name: str, table: PackedTable) -> None:
+        """Set table ``name`` to ``table``, kept compressed until first used."""
+        self._cache.pop(name, None)
+        self._on_disk.pop(name, None)
+        self._packed[name] = table
         if name not in self._names:
             self._names.append(name)
 
@@ -545,6 +575,7 @@ class LazyTables(MutableMapping[str, pa.Table]):
         self._names.remove(name)
         self._cache.pop(name, None)
         self._on_disk.pop(name, None)
+        self._packed.pop(name, None)
 
     def __iter__(self) -> Iterator[str]:
         return iter(list(self._names))
@@ -569,7 +600,7 @@ class LazyTables(MutableMapping[str, pa.Table]):
         return frozenset(self._cache)
 
     def assigned(self) -> frozenset[str]:
-        """Names of the tables assigned (not read from the directory)."""
+        """Names of the tables assigned (not read from the directory or decoded)."""
         return frozenset(n for n in self._cache if n not in self._on_disk)
 
     def on_disk(self, name: str) -> bool:
@@ -580,12 +611,35 @@ class LazyTables(MutableMapping[str, pa.Table]):
         """Rows of table ``name``, from the Parquet footer if it was not read."""
         if name in self._cache:
             return int(self._cache[name].num_rows)
+        if name in self._packed:
+            return self._packed[name].num_rows
         if name not in self._on_disk:
             raise KeyError(name)
         return self._on_disk[name]
 
+    def pieces(self, name: str, columns: Sequence[str]) -> Iterator[pa.Table] | None:
+        """Columns ``columns`` of table ``name`` in pieces, if it was not read: row group
+        by row group from its file, batch by batch from its packed form (only those
+        columns are read or decoded); None when the table is in memory.
+
+        Raises
+        ------
+        RunFormatError
+            The file is damaged.
+        """
+        if name in self._packed:
+            packed = self._packed[name]
+            return (pa.Table.from_batches([b]) for b in packed.batches(columns))
+        if not self.on_disk(name):
+            return None
+        return _row_groups(self.file(name), name, columns)
+
     def column(self, name: str, column: str) -> pa.ChunkedArray:
         """One column of table ``name``; reads only that column if the table was not read."""
+        if name in self._packed:
+            packed = self._packed[name]
+            field = packed.schema.field(column)
+            return concat_batches(list(packed.batches([column])), pa.schema([field]))[column]
         if not self.on_disk(name):
             return self[name][column]
         return _read_parquet(self.file(name), name, columns=[column])[column]
@@ -597,7 +651,7 @@ class LazyTables(MutableMapping[str, pa.Table]):
         itself is read only if a row group has no statistics).
         """
         if not self.on_disk(name):
-            return _min_max(self[name][column])
+            return _min_max(self.column(name, column))
         lo = hi = None
         with _open_parquet(self.file(name), name) as pf:
             md = pf.metadata
@@ -619,10 +673,21 @@ class LazyTables(MutableMapping[str, pa.Table]):
 
     def copy(self) -> LazyTables:
         """A new mapping over the same files, sharing the tables read so far."""
-        new = LazyTables(self.path, self._on_disk)
+        new = LazyTables(self.path, self._on_disk, self._packed)
         new._cache = dict(self._cache)
         new._names = list(self._names)
         return new
+
+
+def _row_groups(file: Path, name: str, columns: Sequence[str]) -> Iterator[pa.Table]:
+    """Columns ``columns`` of table ``name``'s file, one row group at a time."""
+    shown = f"{name}.parquet"
+    with _open_parquet(file, name, shown) as pf:
+        try:
+            for i in range(pf.metadata.num_row_groups):
+                yield pf.read_row_group(i, columns=list(columns))
+        except (pa.ArrowException, OSError) as exc:
+            raise RunFormatError(f"{shown}: damaged: {exc}") from None
 
 
 def _min_max(values: pa.ChunkedArray) -> tuple[Any, Any]:
@@ -735,17 +800,55 @@ class Run:
         self._frames: dict[str, pd.DataFrame] = {}
 
     @classmethod
-    def of_store(cls, tables: Mapping[str, pa.Table], meta: Mapping[str, Any] | None = None) -> Run:
+    def of_store(
+        cls,
+        tables: Mapping[str, pa.Table],
+        meta: Mapping[str, Any] | None = None,
+        *,
+        packed: Mapping[str, PackedTable] | None = None,
+        pack: Collection[str] = (),
+    ) -> Run:
         """A run of the tables :meth:`Store.tables <benchhub_sim.store.store.Store.tables>`
         gives, kept as they are: they are canonical already but for the event tables'
         chunks (one per flush), which only :meth:`save` and ``to_pandas`` see, and
-        neither minds. Saves checking a million-job history once more."""
+        neither minds. Saves checking a million-job history once more.
+
+        Parameters
+        ----------
+        tables : mapping of str to pyarrow.Table
+            Looked up once each, in the order of :data:`~benchhub_sim.store.schema.TABLES`
+            (so a mapping that builds each table on lookup, :meth:`Store.final_tables
+            <benchhub_sim.store.store.Store.final_tables>`, never holds them all).
+        meta : mapping, optional
+        packed : mapping of str to PackedTable, optional
+            Tables kept compressed (the history of a store without a sink,
+            :meth:`History.packed <benchhub_sim.store.history.History.packed>`), in
+            place of those of ``tables``; decoded on first use (:class:`LazyTables`).
+        pack : collection of str
+            Tables of ``tables`` to keep compressed too, as they are looked up.
+        """
         run = cls({}, meta)
+        packed = dict(packed or {})
+        if packed or pack:
+            lazy = LazyTables(None, {}, packed)
+            for name, empty in run.tables.items():
+                if name not in packed:
+                    lazy[name] = empty
+            run.tables = lazy
         for name, schema in TABLES.items():
-            table = tables.get(name)
-            if table is not None:  # (anything but the store's own schema is made canonical)
-                same = table.schema.equals(schema, check_metadata=True)
-                run.tables[name] = table if same else canonical(table, schema)
+            table = tables.get(name) if name not in packed else None
+            if table is None:
+                continue
+            # (anything but the store's own schema is made canonical)
+            same = table.schema.equals(schema, check_metadata=True)
+            table = table if same else canonical(table, schema)
+            if name in pack and isinstance(run.tables, LazyTables):
+                run.tables.set_packed(name, PackedTable.of(table))
+            else:
+                run.tables[name] = table
+            del table
+        if isinstance(run.tables, LazyTables):
+            run.tables.reorder(list(TABLES))
         return run
 
     @property
@@ -885,17 +988,10 @@ class Run:
             return table
 
         tables = self.tables
-        if isinstance(tables, LazyTables) and tables.on_disk(name):
-            # row group by row group: memory for one group and what is kept
-            file, shown = tables.file(name), f"{name}.parquet"
-            with _open_parquet(file, name, shown) as pf:
-                try:
-                    parts = [
-                        keep(pf.read_row_group(i, columns=need))
-                        for i in range(pf.metadata.num_row_groups)
-                    ]
-                except (pa.ArrowException, OSError) as exc:
-                    raise RunFormatError(f"{shown}: damaged: {exc}") from None
+        pieces = tables.pieces(name, need) if isinstance(tables, LazyTables) else None
+        if pieces is not None:
+            # piece by piece: memory for one piece and what is kept
+            parts = [keep(piece) for piece in pieces]
             table = pa.concat_tables(parts) if parts else TABLES[name].empty_table().select(want)
         else:
             table = keep(tables[name].select(need))

@@ -1,0 +1,74 @@
+"""A run simulated in memory keeps its history (and its big tables) compressed until used."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from benchhub_sim.analysis.metrics import summary
+from benchhub_sim.errors import UsageError
+from benchhub_sim.simulate import simulate
+from benchhub_sim.spec.model import (
+    Duration,
+    JobSpec,
+    NodeAssignment,
+    Selector,
+    ShellPayload,
+    Stage,
+    Task,
+)
+from benchhub_sim.store import TABLES, History, load_run
+from benchhub_sim.store.packed import PackedTable
+from benchhub_sim.workload.arrivals import poisson_arrivals
+
+DICT = pa.dictionary(pa.int32(), pa.string())
+SCHEMA = pa.schema([("n", pa.int64()), ("kind", DICT)])
+
+
+def _batch(n: list[int], kind: list[str | None]) -> pa.RecordBatch:
+    return pa.record_batch([pa.array(n), pa.array(kind, pa.string()).cast(DICT)], schema=SCHEMA)
+
+
+def test_batches_with_their_own_dictionaries_decode_as_appended():
+    packed = PackedTable(SCHEMA)
+    packed.append(_batch([1, 2], ["b", None]))
+    packed.append(_batch([], []))  # nothing to keep
+    packed.append(_batch([3], ["a"]))
+    assert packed.num_rows == 3 and packed.nbytes > 0
+    table = packed.table()
+    assert table.to_pydict() == {"n": [1, 2, 3], "kind": ["b", None, "a"]}
+    assert table.column("kind").num_chunks == 1  # one dictionary
+    assert [b.schema.names for b in packed.batches(["kind"])] == [["kind"], ["kind"]]
+
+
+def test_history_with_a_sink_has_nothing_packed():
+    with pytest.raises(UsageError, match="sink"):
+        History(sink=lambda name, batch: None).packed("job_events")
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    task = Task("t", shell=ShellPayload("true"), duration=Duration.of("exponential", mean=1.0))
+    stage = Stage("run", selectors=(Selector(all=True),), tasks=(task,))
+    spec = JobSpec("pair", node_assignments=(NodeAssignment("a"), NodeAssignment("b")),
+                   stages=(stage,), walltime=1.0)  # fmt: skip
+
+    def workload():
+        return poisson_arrivals(spec, rate=1.2, count=300, seed=3)
+
+    out = tmp_path_factory.mktemp("packed") / "run"
+    return simulate(3, workload(), seed=3), load_run(simulate(3, workload(), seed=3, out=out).path)
+
+
+def test_in_memory_run_keeps_nodes_and_jobs_only_decoded(runs):
+    memory, _ = runs
+    assert memory.tables.loaded() == {"nodes", "jobs"}
+    assert memory.tables.num_rows("job_events") > 300 * 8
+
+
+def test_in_memory_run_has_the_tables_of_its_run_directory(runs):
+    memory, disk = runs
+    assert summary(memory).equals(summary(disk))
+    assert "job_events" not in memory.tables.loaded()  # summary read two columns of it
+    for name in TABLES:
+        assert memory.tables[name].equals(disk.tables[name]), name
