@@ -123,7 +123,7 @@ def one_open_writer(batches: dict[str, list[pa.RecordBatch]], out: Path) -> None
 
 
 def run_writer(batches: dict[str, list[pa.RecordBatch]], out: Path, *, at_end: bool) -> None:
-    from benchhub_sim.store.rows import unify_dictionaries
+    from benchhub_sim.store.packed import unify_dictionaries
     from benchhub_sim.store.run import RunWriter
     from benchhub_sim.store.schema import TABLES
 

@@ -19,8 +19,8 @@ import pyarrow as pa
 from benchhub_sim.clock import monotonic
 from benchhub_sim.errors import UsageError
 from benchhub_sim.store.blocks import BlockLog, Template, merge_by_seq
-from benchhub_sim.store.packed import PackedTable
-from benchhub_sim.store.rows import concat_batches, rows_to_batch
+from benchhub_sim.store.packed import PackedTable, concat_batches
+from benchhub_sim.store.rows import rows_to_batch
 from benchhub_sim.store.schema import JOB_EVENTS_SCHEMA, NODE_EVENTS_SCHEMA
 
 #: buffered rows (per table) between two looks at the wall clock (flush_seconds)

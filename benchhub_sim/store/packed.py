@@ -18,8 +18,6 @@ from collections.abc import Iterator, Sequence
 
 import pyarrow as pa
 
-from benchhub_sim.store.rows import concat_batches
-
 #: zstd at its default level: as fast as lz4 on these tables and a third of the size
 _WRITE = pa.ipc.IpcWriteOptions(compression="zstd")
 
@@ -87,3 +85,25 @@ class PackedTable:
     def table(self) -> pa.Table:
         """Every row, as one table (each dictionary column of one dictionary)."""
         return concat_batches(list(self.batches()), self.schema)
+
+
+def concat_batches(batches: Sequence[pa.RecordBatch], schema: pa.Schema) -> pa.Table:
+    """One table of ``batches`` (of ``schema``), each dictionary column of one dictionary."""
+    if not batches:
+        return schema.empty_table()
+    return unify_dictionaries(pa.Table.from_batches(batches, schema=schema))
+
+
+def unify_dictionaries(table: pa.Table) -> pa.Table:
+    """``table`` with each dictionary column in one chunk, of one dictionary.
+
+    What ``Table.unify_dictionaries`` is for, without it: pyarrow's (26) reads the index
+    under every null, a value Arrow leaves undefined, and crashes when that is out of
+    range (apache/arrow#44827; it killed a 1M-job replay). Concatenating the chunks
+    unifies their dictionaries and skips the nulls.
+    """
+    for i, field in enumerate(table.schema):
+        col = table.column(i)
+        if pa.types.is_dictionary(field.type) and col.num_chunks > 1:
+            table = table.set_column(i, field, pa.chunked_array([col.combine_chunks()]))
+    return table

@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from benchhub_sim.errors import UsageError
+from benchhub_sim.store.packed import PackedTable
 from benchhub_sim.store.schema import (
     STAGE_PIPELINES_SCHEMA,
     STAGES_SCHEMA,
@@ -56,15 +57,17 @@ def repeat(value: Any, typ: pa.DataType, n: int) -> pa.Array:
 
 
 class RowBuffer:
-    """Append-only rows of one schema, kept as record batches of ``flush_rows`` rows."""
+    """Append-only rows of one schema, kept as record batches of ``flush_rows`` rows,
+    compressed (:class:`~benchhub_sim.store.packed.PackedTable`: the ended rows of a
+    million jobs take tens of megabytes instead of hundreds)."""
 
-    __slots__ = ("schema", "flush_rows", "rows", "batches", "n")
+    __slots__ = ("schema", "flush_rows", "rows", "packed", "n")
 
     def __init__(self, schema: pa.Schema, flush_rows: int = 65_536) -> None:
         self.schema = schema
         self.flush_rows = flush_rows
         self.rows: list[tuple] = []
-        self.batches: list[pa.RecordBatch] = []
+        self.packed = PackedTable(schema)
         self.n = 0
 
     def append(self, row: tuple) -> None:
@@ -75,13 +78,13 @@ class RowBuffer:
 
     def flush(self) -> None:
         if self.rows:
-            self.batches.append(rows_to_batch(self.rows, self.schema))
+            self.packed.append(rows_to_batch(self.rows, self.schema))
             self.rows = []
 
     def add_batch(self, batch: pa.RecordBatch) -> None:
         """Append the rows of ``batch`` (of this buffer's schema) after those so far."""
         self.flush()
-        self.batches.append(batch)
+        self.packed.append(batch)
         self.n += batch.num_rows
 
     def table(self, extra_rows: list[tuple] = (), *, release: bool = False) -> pa.Table:  # type: ignore[assignment]
@@ -90,9 +93,9 @@ class RowBuffer:
         With ``release`` the buffer hands its batches over and is empty afterwards.
         """
         self.flush()
-        batches = list(self.batches)
+        batches = list(self.packed.batches())
         if release:
-            self.batches = []
+            self.packed = PackedTable(self.schema)
         if extra_rows:
             batches.append(rows_to_batch(list(extra_rows), self.schema))
         if not batches:
@@ -125,7 +128,8 @@ class SimpleRows:
         self.slots: list[str] = []
         self.logs: list[str | None] = []
         self.n_units = 0
-        # flushed: per block (shape, job_id, start, stop), per unit (block, node, slot, log)
+        # flushed: per block (shape, job_id, start, stop), per unit (block, node, slot,
+        # log); a block's index is an int32 (4 bytes of a unit's ~25)
         self._block_parts: list[tuple[np.ndarray, ...]] = []
         self._unit_parts: list[tuple[np.ndarray, pa.Array, pa.Array, pa.Array]] = []
         self._n_blocks = 0
@@ -180,7 +184,7 @@ class SimpleRows:
         count = int(np.sum(units))
         self._unit_parts.append(
             (
-                np.repeat(np.arange(self._n_blocks, self._n_blocks + n), units),
+                np.repeat(np.arange(self._n_blocks, self._n_blocks + n, dtype=np.int32), units),
                 nodes,
                 slots,
                 pa.nulls(count, pa.string()),
@@ -206,7 +210,9 @@ class SimpleRows:
         )
         self._unit_parts.append(
             (
-                np.repeat(np.arange(self._n_blocks, self._n_blocks + len(b)), count),
+                np.repeat(
+                    np.arange(self._n_blocks, self._n_blocks + len(b), dtype=np.int32), count
+                ),
                 pa.array(self.nodes, pa.string()),
                 pa.array(self.slots, pa.dictionary(pa.int32(), pa.string())),
                 pa.array(self.logs, pa.string()),
@@ -227,7 +233,7 @@ class SimpleRows:
             )
             slots = pa.chunked_array([p[2] for p in up], pa.dictionary(pa.int32(), pa.string()))
             units = (
-                np.concatenate([p[0] for p in up]) if up else np.zeros(0, np.int64),
+                np.concatenate([p[0] for p in up]) if up else np.zeros(0, np.int32),
                 pa.chunked_array([p[1] for p in up], pa.string()).combine_chunks(),
                 slots.combine_chunks(),  # one dictionary (see unify_dictionaries)
                 pa.chunked_array([p[3] for p in up], pa.string()).combine_chunks(),
@@ -378,28 +384,6 @@ def canonical(table: pa.Table, schema: pa.Schema) -> pa.Table:
             col = col.cast(field.type).combine_chunks()
         arrays.append(col)
     return pa.Table.from_arrays(arrays, schema=schema)
-
-
-def concat_batches(batches: Sequence[pa.RecordBatch], schema: pa.Schema) -> pa.Table:
-    """One table of ``batches`` (of ``schema``), each dictionary column of one dictionary."""
-    if not batches:
-        return schema.empty_table()
-    return unify_dictionaries(pa.Table.from_batches(batches, schema=schema))
-
-
-def unify_dictionaries(table: pa.Table) -> pa.Table:
-    """``table`` with each dictionary column in one chunk, of one dictionary.
-
-    What ``Table.unify_dictionaries`` is for, without it: pyarrow's (26) reads the index
-    under every null, a value Arrow leaves undefined, and crashes when that is out of
-    range (apache/arrow#44827; it killed a 1M-job replay). Concatenating the chunks
-    unifies their dictionaries and skips the nulls.
-    """
-    for i, field in enumerate(table.schema):
-        col = table.column(i)
-        if pa.types.is_dictionary(field.type) and col.num_chunks > 1:
-            table = table.set_column(i, field, pa.chunked_array([col.combine_chunks()]))
-    return table
 
 
 def _dictionary_column(col: pa.ChunkedArray, typ: pa.DictionaryType) -> pa.Array:

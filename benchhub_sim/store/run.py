@@ -34,8 +34,8 @@ from benchhub_sim.errors import RunFormatError, stalled_message
 from benchhub_sim.io import RUN_WRITERS, write_text_atomic
 from benchhub_sim.store.journal import JOURNAL_DIR, JOURNAL_SUFFIX, EventFile, read_journal
 from benchhub_sim.store.legacy import V1_TABLES, upgrade_v1
-from benchhub_sim.store.packed import PackedTable
-from benchhub_sim.store.rows import canonical, concat_batches, sort_order, unify_dictionaries
+from benchhub_sim.store.packed import PackedTable, concat_batches, unify_dictionaries
+from benchhub_sim.store.rows import canonical, sort_order
 from benchhub_sim.store.schema import (
     OPTIONAL_TABLES,
     READABLE_SCHEMA_VERSIONS,

@@ -28,7 +28,8 @@ from benchhub_sim.spec.model import (
 from benchhub_sim.store import TABLES, History, RunWriter, Store, load_run
 from benchhub_sim.store import run as run_module
 from benchhub_sim.store.journal import EventFile, read_journal
-from benchhub_sim.store.rows import SORT_KEYS, canonical, unify_dictionaries
+from benchhub_sim.store.packed import unify_dictionaries
+from benchhub_sim.store.rows import SORT_KEYS, canonical
 from benchhub_sim.workload.base import JobRequest
 
 RUN_V2 = Path(__file__).resolve().parents[1] / "data" / "run-v2"
