@@ -43,6 +43,16 @@ def _jobs(run: Any) -> pd.DataFrame:
     return jobs
 
 
+def _job_columns(run: Any) -> pd.DataFrame:
+    """The jobs table's columns the headline metrics use: of a
+    :class:`~benchhub_sim.store.run.Run` not yet converted, only those are read (not
+    its specs and list columns)."""
+    rows = getattr(run, "rows", None)
+    if callable(rows) and not isinstance(run, pd.DataFrame):
+        return rows("jobs", ["job_id", "name", "status", "n_nodes", *_JOB_TIMES])
+    return _jobs(run)
+
+
 def _status(df: pd.DataFrame) -> np.ndarray:
     return np.asarray(df["status"].astype(object).to_numpy())
 
@@ -75,7 +85,11 @@ def _event_rows(
 
 def run_end(run: Any) -> float:
     """Last time anything happened in a run: the latest job stop or event time."""
-    candidates = [_jobs(run)["stop_time"].max(), _jobs(run)["submit_time"].max()]
+    return _run_end(run, _jobs(run))
+
+
+def _run_end(run: Any, jobs: pd.DataFrame) -> float:
+    candidates = [jobs["stop_time"].max(), jobs["submit_time"].max()]
     span = getattr(run, "time_span", None)
     for name in ("job_events", "node_events"):
         if callable(span):  # a Run: from the Parquet footers when still on disk
@@ -268,8 +282,11 @@ def node_intervals(run: Any) -> pd.DataFrame:
         in ``run.nodes``, -1 if unknown), ``start``, ``stop``; sorted by start, node
         index.
     """
-    jobs = _jobs(run)
-    end = run_end(run)
+    return _node_intervals(run, _jobs(run))
+
+
+def _node_intervals(run: Any, jobs: pd.DataFrame) -> pd.DataFrame:
+    end = _run_end(run, jobs)
     parts = []
     a = _event_rows(run, "job_events", ["job_id", "node_id", "time"], {"assign"}, ("node_id",))
     if a is not None and len(a):
@@ -332,15 +349,7 @@ def utilization(run: Any, *, freq: float | None = None) -> pd.Series:
         Named ``utilization``, indexed by ``time``; starts at the first submit with 0.
     """
     jobs = _jobs(run)
-    iv = node_intervals(run)
-    if len(iv):
-        starts, stops = iv["start"].to_numpy(float), iv["stop"].to_numpy(float)
-        weight = np.ones(len(iv))
-    else:
-        j = jobs.dropna(subset=["start_time"])
-        starts = j["start_time"].to_numpy(float)
-        stops = j["stop_time"].fillna(run_end(run)).to_numpy(float)
-        weight = j["n_nodes"].to_numpy(float)
+    starts, stops, weight = _held(run, jobs)
     times = np.concatenate([starts, stops])
     deltas = np.concatenate([weight, -weight]) / _n_nodes(run)
     origin = float(jobs["submit_time"].min()) if len(jobs) else None
@@ -350,17 +359,40 @@ def utilization(run: Any, *, freq: float | None = None) -> pd.Series:
     return s
 
 
-def _window(run: Any) -> tuple[float, float]:
-    jobs = _jobs(run)
+def _held(run: Any, jobs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Start, stop and number of nodes of each time nodes were held: per node from
+    :func:`node_intervals`, or, without assign or stage rows, ``n_nodes`` per started
+    job from its start to its stop."""
+    iv = _node_intervals(run, jobs)
+    if len(iv):
+        return iv["start"].to_numpy(float), iv["stop"].to_numpy(float), np.ones(len(iv))
+    j = jobs.dropna(subset=["start_time"])
+    stops = j["stop_time"].fillna(_run_end(run, jobs)).to_numpy(float)
+    return j["start_time"].to_numpy(float), stops, j["n_nodes"].to_numpy(float)
+
+
+def _window(run: Any, jobs: pd.DataFrame | None = None) -> tuple[float, float]:
+    jobs = _jobs(run) if jobs is None else jobs
     start = float(jobs["submit_time"].min()) if len(jobs) else 0.0
     last = jobs["stop_time"].max() if len(jobs) else np.nan
-    return start, (float(last) if not pd.isna(last) else run_end(run))
+    return start, (float(last) if not pd.isna(last) else _run_end(run, jobs))
 
 
 def mean_utilization(run: Any) -> float:
     """Busy node-seconds / (nodes x makespan): :func:`utilization` averaged over the makespan."""
-    start, end = _window(run)
-    return time_average(utilization(run), start, end)
+    return _mean_utilization(run, _jobs(run))
+
+
+def _mean_utilization(run: Any, jobs: pd.DataFrame) -> float:
+    """:func:`mean_utilization`, with the run's jobs given: the integral of the step
+    function :func:`utilization` builds, summed interval by interval (the time each
+    node was held, clipped to the window), without building it."""
+    start, end = _window(run, jobs)
+    if not len(jobs) or end <= start:
+        return float("nan")
+    starts, stops, weight = _held(run, jobs)
+    held = np.clip(stops, start, end) - np.clip(starts, start, end)
+    return float(np.sum(weight * held) / _n_nodes(run) / (end - start))
 
 
 def node_utilization(run: Any) -> pd.Series:
@@ -542,7 +574,8 @@ def summary(run: Any) -> Summary:
         :data:`BSLD_TAU`); ``utilization`` (busy node-seconds over nodes x makespan,
         0..1). Counts are ints, the rest floats (NaN when undefined).
     """
-    jm = job_metrics(run)
+    jobs = _job_columns(run)
+    jm = job_metrics(jobs)
     status = jm["status"].to_numpy()
     wait = jm["wait"].dropna()
     finished = int((status == "finished").sum())
@@ -552,13 +585,13 @@ def summary(run: Any) -> Summary:
         "finished": finished,
         "aborted": aborted,
         "unfinished": len(jm) - finished - aborted,
-        "makespan_s": makespan(run),
-        "throughput_per_h": throughput(run) * 3600.0,
+        "makespan_s": makespan(jobs),
+        "throughput_per_h": throughput(jobs) * 3600.0,
         "mean_wait_s": float(wait.mean()) if len(wait) else float("nan"),
         "median_wait_s": float(wait.median()) if len(wait) else float("nan"),
         "p95_wait_s": float(wait.quantile(0.95)) if len(wait) else float("nan"),
         "mean_bounded_slowdown": float(jm["bounded_slowdown"].mean()),
-        "utilization": mean_utilization(run) if len(jm) else float("nan"),
+        "utilization": _mean_utilization(run, jobs) if len(jm) else float("nan"),
     }
     return Summary(values, dtype=object, name=run_name(run))
 

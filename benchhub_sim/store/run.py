@@ -679,6 +679,20 @@ class LazyTables(MutableMapping[str, pa.Table]):
         return new
 
 
+def _is_in(values: pa.ChunkedArray, kinds: pa.Array) -> pa.ChunkedArray:
+    """Whether each value is one of ``kinds`` (null for a null value). A dictionary
+    column is looked up entry by entry, not cast to strings row by row."""
+    if not pa.types.is_dictionary(values.type):
+        return pc.is_in(values.cast(pa.string()), value_set=kinds)
+    return pa.chunked_array(
+        [
+            pc.is_in(chunk.dictionary.cast(pa.string()), value_set=kinds).take(chunk.indices)
+            for chunk in values.chunks
+        ],
+        pa.bool_(),
+    )
+
+
 def _row_groups(file: Path, name: str, columns: Sequence[str]) -> Iterator[pa.Table]:
     """Columns ``columns`` of table ``name``'s file, one row group at a time."""
     shown = f"{name}.parquet"
@@ -977,7 +991,7 @@ class Run:
 
         def keep(table: pa.Table) -> pa.Table:
             if kinds is not None:
-                table = table.filter(pc.is_in(table["event"].cast(pa.string()), value_set=kinds))
+                table = table.filter(_is_in(table["event"], kinds))
             table = table.select(want)
             for column in categorical:
                 i = table.schema.get_field_index(column)

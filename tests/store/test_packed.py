@@ -72,3 +72,10 @@ def test_in_memory_run_has_the_tables_of_its_run_directory(runs):
     assert "job_events" not in memory.tables.loaded()  # summary read two columns of it
     for name in TABLES:
         assert memory.tables[name].equals(disk.tables[name]), name
+
+
+def test_summary_reads_no_whole_table(runs):
+    _, disk = runs
+    fresh = load_run(disk.path)
+    summary(fresh)
+    assert fresh.tables.loaded() == {"nodes"}  # and some columns of jobs and job_events
