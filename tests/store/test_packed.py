@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import pyarrow as pa
 import pytest
+from engine.builders import one_task  # tests/ is on the path (tests/conftest.py)
 
 from benchhub_sim.analysis.metrics import summary
 from benchhub_sim.errors import UsageError
 from benchhub_sim.simulate import simulate
-from benchhub_sim.spec.model import (
-    Duration,
-    JobSpec,
-    NodeAssignment,
-    Selector,
-    ShellPayload,
-    Stage,
-    Task,
-)
+from benchhub_sim.spec.model import Duration
 from benchhub_sim.store import TABLES, History, load_run
 from benchhub_sim.store.packed import PackedTable
 from benchhub_sim.workload.arrivals import poisson_arrivals
@@ -48,10 +41,7 @@ def test_history_with_a_sink_has_nothing_packed():
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    task = Task("t", shell=ShellPayload("true"), duration=Duration.of("exponential", mean=1.0))
-    stage = Stage("run", selectors=(Selector(all=True),), tasks=(task,))
-    spec = JobSpec("pair", node_assignments=(NodeAssignment("a"), NodeAssignment("b")),
-                   stages=(stage,), walltime=1.0)  # fmt: skip
+    spec = one_task(2, Duration.of("exponential", mean=1.0), walltime=1.0)
 
     def workload():
         return poisson_arrivals(spec, rate=1.2, count=300, seed=3)
