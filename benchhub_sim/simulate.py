@@ -239,6 +239,7 @@ def simulate(
     [[0.0, 0.0, 3.0], [1.0, 0.0, 3.0], [2.0, 3.0, 6.0]]
     """
     from benchhub_sim.store.history import History
+    from benchhub_sim.store.rows import SORT_KEYS
     from benchhub_sim.store.run import PACKED_SNAPSHOTS, Run, RunWriter, load_run
     from benchhub_sim.store.schema import SCHEMA_VERSION
     from benchhub_sim.store.store import Store
@@ -294,8 +295,6 @@ def simulate(
     if engine.stalled is not None:
         warnings.warn(StalledRunWarning(stalled_message(engine.stalled)), stacklevel=2)
     if writer is not None:
-        from benchhub_sim.store.rows import SORT_KEYS
-
         writer.meta.update(ended)
         # one table at a time, each sorted as it is written and dropped after
         with fewer_collections():
@@ -309,7 +308,7 @@ def simulate(
         # the history, and the tables but nodes and jobs, stay compressed until used
         history = {name: store.history.packed(name) for name in ("node_events", "job_events")}
         return Run.of_store(
-            store.final_tables(sort=True), meta, packed=history, pack=PACKED_SNAPSHOTS
+            store.final_tables(), meta, packed=history, pack=PACKED_SNAPSHOTS, sort=SORT_KEYS
         )
 
 

@@ -14,7 +14,7 @@ different dictionaries decode independently and exactly as they were appended.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import pyarrow as pa
 
@@ -44,11 +44,13 @@ class PackedTable:
         self._buffers: list[pa.Buffer] = []
 
     @classmethod
-    def of(cls, table: pa.Table) -> PackedTable:
-        """``table``, packed one chunk at a time (it decodes in the same chunks)."""
-        packed = cls(table.schema)
-        for batch in table.to_batches():
-            packed.append(batch)
+    def of(cls, tables: Iterable[pa.Table], schema: pa.Schema) -> PackedTable:
+        """The rows of ``tables`` (of ``schema``), packed one chunk at a time as they come
+        (they decode in the same chunks)."""
+        packed = cls(schema)
+        for table in tables:
+            for batch in table.to_batches():
+                packed.append(batch)
         return packed
 
     @property

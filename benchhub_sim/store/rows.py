@@ -13,7 +13,7 @@ so ``pyarrow.Table.equals`` compares contents.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any
 
@@ -415,6 +415,19 @@ def sort_canonical(table: pa.Table, schema: pa.Schema, keys: list[str]) -> pa.Ta
     if keys and table.num_rows:
         table = table.take(sort_order(table, keys))
     return canonical(table, schema)
+
+
+def sorted_groups(
+    table: pa.Table | UnionRows, schema: pa.Schema, keys: Sequence[str] | None, size: int
+) -> Iterator[pa.Table]:
+    """The rows of ``table`` sorted by ``keys`` (as :func:`sort_canonical`; unsorted
+    without keys), ``size`` rows at a time, each in canonical form: gathered group by
+    group, so memory for one group beyond the table and its sort order. At least one
+    group, empty when the table is."""
+    order = sort_order(table, list(keys)) if keys and table.num_rows else None
+    for start in range(0, max(table.num_rows, 1), size):
+        rows = table.slice(start, size) if order is None else table.take(order.slice(start, size))
+        yield canonical(rows, schema)
 
 
 def sort_order(table: pa.Table, keys: list[str]) -> pa.Array:

@@ -35,7 +35,7 @@ from benchhub_sim.io import RUN_WRITERS, write_text_atomic
 from benchhub_sim.store.journal import JOURNAL_DIR, JOURNAL_SUFFIX, EventFile, read_journal
 from benchhub_sim.store.legacy import V1_TABLES, upgrade_v1
 from benchhub_sim.store.packed import PackedTable, concat_batches, unify_dictionaries
-from benchhub_sim.store.rows import canonical, sort_order
+from benchhub_sim.store.rows import canonical, sorted_groups
 from benchhub_sim.store.schema import (
     OPTIONAL_TABLES,
     READABLE_SCHEMA_VERSIONS,
@@ -51,8 +51,8 @@ EVENT_TABLES = ("node_events", "job_events")
 #: the snapshot tables, written (and handed over by Store.final_tables) in this order
 SNAPSHOT_TABLES = tuple(name for name in TABLES if name not in EVENT_TABLES)
 #: the snapshot tables a run simulated in memory keeps compressed until used: all but
-#: ``nodes`` and ``jobs``, which most metrics read (see :meth:`Run.of_store`)
-PACKED_SNAPSHOTS = ("assignments", "stage_pipelines", "stages", "task_pipelines", "tasks")
+#: ``nodes`` (metrics read a few columns of ``jobs``, see :meth:`Run.rows`)
+PACKED_SNAPSHOTS = ("jobs", "assignments", "stage_pipelines", "stages", "task_pipelines", "tasks")
 #: the tables of each schema version read
 _SCHEMAS = {SCHEMA_VERSION: TABLES, 1: V1_TABLES}
 _ROW_GROUP = 131_072
@@ -140,17 +140,11 @@ def _write_parquet(path: Path, table: pa.Table, name: str, sort: list[str] | Non
     """
     schema = _schema(name)
     check_schema(path.name, table.schema, schema)
-    order = sort_order(table, sort) if sort and table.num_rows else None
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
         with _parquet_writer(tmp, schema) as out:
-            for start in range(0, max(table.num_rows, 1), _ROW_GROUP):
-                rows = (
-                    table.slice(start, _ROW_GROUP)
-                    if order is None
-                    else table.take(order.slice(start, _ROW_GROUP))
-                )
-                out.write_table(canonical(rows, schema), row_group_size=_ROW_GROUP)
+            for rows in sorted_groups(table, schema, sort, _ROW_GROUP):
+                out.write_table(rows, row_group_size=_ROW_GROUP)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -821,6 +815,7 @@ class Run:
         *,
         packed: Mapping[str, PackedTable] | None = None,
         pack: Collection[str] = (),
+        sort: Mapping[str, list[str]] | None = None,
     ) -> Run:
         """A run of the tables :meth:`Store.tables <benchhub_sim.store.store.Store.tables>`
         gives, kept as they are: they are canonical already but for the event tables'
@@ -839,7 +834,13 @@ class Run:
             :meth:`History.packed <benchhub_sim.store.history.History.packed>`), in
             place of those of ``tables``; decoded on first use (:class:`LazyTables`).
         pack : collection of str
-            Tables of ``tables`` to keep compressed too, as they are looked up.
+            Tables of ``tables`` to keep compressed too, as they are looked up: packed a
+            row group at a time, in canonical form, so that the table is never copied
+            whole (decoded, it is in as many chunks).
+        sort : mapping of str to list of str, optional
+            Key columns to sort a table of ``pack`` by as it is packed (e.g.
+            :data:`~benchhub_sim.store.rows.SORT_KEYS` for the unsorted tables of
+            :meth:`Store.final_tables <benchhub_sim.store.store.Store.final_tables>`).
         """
         run = cls({}, meta)
         packed = dict(packed or {})
@@ -853,13 +854,14 @@ class Run:
             table = tables.get(name) if name not in packed else None
             if table is None:
                 continue
-            # (anything but the store's own schema is made canonical)
-            same = table.schema.equals(schema, check_metadata=True)
-            table = table if same else canonical(table, schema)
             if name in pack and isinstance(run.tables, LazyTables):
-                run.tables.set_packed(name, PackedTable.of(table))
+                check_schema(f"{name} table", table.schema, schema)
+                groups = sorted_groups(table, schema, (sort or {}).get(name), _ROW_GROUP)
+                run.tables.set_packed(name, PackedTable.of(groups, schema))
             else:
-                run.tables[name] = table
+                # (anything but the store's own schema is made canonical)
+                same = table.schema.equals(schema, check_metadata=True)
+                run.tables[name] = table if same else canonical(table, schema)
             del table
         if isinstance(run.tables, LazyTables):
             run.tables.reorder(list(TABLES))

@@ -23,7 +23,6 @@ from benchhub_sim.store.history import History
 from benchhub_sim.store.jobs import TABLES as JOB_TABLES
 from benchhub_sim.store.jobs import JobStore
 from benchhub_sim.store.nodes import NodeStore, job_state_of
-from benchhub_sim.store.rows import SORT_KEYS, canonical, sort_order
 from benchhub_sim.store.schema import TABLES
 from benchhub_sim.store.simple import (
     BindingRow,
@@ -404,37 +403,26 @@ class Store:
         Event tables hold what the history kept in memory (empty with a sink: the
         history is flushed into it first, and the run directory has those).
         """
-        out = self.snapshots()  # in TABLES order
+        self.history.flush()
+        out = {"nodes": self.nodes.table(), **self.jobs.tables()}  # in TABLES order
         out["node_events"] = self.history.node_events()
         out["job_events"] = self.history.job_events()
         return out
 
-    def snapshots(self) -> dict[str, pa.Table]:
-        """The snapshot tables of a run (all but the event tables), as :meth:`tables`
-        gives them; the history is flushed first."""
-        self.history.flush()
-        return {"nodes": self.nodes.table(), **self.jobs.tables()}
+    def final_tables(self) -> Mapping[str, pa.Table]:
+        """The tables of the run for :meth:`RunWriter.finish <benchhub_sim.store.run.RunWriter.finish>`
+        (or :meth:`Run.of_store <benchhub_sim.store.run.Run.of_store>`), at the end of a
+        run, without holding them all in memory at once.
 
-    def final_tables(self, *, sort: bool = False) -> Mapping[str, pa.Table]:
-        """The tables of the run at its end, for :meth:`RunWriter.finish
-        <benchhub_sim.store.run.RunWriter.finish>` or :meth:`Run.of_store
-        <benchhub_sim.store.run.Run.of_store>`, without holding them all in memory at once.
-
-        The job store's tables are built when looked up, and the store's buffers of ended
-        rows are emptied as they are: look each one up once, in the order of
+        The job store's tables are built when looked up, unsorted (give
+        ``sort=SORT_KEYS`` to ``finish``), and the store's buffers of ended rows are
+        emptied as they are: look each one up once, in the order of
         :data:`~benchhub_sim.store.schema.TABLES`. ``node_events`` and ``job_events``
         are the events the history has not handed to its sink (see
         :meth:`History.job_events <benchhub_sim.store.history.History.job_events>`), so
         a run shorter than the history's ``flush_seconds`` goes to disk once, here.
-
-        Parameters
-        ----------
-        sort : bool
-            Give each table sorted and canonical, as :meth:`tables` does. By default the
-            job store's tables come unsorted (give ``sort=SORT_KEYS`` to ``finish``),
-            some as :class:`~benchhub_sim.store.rows.UnionRows`.
         """
-        return _FinalTables(self, sort=sort)
+        return _FinalTables(self)
 
     def _counts(self) -> tuple[str, str]:
         """Nodes by state and jobs by status, as text (states with no node left out)."""
@@ -478,20 +466,15 @@ class _NoHistory:
 class _FinalTables(Mapping[str, pa.Table]):
     """The run's tables, built on lookup; ended rows are handed over (see Store.final_tables)."""
 
-    def __init__(self, store: Store, *, sort: bool) -> None:
+    def __init__(self, store: Store) -> None:
         self._store = store
-        self._sort = sort
 
     def __getitem__(self, name: str) -> pa.Table:
         store = self._store
         if name == "nodes":
             return store.nodes.table()
         if name in JOB_TABLES:
-            rows = store.jobs.final_rows(name)
-            if not self._sort:
-                return rows  # type: ignore[return-value]
-            # as JobStore.tables sorts them (stable: the same order)
-            return canonical(rows.take(sort_order(rows, SORT_KEYS[name])), TABLES[name])
+            return store.jobs.final_rows(name)  # type: ignore[return-value]
         if name == "node_events":
             return store.history.node_events()
         if name == "job_events":

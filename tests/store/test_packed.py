@@ -50,9 +50,9 @@ def runs(tmp_path_factory):
     return simulate(3, workload(), seed=3), load_run(simulate(3, workload(), seed=3, out=out).path)
 
 
-def test_in_memory_run_keeps_nodes_and_jobs_only_decoded(runs):
+def test_in_memory_run_keeps_only_nodes_decoded(runs):
     memory, _ = runs
-    assert memory.tables.loaded() == {"nodes", "jobs"}
+    assert memory.tables.loaded() == {"nodes"}
     assert memory.tables.num_rows("job_events") > 300 * 8
 
 
