@@ -55,6 +55,7 @@ import pyarrow as pa
 
 from benchhub_sim.errors import StoreError
 from benchhub_sim.store.nodes import NodeStore
+from benchhub_sim.store.packed import PackedTable
 from benchhub_sim.store.rows import (
     SORT_KEYS,
     RowBuffer,
@@ -993,17 +994,20 @@ class JobStore:
     def rows(self, name: str) -> pa.Table:
         """Every row of table ``name`` (one of :data:`TABLES`): ended jobs' rows then live
         ones, in no particular order and not canonical."""
-        table = self._buffered(name, release=False)
+        buffer, live = self._buffer(name)
+        table = buffer.table(live)
         if name not in SimpleRows.TABLES or not self.done_simple.num_rows(name):
             return table
         return pa.concat_tables([table, self.done_simple.rows(name)])
 
-    def final_rows(self, name: str) -> pa.Table | UnionRows:
+    def final_rows(self, name: str) -> PackedTable | UnionRows:
         """Every row of table ``name``, handed over at the end of a run: the buffers of ended
-        rows are emptied. The tables of :attr:`SimpleRows.TABLES` come as
-        :class:`UnionRows`, so that the rows of simple jobs are expanded one row group at a
-        time as they are written; hand them over in that order."""
-        table = self._buffered(name, release=True)
+        rows are emptied. The rows come still packed (:class:`PackedTable`), and the
+        tables of :attr:`SimpleRows.TABLES` as :class:`UnionRows`, so that they are
+        decoded or expanded one row group at a time as they are written; hand them over
+        in that order."""
+        buffer, live = self._buffer(name)
+        table = buffer.release(live)
         if name not in SimpleRows.TABLES:
             return table
         rows = UnionRows(table, self.done_simple, name)
@@ -1011,21 +1015,21 @@ class JobStore:
             self.done_simple = SimpleRows()
         return rows
 
-    def _buffered(self, name: str, *, release: bool) -> pa.Table:
-        """The rows of the row buffer of table ``name`` (ended jobs, but simple ones that
-        ended in bulk), then the live jobs' rows; ``release`` empties the buffer."""
+    def _buffer(self, name: str) -> tuple[RowBuffer, list[tuple]]:
+        """The row buffer of table ``name`` (ended jobs, but simple ones that ended in
+        bulk) and the live jobs' rows of that table."""
         live = self.live.values()
         if name == "jobs":
-            return self.done_jobs.table([j.job_row() for j in live], release=release)
+            return self.done_jobs, [j.job_row() for j in live]
         if name == "assignments":
-            return self.assigned.table(release=release)
+            return self.assigned, []
         buffer, rows_of = {
             "stage_pipelines": (self.done_stage_pipelines, LiveJob.pipeline_rows),
             "stages": (self.done_stages, LiveJob.stage_rows),
             "task_pipelines": (self.done_task_pipelines, LiveJob.task_pipeline_rows),
             "tasks": (self.done_tasks, LiveJob.task_rows),
         }[name]
-        return buffer.table([tuple(r) for j in live for r in rows_of(j)], release=release)
+        return buffer, [tuple(r) for j in live for r in rows_of(j)]
 
     def by_status(self) -> dict[str, int]:
         """Number of jobs in each status."""

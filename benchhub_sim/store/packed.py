@@ -16,10 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 
+import numpy as np
 import pyarrow as pa
 
 #: zstd at its default level: as fast as lz4 on these tables and a third of the size
 _WRITE = pa.ipc.IpcWriteOptions(compression="zstd")
+#: decoded batches :meth:`PackedTable.take` keeps (a row group of 131,072 rows spans
+#: three of 65,536 when its rows are in order)
+_KEEP_DECODED = 4
 
 
 class PackedTable:
@@ -42,6 +46,8 @@ class PackedTable:
         self.schema = schema
         self.num_rows = 0
         self._buffers: list[pa.Buffer] = []
+        self._ends: list[int] = []  # rows up to the end of each batch
+        self._decoded: dict[int, pa.RecordBatch] = {}  # the last batches take decoded
 
     @classmethod
     def of(cls, tables: Iterable[pa.Table], schema: pa.Schema) -> PackedTable:
@@ -67,6 +73,7 @@ class PackedTable:
             writer.write_batch(batch)
         self._buffers.append(out.getvalue())
         self.num_rows += batch.num_rows
+        self._ends.append(self.num_rows)
 
     def batches(self, columns: Sequence[str] | None = None) -> Iterator[pa.RecordBatch]:
         """The batches in the order appended, decoded one at a time.
@@ -87,6 +94,49 @@ class PackedTable:
     def table(self) -> pa.Table:
         """Every row, as one table (each dictionary column of one dictionary)."""
         return concat_batches(list(self.batches()), self.schema)
+
+    # -- read by index, as RunWriter.finish writes a table sorted (see UnionRows) ------
+
+    def select(self, columns: Sequence[str]) -> pa.Table:
+        """Columns ``columns`` of every row (only those are decoded)."""
+        fields = [self.schema.field(c) for c in columns]
+        table = concat_batches(list(self.batches(columns)), pa.schema(fields))
+        return table.select(list(columns))
+
+    def slice(self, start: int, length: int) -> pa.Table:
+        """Rows ``start`` to ``start + length``."""
+        stop = min(start + length, self.num_rows)
+        return self.take(pa.array(range(start, stop), pa.int64()))
+
+    def take(self, indices: pa.Array) -> pa.Table:
+        """The rows at ``indices``, in that order. Only the batches that hold them are
+        decoded, and the last few decoded are kept: rows that are nearly in order (a
+        table's rows gathered row group by row group in sorted order) cost one decoding
+        of each batch or little more."""
+        idx = np.asarray(indices, dtype=np.int64)
+        if not len(idx):
+            return self.schema.empty_table()
+        ends = np.asarray(self._ends, dtype=np.int64)
+        which = np.searchsorted(ends, idx, side="right")  # the batch of each row
+        order = np.argsort(which, kind="stable")  # batch by batch, as asked within one
+        parts = []
+        for rows in np.split(order, np.flatnonzero(np.diff(which[order])) + 1):
+            b = int(which[rows[0]])
+            first = int(ends[b - 1]) if b else 0
+            parts.append(self._batch(b).take(pa.array(idx[rows] - first)))
+        table = pa.Table.from_batches(parts, schema=self.schema)
+        if np.all(order[1:] > order[:-1]):
+            return table
+        return table.take(pa.array(np.argsort(order, kind="stable")))
+
+    def _batch(self, i: int) -> pa.RecordBatch:
+        batch = self._decoded.get(i)
+        if batch is None:
+            if len(self._decoded) >= _KEEP_DECODED:
+                del self._decoded[next(iter(self._decoded))]
+            with pa.ipc.open_stream(self._buffers[i]) as reader:
+                batch = self._decoded[i] = reader.read_next_batch()
+        return batch
 
 
 def concat_batches(batches: Sequence[pa.RecordBatch], schema: pa.Schema) -> pa.Table:

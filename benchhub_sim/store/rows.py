@@ -87,6 +87,15 @@ class RowBuffer:
         self.packed.append(batch)
         self.n += batch.num_rows
 
+    def release(self, extra_rows: list[tuple] = ()) -> PackedTable:  # type: ignore[assignment]
+        """Every row appended so far, then ``extra_rows``, still packed; the buffer is
+        empty afterwards."""
+        self.flush()
+        packed, self.packed = self.packed, PackedTable(self.schema)
+        if extra_rows:
+            packed.append(rows_to_batch(list(extra_rows), self.schema))
+        return packed
+
     def table(self, extra_rows: list[tuple] = (), *, release: bool = False) -> pa.Table:  # type: ignore[assignment]
         """Every row appended so far, then ``extra_rows``, as one table.
 
@@ -333,7 +342,7 @@ class UnionRows:
     ``slice(start, length)`` (the full rows of a row group).
     """
 
-    def __init__(self, table: pa.Table, simple: SimpleRows, name: str) -> None:
+    def __init__(self, table: pa.Table | PackedTable, simple: SimpleRows, name: str) -> None:
         self.table = table
         self.simple = simple
         self.name = name
@@ -418,7 +427,10 @@ def sort_canonical(table: pa.Table, schema: pa.Schema, keys: list[str]) -> pa.Ta
 
 
 def sorted_groups(
-    table: pa.Table | UnionRows, schema: pa.Schema, keys: Sequence[str] | None, size: int
+    table: pa.Table | PackedTable | UnionRows,
+    schema: pa.Schema,
+    keys: Sequence[str] | None,
+    size: int,
 ) -> Iterator[pa.Table]:
     """The rows of ``table`` sorted by ``keys`` (as :func:`sort_canonical`; unsorted
     without keys), ``size`` rows at a time, each in canonical form: gathered group by
@@ -430,7 +442,7 @@ def sorted_groups(
         yield canonical(rows, schema)
 
 
-def sort_order(table: pa.Table, keys: list[str]) -> pa.Array:
+def sort_order(table: pa.Table | PackedTable | UnionRows, keys: list[str]) -> pa.Array:
     """Indices that sort ``table`` ascending by ``keys`` (nulls last, stable); reads only
     the key columns."""
     plain = pa.schema([pa.field(k, _plain(table.schema.field(k).type)) for k in keys])

@@ -5,6 +5,9 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 from engine.builders import one_task  # tests/ is on the path (tests/conftest.py)
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis_profiles import examples
 
 from benchhub_sim.analysis.metrics import summary
 from benchhub_sim.errors import UsageError
@@ -69,3 +72,17 @@ def test_summary_reads_no_whole_table(runs):
     fresh = load_run(disk.path)
     summary(fresh)
     assert fresh.tables.loaded() == {"nodes"}  # and some columns of jobs and job_events
+
+
+@given(st.lists(st.integers(0, 69), max_size=90))
+@settings(max_examples=examples(40), deadline=None)
+def test_take_gives_the_rows_asked_for_in_that_order(indices):
+    packed = PackedTable(SCHEMA)
+    rows = [(i, None if i % 3 == 0 else "abcd"[i * 7 % 4]) for i in range(70)]
+    for start in range(0, 70, 10):  # seven batches, each with its own dictionary
+        chunk = rows[start : start + 10]
+        packed.append(_batch([n for n, _ in chunk], [k for _, k in chunk]))
+    taken = packed.take(pa.array(indices, pa.int64()))
+    assert list(zip(*taken.to_pydict().values(), strict=True)) == [rows[i] for i in indices]
+    assert packed.slice(65, 10).column("n").to_pylist() == [65, 66, 67, 68, 69]
+    assert packed.select(["kind"]).column("kind").to_pylist() == [k for _, k in rows]
