@@ -5,8 +5,9 @@ turned into Arrow record batches column by column every ``flush_rows`` rows, nev
 growing a DataFrame. A *sink* (the run directory) receives those batches on wall time
 and size: when ``flush_seconds`` passed since it last got any, or when ``flush_bytes``
 of them wait. A run shorter than that hands nothing over until its end; a killed one
-loses at most what waited. Without a sink, batches are kept in memory, compressed
-(:class:`~benchhub_sim.store.packed.PackedTable`: about 6 bytes a row instead of 90).
+loses at most what waited. Without a sink, batches are kept in memory, compressed once
+``flush_bytes`` of a table are kept (:class:`~benchhub_sim.store.packed.PackedTable`:
+about 6 bytes a row instead of 90).
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ class History:
     ----------
     sink : callable, optional
         Receives the record batches of each flush, in ``seq`` order per table. When
-        given, flushed rows are not kept; without one, every batch is kept compressed
-        (:meth:`packed`).
+        given, flushed rows are not kept; without one, every batch is kept, compressed
+        once a table's take ``flush_bytes`` (:meth:`packed`).
     flush_rows : int
         Turn the buffered rows into Arrow when this many are buffered (per table): the
         tuples cost several times the memory of their Arrow form.
@@ -55,7 +56,8 @@ class History:
         so a killed process loses at most that much history.
     flush_bytes : int
         Also flush when this many bytes of Arrow rows wait for the sink (both tables),
-        which bounds the memory they take. The default, 96 MiB, is about 1.4M history
+        which bounds the memory they take (without a sink: keep a table's rows
+        compressed once they take this much). The default, 96 MiB, is about 1.4M history
         rows: a 20k-job trace's replay (1.06M rows, 73 MB) goes to disk once, and the
         peak RSS of a long streamed replay stays where it was with a flush every
         65,536 rows (a 300k-job replay under easy: 678 MB then; 660 MB with 64 MiB
@@ -87,10 +89,10 @@ class History:
         self._job_batches: list[pa.RecordBatch] = []
         self._node_batches: list[pa.RecordBatch] = []
         self._waiting_bytes = 0  # of those
-        # without a sink, every row, compressed
+        # without a sink, every row; compressed past flush_bytes (per table)
         self._packed = {
-            "job_events": PackedTable(JOB_EVENTS_SCHEMA),
-            "node_events": PackedTable(NODE_EVENTS_SCHEMA),
+            "job_events": PackedTable(JOB_EVENTS_SCHEMA, plain_bytes=flush_bytes),
+            "node_events": PackedTable(NODE_EVENTS_SCHEMA, plain_bytes=flush_bytes),
         }
         self._last_flush = monotonic()
         self.n_job_events = 0

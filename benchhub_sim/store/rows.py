@@ -58,8 +58,9 @@ def repeat(value: Any, typ: pa.DataType, n: int) -> pa.Array:
 
 class RowBuffer:
     """Append-only rows of one schema, kept as record batches of ``flush_rows`` rows,
-    compressed (:class:`~benchhub_sim.store.packed.PackedTable`: the ended rows of a
-    million jobs take tens of megabytes instead of hundreds)."""
+    compressed once they take :data:`~benchhub_sim.store.packed.PLAIN_BYTES`
+    (:class:`~benchhub_sim.store.packed.PackedTable`: the ended rows of a million jobs
+    then take tens of megabytes instead of hundreds)."""
 
     __slots__ = ("schema", "flush_rows", "rows", "packed", "n")
 

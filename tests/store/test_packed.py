@@ -25,8 +25,9 @@ def _batch(n: list[int], kind: list[str | None]) -> pa.RecordBatch:
     return pa.record_batch([pa.array(n), pa.array(kind, pa.string()).cast(DICT)], schema=SCHEMA)
 
 
-def test_batches_with_their_own_dictionaries_decode_as_appended():
-    packed = PackedTable(SCHEMA)
+@pytest.mark.parametrize("plain_bytes", [0, 10**9])
+def test_batches_with_their_own_dictionaries_decode_as_appended(plain_bytes):
+    packed = PackedTable(SCHEMA, plain_bytes)
     packed.append(_batch([1, 2], ["b", None]))
     packed.append(_batch([], []))  # nothing to keep
     packed.append(_batch([3], ["a"]))
@@ -74,10 +75,20 @@ def test_summary_reads_no_whole_table(runs):
     assert fresh.tables.loaded() == {"nodes"}  # and some columns of jobs and job_events
 
 
-@given(st.lists(st.integers(0, 69), max_size=90))
+def test_batches_are_compressed_once_they_take_plain_bytes():
+    packed = PackedTable(SCHEMA, plain_bytes=100_000)
+    first = _batch(list(range(5000)), ["x"] * 5000)
+    packed.append(first)
+    assert packed.nbytes == first.nbytes  # kept as it is
+    packed.append(_batch(list(range(5000, 15000)), ["y"] * 10000))  # past 100,000 bytes
+    assert packed.nbytes < first.nbytes  # both compressed
+    assert packed.table().column("n").to_pylist() == list(range(15000))
+
+
+@given(st.lists(st.integers(0, 69), max_size=90), st.sampled_from([0, 10**9]))
 @settings(max_examples=examples(40), deadline=None)
-def test_take_gives_the_rows_asked_for_in_that_order(indices):
-    packed = PackedTable(SCHEMA)
+def test_take_gives_the_rows_asked_for_in_that_order(indices, plain_bytes):
+    packed = PackedTable(SCHEMA, plain_bytes)
     rows = [(i, None if i % 3 == 0 else "abcd"[i * 7 % 4]) for i in range(70)]
     for start in range(0, 70, 10):  # seven batches, each with its own dictionary
         chunk = rows[start : start + 10]
