@@ -117,6 +117,9 @@ class PackedTable:
 
     def select(self, columns: Sequence[str]) -> pa.Table:
         """Columns ``columns`` of every row (only those are decoded)."""
+        plain = self._plain_table()
+        if plain is not None:
+            return plain.select(list(columns))
         fields = [self.schema.field(c) for c in columns]
         table = concat_batches(list(self.batches(columns)), pa.schema(fields))
         return table.select(list(columns))
@@ -131,6 +134,9 @@ class PackedTable:
         decoded, and the last few decoded are kept: rows that are nearly in order (a
         table's rows gathered row group by row group in sorted order) cost one decoding
         of each batch or little more."""
+        plain = self._plain_table()
+        if plain is not None:
+            return plain.take(indices)
         idx = np.asarray(indices, dtype=np.int64)
         if not len(idx):
             return self.schema.empty_table()
@@ -146,6 +152,12 @@ class PackedTable:
         if np.all(order[1:] > order[:-1]):
             return table
         return table.take(pa.array(np.argsort(order, kind="stable")))
+
+    def _plain_table(self) -> pa.Table | None:
+        """The rows as one table (chunk per batch) when no batch is compressed."""
+        if not all(isinstance(b, pa.RecordBatch) for b in self._buffers):
+            return None
+        return pa.Table.from_batches(self._buffers, schema=self.schema)
 
     def _batch(self, i: int) -> pa.RecordBatch:
         kept = self._buffers[i]
