@@ -265,7 +265,11 @@ def simulate(
         "schema_version": SCHEMA_VERSION,
     }
     writer = RunWriter(out, meta, overwrite=overwrite) if out is not None else None
-    store = Store(History(sink=writer.sink if writer else None), check=check)
+    store = Store(
+        History(sink=writer.sink if writer else None),
+        check=check,
+        spill=writer.spill if writer else None,
+    )
     engine = Engine(
         cluster,
         store,

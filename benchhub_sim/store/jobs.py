@@ -47,7 +47,7 @@ When a job ends, its rows move out of the live dicts into completed-row buffers.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -163,6 +163,9 @@ _LIVE_STAGE = frozenset({"running", "background"})
 _FINAL_CODE = {"finished": 1, "aborted": 2}
 _FINAL_NAME = {1: "finished", 2: "aborted"}
 _DENSE_IDS = 1 << 27
+#: ended jobs between two hand-overs of their rows to a run directory (JobStore's
+#: ``spill``): about ten rows a job, a few megabytes packed
+SPILL_JOBS = 131_072
 
 
 class LiveJob:
@@ -409,10 +412,26 @@ class JobStore:
     check : bool
         Check every transition (raise :class:`StoreError` on an illegal one). Without
         checks an illegal transition may corrupt the snapshot.
+    spill : callable, optional
+        ``spill(name, rows)``: takes the buffered rows of ended jobs of each table of
+        :data:`TABLES` (and the assignments made so far) each time ``spill_jobs`` more
+        jobs ended, e.g. :meth:`RunWriter.spill
+        <benchhub_sim.store.run.RunWriter.spill>`, so that memory does not grow with
+        the run. The store's tables then hold only the rows not handed over.
+    spill_jobs : int, optional
+        Ended jobs between two hand-overs to ``spill`` (default :data:`SPILL_JOBS`).
     """
 
-    def __init__(self, check: bool = True) -> None:
+    def __init__(
+        self,
+        check: bool = True,
+        spill: Callable[[str, PackedTable | UnionRows], None] | None = None,
+        spill_jobs: int | None = None,
+    ) -> None:
         self.check = check
+        self.spill = spill
+        self.spill_jobs = SPILL_JOBS if spill_jobs is None else spill_jobs
+        self._unspilled = 0  # jobs ended since the last hand-over
         self.live: dict[int, LiveJob] = {}
         self.owner: dict[str, int] = {}  # node_id -> live job holding it
         self._final = bytearray()
@@ -482,6 +501,15 @@ class JobStore:
         for j in job_id[~dense].tolist():
             self._final_sparse[j] = code
         self.n_ended["finished"] += len(job_id)
+        self._count_ended(len(job_id))
+
+    def _count_ended(self, n: int) -> None:
+        """Count ``n`` more ended jobs; hand the ended rows to ``spill`` when it is time."""
+        self._unspilled += n
+        if self.spill is not None and self._unspilled >= self.spill_jobs:
+            for name in TABLES:
+                self.spill(name, self._release(name, []))
+            self._unspilled = 0
 
     # -- submit -------------------------------------------------------------------------
 
@@ -980,6 +1008,7 @@ class JobStore:
                 self.done_tasks.append(tuple(row))
         self._set_final(job_id, job.row[J_STATUS])
         self.n_ended[job.row[J_STATUS]] += 1
+        self._count_ended(1)
 
     # -- output -------------------------------------------------------------------------
 
@@ -1006,7 +1035,12 @@ class JobStore:
         tables of :attr:`SimpleRows.TABLES` as :class:`UnionRows`, so that they are
         decoded or expanded one row group at a time as they are written; hand them over
         in that order."""
-        buffer, live = self._buffer(name)
+        return self._release(name, self._buffer(name)[1])
+
+    def _release(self, name: str, live: list[tuple]) -> PackedTable | UnionRows:
+        """The buffered rows of table ``name``, then ``live``; the buffers are emptied
+        (those of :attr:`SimpleRows.TABLES` once the last of them is released)."""
+        buffer, _ = self._buffer(name, live=False)
         table = buffer.release(live)
         if name not in SimpleRows.TABLES:
             return table
@@ -1015,12 +1049,12 @@ class JobStore:
             self.done_simple = SimpleRows()
         return rows
 
-    def _buffer(self, name: str) -> tuple[RowBuffer, list[tuple]]:
+    def _buffer(self, name: str, *, live: bool = True) -> tuple[RowBuffer, list[tuple]]:
         """The row buffer of table ``name`` (ended jobs, but simple ones that ended in
-        bulk) and the live jobs' rows of that table."""
-        live = self.live.values()
+        bulk) and the live jobs' rows of that table (none unless ``live``)."""
+        jobs = self.live.values() if live else ()
         if name == "jobs":
-            return self.done_jobs, [j.job_row() for j in live]
+            return self.done_jobs, [j.job_row() for j in jobs]
         if name == "assignments":
             return self.assigned, []
         buffer, rows_of = {
@@ -1029,7 +1063,7 @@ class JobStore:
             "task_pipelines": (self.done_task_pipelines, LiveJob.task_pipeline_rows),
             "tasks": (self.done_tasks, LiveJob.task_rows),
         }[name]
-        return buffer, [tuple(r) for j in live for r in rows_of(j)]
+        return buffer, [tuple(r) for j in jobs for r in rows_of(j)]
 
     def by_status(self) -> dict[str, int]:
         """Number of jobs in each status."""

@@ -19,7 +19,15 @@ import json
 import os
 import shutil
 import warnings
-from collections.abc import Callable, Collection, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import (
+    Callable,
+    Collection,
+    Iterable,
+    Iterator,
+    Mapping,
+    MutableMapping,
+    Sequence,
+)
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +42,9 @@ from benchhub_sim.errors import RunFormatError, stalled_message
 from benchhub_sim.io import RUN_WRITERS, write_text_atomic
 from benchhub_sim.store.journal import JOURNAL_DIR, JOURNAL_SUFFIX, EventFile, read_journal
 from benchhub_sim.store.legacy import V1_TABLES, upgrade_v1
+from benchhub_sim.store.merge import RUNS_DIR, SortedRuns
 from benchhub_sim.store.packed import PackedTable, concat_batches, unify_dictionaries
-from benchhub_sim.store.rows import canonical, sorted_groups
+from benchhub_sim.store.rows import SORT_KEYS, UnionRows, canonical, sorted_groups
 from benchhub_sim.store.schema import (
     OPTIONAL_TABLES,
     READABLE_SCHEMA_VERSIONS,
@@ -140,10 +149,15 @@ def _write_parquet(path: Path, table: pa.Table, name: str, sort: list[str] | Non
     """
     schema = _schema(name)
     check_schema(path.name, table.schema, schema)
+    _write_groups(path, sorted_groups(table, schema, sort, _ROW_GROUP), schema)
+
+
+def _write_groups(path: Path, groups: Iterable[pa.Table], schema: pa.Schema) -> None:
+    """Write ``groups`` (canonical tables of ``schema``), a row group each, atomically."""
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
         with _parquet_writer(tmp, schema) as out:
-            for rows in sorted_groups(table, schema, sort, _ROW_GROUP):
+            for rows in groups:
                 out.write_table(rows, row_group_size=_ROW_GROUP)
         os.replace(tmp, path)
     finally:
@@ -390,6 +404,7 @@ class RunWriter:
         self.meta = _base_meta(meta)
         self.meta["complete"] = False
         self.optional = tuple(n for n in OPTIONAL_TABLES if n in optional)
+        self._runs: dict[str, SortedRuns] = {}
         self._events = {
             name: EventFile(
                 self.path / JOURNAL_DIR, name, _schema(name), _writer_of(name), _ROW_GROUP
@@ -421,6 +436,23 @@ class RunWriter:
             rows = canonical(pa.Table.from_batches([batch]), schema)
         self._events[name].append(rows)
 
+    def spill(self, name: str, rows: pa.Table | PackedTable | UnionRows) -> None:
+        """Hand over rows of snapshot table ``name`` before the end of the run (ended
+        jobs' rows, which no later event changes): they are sorted by the table's
+        :data:`~benchhub_sim.store.rows.SORT_KEYS` and kept on disk as one more sorted
+        run (:class:`~benchhub_sim.store.merge.SortedRuns`), and :meth:`finish` merges
+        them with the rest of the table. The file written is the one :meth:`finish`
+        writes from all the rows at once with ``sort=SORT_KEYS``.
+        """
+        if name not in SORT_KEYS:
+            raise RunFormatError(f"{name}: not a job table ({', '.join(SORT_KEYS)})")
+        check_schema(f"{name}.parquet", rows.schema, _schema(name))
+        runs = self._runs.get(name)
+        if runs is None:
+            folder = self.path / JOURNAL_DIR / RUNS_DIR
+            runs = self._runs[name] = SortedRuns(folder, name, _schema(name), SORT_KEYS[name])
+        runs.add(rows)
+
     def finish(
         self, tables: Mapping[str, pa.Table], *, sort: Mapping[str, list[str]] | None = None
     ) -> None:
@@ -437,14 +469,24 @@ class RunWriter:
         sort : mapping of str to list of str, optional
             Key columns to sort a snapshot table by as it is written (e.g.
             :data:`~benchhub_sim.store.rows.SORT_KEYS` for ``Store.final_tables()``).
+            A table some of whose rows were handed to :meth:`spill` is sorted by its
+            ``SORT_KEYS`` whatever ``sort`` says: ``tables`` gives the rest of its rows.
         """
         counts = {}
         try:
             for name in SNAPSHOT_TABLES:
                 table = tables[name]
-                keys = (sort or {}).get(name)
-                _write_parquet(self.path / f"{name}.parquet", table, name, keys)
-                counts[name] = table.num_rows
+                runs = self._runs.pop(name, None)
+                if runs is None:
+                    keys = (sort or {}).get(name)
+                    _write_parquet(self.path / f"{name}.parquet", table, name, keys)
+                    counts[name] = table.num_rows
+                else:
+                    check_schema(f"{name}.parquet", table.schema, _schema(name))
+                    runs.add(table)
+                    counts[name] = runs.num_rows
+                    groups = runs.merged(_ROW_GROUP)
+                    _write_groups(self.path / f"{name}.parquet", groups, _schema(name))
                 del table
             for name in (*EVENT_TABLES, *self.optional):
                 events = self._events[name]

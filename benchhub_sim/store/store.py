@@ -23,6 +23,8 @@ from benchhub_sim.store.history import History
 from benchhub_sim.store.jobs import TABLES as JOB_TABLES
 from benchhub_sim.store.jobs import JobStore
 from benchhub_sim.store.nodes import NodeStore, job_state_of
+from benchhub_sim.store.packed import PackedTable
+from benchhub_sim.store.rows import UnionRows
 from benchhub_sim.store.schema import TABLES
 from benchhub_sim.store.simple import (
     BindingRow,
@@ -78,6 +80,13 @@ class Store:
             :meth:`NodeStore.set_state <benchhub_sim.store.nodes.NodeStore.set_state>`),
             which leave anything unusual to the general ones. ``False``: every event
             through the general planner (same tables, slower).
+        spill : callable, optional
+            ``spill(name, rows)``, e.g. :meth:`RunWriter.spill
+            <benchhub_sim.store.run.RunWriter.spill>`: takes the rows of ended jobs as
+            the run goes (see :class:`~benchhub_sim.store.jobs.JobStore`), so that a
+            run streamed to a run directory keeps no growing snapshot in memory;
+            :meth:`tables` then holds only what was not handed over, and
+            :meth:`final_tables` the rest to give ``RunWriter.finish``.
 
         Examples
         --------
@@ -101,10 +110,11 @@ class Store:
         check: bool = True,
         bulk: bool = True,
         fast_plan: bool = True,
+        spill: Callable[[str, PackedTable | UnionRows], None] | None = None,
     ) -> None:
         self.history = history if history is not None else History()
         self.nodes = NodeStore()
-        self.jobs = JobStore(check=check)
+        self.jobs = JobStore(check=check, spill=spill)
         self.check = check
         self.bulk = bulk
         self.fast_plan = fast_plan
