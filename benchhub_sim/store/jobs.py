@@ -432,6 +432,7 @@ class JobStore:
         self.spill = spill
         self.spill_jobs = SPILL_JOBS if spill_jobs is None else spill_jobs
         self._unspilled = 0  # jobs ended since the last hand-over
+        self.n_spilled = 0  # jobs whose rows were handed over
         self.live: dict[int, LiveJob] = {}
         self.owner: dict[str, int] = {}  # node_id -> live job holding it
         self._final = bytearray()
@@ -509,6 +510,7 @@ class JobStore:
         if self.spill is not None and self._unspilled >= self.spill_jobs:
             for name in TABLES:
                 self.spill(name, self._release(name, []))
+            self.n_spilled += self._unspilled
             self._unspilled = 0
 
     # -- submit -------------------------------------------------------------------------
@@ -1022,7 +1024,18 @@ class JobStore:
 
     def rows(self, name: str) -> pa.Table:
         """Every row of table ``name`` (one of :data:`TABLES`): ended jobs' rows then live
-        ones, in no particular order and not canonical."""
+        ones, in no particular order and not canonical.
+
+        Raises
+        ------
+        StoreError
+            Rows of ended jobs were handed to ``spill``: the run directory has them.
+        """
+        if self.n_spilled:
+            raise StoreError(
+                f"the rows of {self.n_spilled} ended jobs were handed to the run directory"
+                " as the run went: read it back (load_run), or finish it with final_tables()"
+            )
         buffer, live = self._buffer(name)
         table = buffer.table(live)
         if name not in SimpleRows.TABLES or not self.done_simple.num_rows(name):

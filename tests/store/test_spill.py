@@ -11,6 +11,7 @@ import pytest
 
 from benchhub_sim.cluster import Cluster
 from benchhub_sim.engine.engine import Engine
+from benchhub_sim.errors import StoreError
 from benchhub_sim.spec.model import (
     Duration,
     JobSpec,
@@ -97,6 +98,8 @@ def test_a_run_killed_after_handing_rows_over_still_loads(tmp_path):
     Engine(Cluster.uniform(8), store, seed=4).run(_requests(30))
     store.history.flush()  # what a flush on time would have written; then the "kill"
     assert list((tmp_path / "killed" / "_journal" / "runs").glob("tasks-*.arrows"))
+    with pytest.raises(StoreError, match=r"rows of \d+ ended jobs were handed to the run dir"):
+        store.tables()  # not a partial snapshot
     with pytest.warns(UserWarning, match="incomplete"):
         run = load_run(tmp_path / "killed")
     assert len(run.jobs) == 30 and set(run.jobs["status"]) == {"finished"}
