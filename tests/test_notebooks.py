@@ -6,6 +6,7 @@ import importlib.util
 import json
 import re
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -58,16 +59,37 @@ def test_committed_without_outputs_and_as_generated(tmp_path):
         )
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_runs(tmp_path, path):
-    # run from a folder of its own: the notebook finds the examples through the package
-    copy = tmp_path / path.name
+def _execute(path: Path, folder: Path):
+    """Run a copy of notebook ``path`` in ``folder``; the executed notebook, or the error."""
+    copy = folder / path.name
     shutil.copy(path, copy)
     nb = nbformat.read(copy, as_version=4)
     client = nbclient.NotebookClient(
-        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
     )
-    client.execute()  # raises CellExecutionError naming the failing cell
+    try:
+        client.execute()  # raises CellExecutionError naming the failing cell
+    except Exception as exc:  # re-raised by the test of that notebook
+        return exc
+    return nb
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory):
+    """Every notebook, run at once in its own kernel (they start and import in parallel)."""
+    with ThreadPoolExecutor(max_workers=len(NOTEBOOKS)) as pool:
+        futures = {
+            p.stem: pool.submit(_execute, p, tmp_path_factory.mktemp(p.stem)) for p in NOTEBOOKS
+        }
+        return {stem: f.result() for stem, f in futures.items()}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_runs(executed, path):
+    # each ran from a folder of its own: the notebook finds the examples through the package
+    nb = executed[path.stem]
+    if isinstance(nb, Exception):
+        raise nb
     errors = [
         o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"
     ]
