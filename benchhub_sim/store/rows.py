@@ -23,7 +23,6 @@ import pyarrow.compute as pc
 
 from benchhub_sim.errors import UsageError
 from benchhub_sim.store.packed import PackedTable
-from benchhub_sim.store.packed import unify_dictionaries as unify_dictionaries  # (moved)
 from benchhub_sim.store.schema import (
     STAGE_PIPELINES_SCHEMA,
     STAGES_SCHEMA,
