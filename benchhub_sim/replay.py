@@ -183,6 +183,8 @@ def replay(
         warm_start=warm_start,
         options=options,
     )
+    # a trace read from a path is freed here: its requests hold what the run needs
+    del src
     if seed is None:
         seed = recorded.get("seed") if isinstance(recorded.get("seed"), int) else 0
     if policy is None:

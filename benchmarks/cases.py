@@ -19,9 +19,9 @@ Cases
     BenchHub specs pingpong, db-loaders and oltp in turn, Poisson arrivals at
     0.04 jobs/s on ``data/clusters/64.yml`` (utilization about 0.65).
 ``swf-fcfs``, ``swf-easy``, ``swf-conservative``
-    A synthetic SWF trace made in memory (lognormal run times, 1..64 procs, Poisson
-    arrivals at offered load 0.85) replayed on 256 nodes under that policy, streamed to
-    a temporary run directory (time includes writing it).
+    ``data/make_swf.py``'s trace (lognormal run times, 1..32 procs, Poisson arrivals at
+    offered load 0.85 on 256 nodes) replayed from its file under that policy, streamed to
+    a run directory (the time includes reading the file and writing the run).
 ``store``
     The M/M/8 workload streamed to a run directory: Parquet bytes per history row, the
     time its writer took at the end (``finish``), then the time to load the run and to
@@ -60,7 +60,6 @@ otherwise).
 from __future__ import annotations
 
 import functools
-import importlib.util
 import json
 import math
 import os
@@ -129,34 +128,6 @@ def mm_workload(n: int) -> Any:
     return poisson_arrivals(mm_spec(), rate=MM_RATE, count=n, seed=SEED)
 
 
-def swf_trace(n: int, seed: int = SEED) -> Any:
-    """An in-memory SWF trace for a 256-node machine at offered load 0.85."""
-    import pandas as pd
-
-    from benchhub_sim.workload.swf import SWF_FIELDS, SwfTrace
-
-    rng = np.random.default_rng(seed)
-    run = np.clip(np.rint(rng.lognormal(np.log(300.0), 1.2, n)), 1, 24 * 3600)
-    sizes = np.array([1, 2, 4, 8, 16, 32, 64])
-    procs = rng.choice(sizes, size=n, p=[0.3, 0.2, 0.15, 0.12, 0.1, 0.08, 0.05])
-    procs = np.minimum(procs + rng.integers(0, 2, n) * (procs > 1), 64)  # some odd sizes
-    mean_gap = float((procs * run).mean()) / (SWF_LOAD * SWF_NODES)
-    submit = np.floor(np.cumsum(rng.exponential(mean_gap, n)))
-    requested = np.maximum(np.ceil(run * rng.uniform(1.0, 3.0, n) / 60.0) * 60.0, run)
-    jobs = pd.DataFrame({name: np.full(n, -1, dtype=np.int64) for name in SWF_FIELDS})
-    for name, values in {
-        "job_number": np.arange(1, n + 1),
-        "submit_time": submit,
-        "run_time": run,
-        "allocated_procs": procs,
-        "requested_procs": procs,
-        "requested_time": requested,
-        "status": np.ones(n),
-    }.items():
-        jobs[name] = values.astype(jobs[name].dtype if name.endswith("procs") else np.float64)
-    return SwfTrace(header={"MaxProcs": str(SWF_NODES)}, jobs=jobs, path="<synthetic>")
-
-
 def work_dir() -> Path:
     """The folder shared by the cases of one ``run.py`` run (``$BENCH_WORK``)."""
     path = Path(os.environ.get("BENCH_WORK") or Path(tempfile.gettempdir()) / "benchhub-bench")
@@ -166,15 +137,16 @@ def work_dir() -> Path:
 
 def trace_file(n: int, nodes: int, load: float) -> Path:
     """``data/make_swf.py``'s trace of ``n`` jobs for ``nodes`` at ``load``, in the work
-    folder (made once; the same bytes every time)."""
+    folder (made once, by the script in a process of its own, so that making a 10M-job
+    trace does not count in this case's memory; the same bytes every time)."""
     path = work_dir() / f"trace-{n}-{nodes}-{load:g}.swf"
     if not path.exists():
-        spec = importlib.util.spec_from_file_location("make_swf", REPO / "data" / "make_swf.py")
-        assert spec is not None and spec.loader is not None
-        make_swf = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(make_swf)
         tmp = path.with_name(f".{path.name}.{os.getpid()}")
-        tmp.write_text(make_swf.make_trace(6, n, nodes, load))
+        subprocess.run(
+            [sys.executable, str(REPO / "data" / "make_swf.py"), "--seed", "6", "--jobs", str(n),
+             "--nodes", str(nodes), "--load", f"{load:g}", "--out", str(tmp)],
+            check=True, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
         os.replace(tmp, path)
     return path
 
@@ -346,9 +318,9 @@ def case_swf(n: int, policy: str) -> dict[str, Any]:
     from benchhub_sim import replay  # (the top-level name: also in checkouts before replay.py)
     from benchhub_sim.analysis.metrics import mean_utilization
 
-    trace = swf_trace(n)
-    # streamed to a run directory, as a replay of a long trace would be; the easy run
-    # is kept for the summary case (up to 1M jobs)
+    trace = trace_file(n, SWF_NODES, SWF_LOAD)
+    # read from the file and streamed to a run directory, as a replay of a long trace is;
+    # the easy run is kept for the summary case (up to 1M jobs)
     out = work_dir() / f"run-swf-{policy}-{n}"
     run, seconds, cpu = _timed(
         replay, trace, policy=policy, nodes=SWF_NODES, seed=SEED, out=out, overwrite=True

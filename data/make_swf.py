@@ -14,6 +14,7 @@ seed, same bytes::
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,14 @@ def make_trace(seed: int = 6, n_jobs: int = 300, nodes: int = NODES, load: float
     ``nodes`` and ``load`` set the machine size and the offered load (mean work arriving
     per second over the machine's capacity); job sizes stay 1..32 whatever ``nodes``.
     """
+    return "".join(trace_chunks(seed, n_jobs, nodes, load))
+
+
+def trace_chunks(
+    seed: int = 6, n_jobs: int = 300, nodes: int = NODES, load: float = LOAD, chunk: int = 100_000
+) -> Iterator[str]:
+    """:func:`make_trace`'s text in pieces of ``chunk`` job lines (a 10M-job trace is
+    written without holding its text)."""
     if nodes < int(SIZES.max()):
         raise ValueError(f"nodes: at least {int(SIZES.max())} (the largest job), got {nodes}")
     rng = np.random.default_rng(seed)
@@ -47,7 +56,7 @@ def make_trace(seed: int = 6, n_jobs: int = 300, nodes: int = NODES, load: float
     requested = (np.ceil(run * factor / 60.0) * 60).astype(np.int64)
     requested = np.maximum(requested, run)
     user = rng.integers(1, USERS + 1, n_jobs)
-    lines = [
+    header = [
         "; Version: 2.2",
         f"; Computer: synthetic {nodes}-node cluster",
         "; Installation: benchhub_sim data/make_swf.py",
@@ -63,29 +72,32 @@ def make_trace(seed: int = 6, n_jobs: int = 300, nodes: int = NODES, load: float
         "; MaxQueues: 1",
         "; MaxPartitions: 1",
     ]
-    for i in range(n_jobs):
-        fields = [
-            i + 1,  # job number
-            submit[i],
-            -1,  # wait time
-            run[i],
-            size[i],  # allocated procs
-            -1,  # average cpu time
-            -1,  # used memory
-            size[i],  # requested procs
-            requested[i],
-            -1,  # requested memory
-            1,  # status: completed
-            user[i],
-            1,  # group
-            -1,  # executable
-            1,  # queue
-            1,  # partition
-            -1,  # preceding job
-            -1,  # think time
-        ]
-        lines.append(" ".join(str(int(f)) for f in fields))
-    return "\n".join(lines) + "\n"
+    yield "\n".join(header) + "\n"
+    missing = np.full(n_jobs, -1, dtype=np.int64)
+    one = np.ones(n_jobs, dtype=np.int64)
+    fields = [
+        np.arange(1, n_jobs + 1),  # job number
+        submit,
+        missing,  # wait time
+        run,
+        size,  # allocated procs
+        missing,  # average cpu time
+        missing,  # used memory
+        size,  # requested procs
+        requested,
+        missing,  # requested memory
+        one,  # status: completed
+        user,
+        one,  # group
+        missing,  # executable
+        one,  # queue
+        one,  # partition
+        missing,  # preceding job
+        missing,  # think time
+    ]
+    for lo in range(0, n_jobs, chunk):
+        rows = np.column_stack([f[lo : lo + chunk] for f in fields]).astype(np.int64).tolist()
+        yield "".join(" ".join(map(str, row)) + "\n" for row in rows)
 
 
 def main() -> None:
@@ -99,7 +111,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_bytes(make_trace(args.seed, args.jobs, args.nodes, args.load).encode("ascii"))
+    with open(args.out, "w", encoding="ascii", newline="\n") as fh:
+        fh.writelines(trace_chunks(args.seed, args.jobs, args.nodes, args.load))
     print(args.out)
 
 

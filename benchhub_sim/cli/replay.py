@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from benchhub_sim.cli.common import (
     add_command,
@@ -93,7 +94,8 @@ def main(args: argparse.Namespace) -> int:
     from benchhub_sim.store.run import Run
     from benchhub_sim.workload.replay import open_source
 
-    source = open_source(args.source)
+    # a trace is read by replay() alone, so that it can let the trace go once its jobs are made
+    source = open_source(args.source) if Path(args.source).is_dir() else args.source
     total = len(source.jobs) if isinstance(source, Run) and args.warm_start is None else None
     with job_progress(total, "replay", enabled=wants_progress(args.quiet)) as progress:
         run = replay(

@@ -63,6 +63,7 @@ from benchhub_sim.sched.assign import job_slots
 from benchhub_sim.spec.model import JobSpec
 from benchhub_sim.workload.base import ALL_NODES, JobRequest, RequestList
 from benchhub_sim.workload.swf import (
+    SWF_REPLAY_FIELDS,
     SwfRequests,
     SwfTrace,
     read_swf,
@@ -115,7 +116,7 @@ def open_source(source: Any) -> Any:
     if is_trace_path(path):
         if not path.is_file():
             raise FileNotFoundError(2, "no such file", str(path))
-        return read_swf(path)
+        return read_swf(path, fields=SWF_REPLAY_FIELDS)
     raise WorkloadError(
         [f"{path}: not a run directory nor an SWF trace (.swf, .swf.gz)"]
         if path.exists()

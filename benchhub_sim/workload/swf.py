@@ -80,8 +80,21 @@ _INT_FIELDS = frozenset(
 #: SWF status codes written by :func:`write_swf`.
 SWF_STATUS = {"failed": 0, "finished": 1, "cancelled": 5}
 
+#: The fields a replay reads: :func:`swf_jobs` and :func:`swf_cluster_size` need no more.
+SWF_REPLAY_FIELDS = (
+    "job_number",
+    "submit_time",
+    "run_time",
+    "allocated_procs",
+    "requested_procs",
+    "requested_time",
+)
+
 _HEADER_RE = re.compile(r"^;\s*([A-Za-z][A-Za-z0-9_ ]*?)\s*:\s*(.*?)\s*$")
 _MAX_PROBLEMS = 20
+#: job lines parsed as Python floats before they become arrays: bounds what reading holds
+#: beyond the columns kept (a 10M-line trace is read in bounded memory)
+_BLOCK_LINES = 65_536
 
 
 @dataclass(frozen=True, eq=False)
@@ -124,18 +137,24 @@ def _open_text(path: Path) -> io.TextIOBase:
     return open(path, encoding="utf-8", errors="replace")  # noqa: SIM115
 
 
-def read_swf(path: str | os.PathLike[str]) -> SwfTrace:
+def read_swf(path: str | os.PathLike[str], *, fields: Sequence[str] | None = None) -> SwfTrace:
     """Read an SWF trace (``.swf`` or gzip-compressed ``.swf.gz``).
+
+    Every line is checked whatever ``fields`` keeps. The file is read in blocks of lines,
+    so reading holds the columns kept and one block, not the file's text.
 
     Parameters
     ----------
     path : str or path-like
         The trace file. Compression is detected from the file's first bytes.
+    fields : sequence of str, optional
+        The columns to keep, names from :data:`SWF_FIELDS` (default all 18);
+        :data:`SWF_REPLAY_FIELDS` is what a replay needs (a third of the memory).
 
     Returns
     -------
     SwfTrace
-        The header comments and a DataFrame of the 18 standard fields.
+        The header comments and a DataFrame of the fields kept, in file order.
 
     Raises
     ------
@@ -155,8 +174,10 @@ def read_swf(path: str | os.PathLike[str]) -> SwfTrace:
     ('4', 60)
     """
     p = Path(path)
+    keep = _fields(fields)
     header: dict[str, str] = {}
     rows: list[list[float]] = []
+    columns: dict[str, list[np.ndarray]] = {name: [] for name in keep}
     problems: list[Problem] = []
     n_fields = len(SWF_FIELDS)
     int_positions = [i for i, name in enumerate(SWF_FIELDS) if name in _INT_FIELDS]
@@ -210,6 +231,8 @@ def read_swf(path: str | os.PathLike[str]) -> SwfTrace:
                         )
                     else:
                         rows.append(values)
+                        if len(rows) == _BLOCK_LINES and not problems:
+                            _add_block(columns, rows)
             if len(problems) > _MAX_PROBLEMS:
                 break
     if problems:
@@ -218,12 +241,38 @@ def read_swf(path: str | os.PathLike[str]) -> SwfTrace:
                 Problem(str(p), None, "", "too many malformed lines, stopped reading")
             ]
         raise WorkloadError(problems)
-    arr = np.array(rows, dtype=np.float64).reshape(len(rows), n_fields)
+    _add_block(columns, rows)
     data = {
-        name: (arr[:, i].astype(np.int64) if name in _INT_FIELDS else arr[:, i])
-        for i, name in enumerate(SWF_FIELDS)
+        name: np.concatenate(blocks) if blocks else np.empty(0, _dtype(name))
+        for name, blocks in columns.items()
     }
-    return SwfTrace(header=header, jobs=pd.DataFrame(data), path=str(p))
+    # one block per column, not copied into one 2-D block: a 10M-job trace is not held twice
+    return SwfTrace(header=header, jobs=pd.DataFrame(data, copy=False), path=str(p))
+
+
+def _fields(fields: Sequence[str] | None) -> tuple[str, ...]:
+    if fields is None:
+        return SWF_FIELDS
+    if isinstance(fields, str):
+        fields = [fields]
+    unknown = [name for name in fields if name not in SWF_FIELDS]
+    if unknown:
+        raise WorkloadError([f"fields: not SWF field names: {', '.join(map(repr, unknown))}"])
+    return tuple(name for name in SWF_FIELDS if name in fields)
+
+
+def _dtype(name: str) -> type:
+    return np.int64 if name in _INT_FIELDS else np.float64
+
+
+def _add_block(columns: dict[str, list[np.ndarray]], rows: list[list[float]]) -> None:
+    """Move the parsed ``rows`` into one array per kept column; empties ``rows``."""
+    if not rows:
+        return
+    arr = np.array(rows, dtype=np.float64).reshape(len(rows), len(SWF_FIELDS))
+    rows.clear()
+    for name, blocks in columns.items():
+        blocks.append(arr[:, SWF_FIELDS.index(name)].astype(_dtype(name)))
 
 
 def swf_cluster_size(trace: SwfTrace) -> int:

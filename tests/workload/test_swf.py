@@ -14,8 +14,10 @@ from hypothesis_profiles import examples
 
 from benchhub_sim.errors import WorkloadError
 from benchhub_sim.spec.model import Role
+from benchhub_sim.workload import swf as swf_module
 from benchhub_sim.workload.swf import (
     SWF_FIELDS,
+    SWF_REPLAY_FIELDS,
     read_swf,
     swf_cluster_size,
     swf_jobs,
@@ -94,6 +96,33 @@ def test_malformed_lines_are_named_with_their_line_number(tmp_path):
     assert "'abc'" in lines[1]
     assert lines[2].startswith(f"{p}:4: allocated_procs: field 5 must be")
     assert isinstance(err.value, ValueError)
+
+
+def test_reading_in_blocks_gives_the_table_of_one_block(tmp_path, monkeypatch):
+    """Lines are parsed a block at a time; block edges (here every 3 lines) change
+    nothing, a bad line after the first blocks is still named, and ``fields`` keeps
+    those columns, equal to the full table's."""
+    p = _write(tmp_path, TRACE)
+    whole = read_swf(p)  # 8 lines: one block
+    monkeypatch.setattr(swf_module, "_BLOCK_LINES", 3)
+    blocks = read_swf(p)
+    pd.testing.assert_frame_equal(blocks.jobs, whole.jobs)
+    assert blocks.header == whole.header
+    lean = read_swf(p, fields=SWF_REPLAY_FIELDS)
+    assert list(lean.jobs.columns) == list(SWF_REPLAY_FIELDS)
+    pd.testing.assert_frame_equal(lean.jobs, whole.jobs[list(SWF_REPLAY_FIELDS)])
+    assert swf_cluster_size(lean) == 16  # MaxProcs
+    # file line 17 (7 comment lines, a blank one; the 9th job line, third block) is bad
+    bad = _write(tmp_path, TRACE + "9 40 0 x 2 -1 -1 2 60 -1 1 3 1 -1 1 1 -1 -1\n", "bad.swf")
+    with pytest.raises(WorkloadError, match=rf"{bad}:17: run_time: field 4 is not a number"):
+        read_swf(bad, fields=SWF_REPLAY_FIELDS)
+    empty = read_swf(_write(tmp_path, "; MaxProcs: 4\n", "empty.swf"), fields=["run_time"])
+    assert len(empty) == 0 and empty.jobs["run_time"].dtype == np.float64
+
+
+def test_unknown_field_names_are_refused(tmp_path):
+    with pytest.raises(WorkloadError, match="'runtime'"):
+        read_swf(_write(tmp_path, TRACE), fields=["run_time", "runtime"])
 
 
 def test_swf_jobs_skips_and_maps_fields(tmp_path):
