@@ -302,3 +302,29 @@ def test_swf_requests_are_made_as_they_are_read(tmp_path):
         {k: v / 4.0 for k, v in r.durations.items()} for r in jobs
     ]
     assert [r.walltime for r in fast] == [r.walltime / 4.0 for r in jobs]
+
+
+def test_swf_requests_iterate_a_block_at_a_time(tmp_path, monkeypatch):
+    """Iterating makes Python numbers for one block of jobs, not for all of them (160
+    bytes a job held for the whole run: 1.6 GB of a 10M-job replay); block edges change
+    nothing."""
+    import tracemalloc
+
+    from benchhub_sim.workload.swf import SwfRequests
+
+    n = 1_000_000
+    ones = np.ones(n)
+    jobs = SwfRequests(np.ones(n, np.int64), np.arange(n, dtype=np.float64),
+                       np.arange(n, dtype=np.int64), ones, ones)  # fmt: skip
+    tracemalloc.start()
+    try:
+        first = next(iter(jobs))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert first == jobs[0]
+    assert peak < 20 * 2**20  # all at once: 5 lists of 1M numbers, 160 MB
+    trace = read_swf(_write(tmp_path, TRACE))
+    small, _ = swf_jobs(trace)
+    monkeypatch.setattr(swf_module, "_BLOCK_LINES", 3)
+    assert list(small) == [small[i] for i in range(len(small))]
