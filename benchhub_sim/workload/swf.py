@@ -17,14 +17,16 @@ import io
 import math
 import os
 import re
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
+from itertools import islice
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
-import pandas as pd
 
 from benchhub_sim.errors import Problem, WorkloadError
 from benchhub_sim.io import write_text_atomic
@@ -38,6 +40,9 @@ from benchhub_sim.spec.model import (
     Task,
 )
 from benchhub_sim.workload.base import ALL_NODES, JobRequest, Workload, requests_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: The 18 standard fields, in file order.
 SWF_FIELDS: tuple[str, ...] = (
@@ -92,8 +97,8 @@ SWF_REPLAY_FIELDS = (
 
 _HEADER_RE = re.compile(r"^;\s*([A-Za-z][A-Za-z0-9_ ]*?)\s*:\s*(.*?)\s*$")
 _MAX_PROBLEMS = 20
-#: job lines parsed as Python floats before they become arrays: bounds what reading holds
-#: beyond the columns kept (a 10M-line trace is read in bounded memory)
+#: lines of the file parsed at once: bounds what reading holds beyond the columns kept
+#: (a 10M-line trace is read in bounded memory)
 _BLOCK_LINES = 65_536
 
 
@@ -106,19 +111,32 @@ class SwfTrace:
     header : mapping of str to str
         The ``; Key: value`` header comments, values as written (e.g. ``MaxNodes``,
         ``MaxProcs``, ``UnixStartTime``).
-    jobs : pandas.DataFrame
-        One row per job line, one column per name in :data:`SWF_FIELDS`; ``-1`` is kept
-        as the *missing* marker, as in the file.
+    columns : mapping of str to numpy.ndarray
+        One array per field kept (names from :data:`SWF_FIELDS`, in file order), one
+        value per job line (int64 for counts and ids, float64 for times and sizes);
+        ``-1`` is kept as the *missing* marker, as in the file.
     path : str
         Where the trace was read from, empty when unknown.
+    n_jobs : int
+        Job lines read (the length of every column).
     """
 
     header: Mapping[str, str]
-    jobs: pd.DataFrame
+    columns: Mapping[str, np.ndarray]
     path: str = field(default="")
+    n_jobs: int = 0
 
     def __len__(self) -> int:
-        return len(self.jobs)
+        return self.n_jobs
+
+    @cached_property
+    def jobs(self) -> pd.DataFrame:
+        """The jobs as a pandas DataFrame, one column per field kept (made on first
+        use: a replay needs only :attr:`columns`)."""
+        import pandas as pd
+
+        # the arrays themselves, not a copy: a 10M-job trace is not held twice
+        return pd.DataFrame(dict(self.columns), copy=False)
 
     def header_int(self, key: str) -> int | None:
         """The header value ``key`` as an int (its leading number), or None if absent."""
@@ -141,7 +159,8 @@ def read_swf(path: str | os.PathLike[str], *, fields: Sequence[str] | None = Non
     """Read an SWF trace (``.swf`` or gzip-compressed ``.swf.gz``).
 
     Every line is checked whatever ``fields`` keeps. The file is read in blocks of lines,
-    so reading holds the columns kept and one block, not the file's text.
+    each parsed at once with numpy, so reading holds the columns kept and one block, not
+    the file's text.
 
     Parameters
     ----------
@@ -154,7 +173,8 @@ def read_swf(path: str | os.PathLike[str], *, fields: Sequence[str] | None = Non
     Returns
     -------
     SwfTrace
-        The header comments and a DataFrame of the fields kept, in file order.
+        The header comments and one array per field kept, in file order
+        (:attr:`SwfTrace.jobs`: the same as a pandas DataFrame).
 
     Raises
     ------
@@ -170,84 +190,38 @@ def read_swf(path: str | os.PathLike[str], *, fields: Sequence[str] | None = Non
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.swf"
     >>> _ = p.write_text("; MaxNodes: 4\\n1 0 5 60 2 -1 -1 2 120 -1 1 1 1 -1 -1 -1 -1 -1\\n")
     >>> trace = read_swf(p)
-    >>> trace.header["MaxNodes"], int(trace.jobs.loc[0, "run_time"])
+    >>> trace.header["MaxNodes"], int(trace.columns["run_time"][0])
     ('4', 60)
     """
     p = Path(path)
-    keep = _fields(fields)
+    keep = [(name, SWF_FIELDS.index(name)) for name in _fields(fields)]
     header: dict[str, str] = {}
-    rows: list[list[float]] = []
-    columns: dict[str, list[np.ndarray]] = {name: [] for name in keep}
+    columns: dict[str, list[np.ndarray]] = {name: [] for name, _ in keep}
     problems: list[Problem] = []
-    n_fields = len(SWF_FIELDS)
-    int_positions = [i for i, name in enumerate(SWF_FIELDS) if name in _INT_FIELDS]
-    with _open_text(p) as fh:
-        for lineno, line in enumerate(fh, start=1):
-            text = line.strip()
-            if not text:
-                continue
-            if text.startswith(";"):
-                m = _HEADER_RE.match(text)
-                if m and m.group(1) not in header:
-                    header[m.group(1)] = m.group(2)
-                continue
-            parts = text.split()
-            if len(parts) != n_fields:
-                problems.append(
-                    Problem(str(p), lineno, "", f"expected {n_fields} fields, found {len(parts)}")
-                )
-            else:
-                try:
-                    values = [float(x) for x in parts]
-                except ValueError:
-                    values = []
-                    for i, x in enumerate(parts):
-                        try:
-                            float(x)
-                        except ValueError:
-                            problems.append(
-                                Problem(
-                                    str(p),
-                                    lineno,
-                                    SWF_FIELDS[i],
-                                    f"field {i + 1} is not a number: {x!r}",
-                                )
-                            )
-                            break
-                if values:
-                    bad = [i for i, v in enumerate(values) if not math.isfinite(v)]
-                    bad = bad or [i for i in int_positions if not values[i].is_integer()]
-                    if bad:
-                        i = bad[0]
-                        problems.append(
-                            Problem(
-                                str(p),
-                                lineno,
-                                SWF_FIELDS[i],
-                                f"field {i + 1} must be a finite"
-                                f"{' integer' if i in int_positions else ' number'},"
-                                f" found {parts[i]!r}",
-                            )
-                        )
-                    else:
-                        rows.append(values)
-                        if len(rows) == _BLOCK_LINES and not problems:
-                            _add_block(columns, rows)
-            if len(problems) > _MAX_PROBLEMS:
-                break
+    lines_read = n_jobs = 0
+    with _open_text(p) as fh:  # universal newlines: every line ends in "\n"
+        while len(problems) <= _MAX_PROBLEMS and (lines := list(islice(fh, _BLOCK_LINES))):
+            text = "".join(lines)
+            _add_header(header, text)
+            values = None if problems else _parse_numbers(text)
+            if values is None:  # find and name every problem, up to _MAX_PROBLEMS
+                values = _parse_lines(str(p), lines, lines_read + 1, problems)
+            if not problems:
+                for name, i in keep:
+                    columns[name].append(values[:, i].astype(_dtype(name)))
+                n_jobs += len(values)
+            lines_read += len(lines)
     if problems:
         if len(problems) > _MAX_PROBLEMS:
             problems = problems[:_MAX_PROBLEMS] + [
                 Problem(str(p), None, "", "too many malformed lines, stopped reading")
             ]
         raise WorkloadError(problems)
-    _add_block(columns, rows)
     data = {
         name: np.concatenate(blocks) if blocks else np.empty(0, _dtype(name))
         for name, blocks in columns.items()
     }
-    # one block per column, not copied into one 2-D block: a 10M-job trace is not held twice
-    return SwfTrace(header=header, jobs=pd.DataFrame(data, copy=False), path=str(p))
+    return SwfTrace(header=header, columns=data, path=str(p), n_jobs=n_jobs)
 
 
 def _fields(fields: Sequence[str] | None) -> tuple[str, ...]:
@@ -265,14 +239,101 @@ def _dtype(name: str) -> type:
     return np.int64 if name in _INT_FIELDS else np.float64
 
 
-def _add_block(columns: dict[str, list[np.ndarray]], rows: list[list[float]]) -> None:
-    """Move the parsed ``rows`` into one array per kept column; empties ``rows``."""
-    if not rows:
-        return
-    arr = np.array(rows, dtype=np.float64).reshape(len(rows), len(SWF_FIELDS))
-    rows.clear()
-    for name, blocks in columns.items():
-        blocks.append(arr[:, SWF_FIELDS.index(name)].astype(_dtype(name)))
+_COMMENT_LINE = re.compile(r"^[^\S\n]*;.*$", re.MULTILINE)
+_INT_POSITIONS = [i for i, name in enumerate(SWF_FIELDS) if name in _INT_FIELDS]
+
+
+def _add_header(header: dict[str, str], text: str) -> None:
+    """Add the ``; Key: value`` comments of an SWF text to ``header``, but for keys it
+    has already (the first of each key counts)."""
+    for line in _COMMENT_LINE.finditer(text):
+        m = _HEADER_RE.match(line.group().strip())
+        if m and m.group(1) not in header:
+            header[m.group(1)] = m.group(2)
+
+
+def _parse_numbers(text: str) -> np.ndarray | None:
+    """The job lines of an SWF text as an (n, 18) float array, parsed at once; None
+    when anything is unusual (a line of another length, a token that is not a number,
+    a ``;`` after a number, a value that is not finite, an id that is not an integer):
+    :func:`_parse_lines` then finds and names every problem."""
+    comments = "".join(m.group() for m in _COMMENT_LINE.finditer(text))
+    if text.count(";") != comments.count(";"):
+        return None  # a ";" in a job line: numpy would take the rest as a comment
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "input contained no data"
+            values = np.loadtxt(io.StringIO(text), dtype=np.float64, comments=";", ndmin=2)
+    except ValueError:
+        return None
+    if not values.size:
+        return np.zeros((0, len(SWF_FIELDS)))
+    ints = values[:, _INT_POSITIONS]
+    if (
+        values.shape[1] != len(SWF_FIELDS)
+        or not np.isfinite(values).all()
+        or not (ints == np.trunc(ints)).all()
+    ):
+        return None
+    return values
+
+
+def _parse_lines(
+    where: str, lines: Sequence[str], first_line: int, problems: list[Problem]
+) -> np.ndarray:
+    """The job lines as an (n, 18) float array, line by line; each malformed line adds a
+    :class:`Problem` naming ``where:line`` and the field to ``problems`` (``first_line``:
+    the number of ``lines[0]``). Stops after :data:`_MAX_PROBLEMS` problems."""
+    rows: list[list[float]] = []
+    n_fields = len(SWF_FIELDS)
+    int_positions = _INT_POSITIONS
+    for lineno, line in enumerate(lines, start=first_line):
+        text = line.strip()
+        if not text or text.startswith(";"):
+            continue
+        parts = text.split()
+        if len(parts) != n_fields:
+            problems.append(
+                Problem(where, lineno, "", f"expected {n_fields} fields, found {len(parts)}")
+            )
+        else:
+            try:
+                values = [float(x) for x in parts]
+            except ValueError:
+                values = []
+                for i, x in enumerate(parts):
+                    try:
+                        float(x)
+                    except ValueError:
+                        problems.append(
+                            Problem(
+                                where,
+                                lineno,
+                                SWF_FIELDS[i],
+                                f"field {i + 1} is not a number: {x!r}",
+                            )
+                        )
+                        break
+            if values:
+                bad = [i for i, v in enumerate(values) if not math.isfinite(v)]
+                bad = bad or [i for i in int_positions if not values[i].is_integer()]
+                if bad:
+                    i = bad[0]
+                    problems.append(
+                        Problem(
+                            where,
+                            lineno,
+                            SWF_FIELDS[i],
+                            f"field {i + 1} must be a finite"
+                            f"{' integer' if i in int_positions else ' number'},"
+                            f" found {parts[i]!r}",
+                        )
+                    )
+                else:
+                    rows.append(values)
+        if len(problems) > _MAX_PROBLEMS:
+            break
+    return np.array(rows, dtype=np.float64).reshape(len(rows), n_fields)
 
 
 def swf_cluster_size(trace: SwfTrace) -> int:
@@ -291,9 +352,9 @@ def swf_cluster_size(trace: SwfTrace) -> int:
         value = trace.header_int(key)
         if value is not None and value > 0:
             return value
-    jobs = trace.jobs
+    jobs = trace.columns
     seen = 0
-    if len(jobs):
+    if len(trace):
         seen = int(max(jobs["requested_procs"].max(), jobs["allocated_procs"].max()))
     if seen > 0:
         return seen
@@ -355,9 +416,9 @@ def swf_jobs(trace: SwfTrace, *, nodes: int | None = None) -> tuple[SwfRequests,
     skipped : int
         How many jobs were left out in all.
     """
-    df = trace.jobs
+    df = trace.columns
     procs = np.where(df["requested_procs"] > 0, df["requested_procs"], df["allocated_procs"])
-    run_time = df["run_time"].to_numpy(dtype=np.float64)
+    run_time = df["run_time"]
     no_run_time = ~(run_time > 0)
     no_size = ~no_run_time & ~(procs > 0)
     too_large = ~no_run_time & ~no_size
@@ -366,10 +427,10 @@ def swf_jobs(trace: SwfTrace, *, nodes: int | None = None) -> tuple[SwfRequests,
     else:
         too_large[:] = False
     keep = ~(no_run_time | no_size | too_large)
-    req_time = df["requested_time"].to_numpy(dtype=np.float64)
+    req_time = df["requested_time"]
     walltime = np.where(req_time > 0, req_time, run_time)
-    submit = df["submit_time"].to_numpy(dtype=np.float64)
-    job_number = df["job_number"].to_numpy()
+    submit = df["submit_time"]
+    job_number = df["job_number"]
     order = np.argsort(submit, kind="stable")
     order = order[keep[order]]
     counts = {"no_run_time": no_run_time, "no_size": no_size, "too_large": too_large}
@@ -378,7 +439,7 @@ def swf_jobs(trace: SwfTrace, *, nodes: int | None = None) -> tuple[SwfRequests,
         procs[order].astype(np.int64), submit[order], job_number[order].astype(np.int64),
         run_time[order], walltime[order], skipped=skipped,
     )  # fmt: skip
-    return jobs, int(len(df) - keep.sum())
+    return jobs, int(len(trace) - keep.sum())
 
 
 class SwfRequests(Workload, Sequence[JobRequest]):
@@ -447,6 +508,8 @@ class SwfRequests(Workload, Sequence[JobRequest]):
 
 def _num(x: Any) -> str:
     """An SWF number: integers bare, other values to the millisecond, -1 when missing."""
+    import pandas as pd
+
     if x is None or (isinstance(x, float) and not math.isfinite(x)) or pd.isna(x):
         return "-1"
     v = round(float(x), 3)
@@ -456,6 +519,8 @@ def _num(x: Any) -> str:
 
 
 def _status_code(status: Any, started: bool) -> int:
+    import pandas as pd
+
     status = None if pd.isna(status) else str(status)
     if status == "finished":
         return SWF_STATUS["finished"]
@@ -490,6 +555,8 @@ def write_swf(run: Any, path: str | os.PathLike[str]) -> Path:
     pathlib.Path
         The path written.
     """
+    import pandas as pd
+
     out = Path(path)
     jobs = run.jobs.sort_values(["submit_time", "job_id"], kind="stable")
     meta = getattr(run, "meta", None) or {}

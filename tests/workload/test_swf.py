@@ -328,3 +328,49 @@ def test_swf_requests_iterate_a_block_at_a_time(tmp_path, monkeypatch):
     small, _ = swf_jobs(trace)
     monkeypatch.setattr(swf_module, "_BLOCK_LINES", 3)
     assert list(small) == [small[i] for i in range(len(small))]
+
+
+def test_fast_and_line_parsers_agree(tmp_path):
+    """The job lines parsed at once equal the line-by-line parse: tabs and runs of
+    spaces, CRLF line ends, comments and blank lines anywhere, exponents, a last line
+    without its newline."""
+    from benchhub_sim.workload.swf import _parse_lines, _parse_numbers
+
+    text = TRACE.replace("1 0 5 100 4", "1\t0  5 1e2 4").replace("\n6 20", "\r\n  \n6 20")
+    text = text.replace("; a free comment", "  ; MaxNodes: 9, not the first\n; a free comment")
+    p = _write(tmp_path, text.rstrip("\n"))
+    with open(p) as fh:
+        read = fh.read()
+    fast = _parse_numbers(read)
+    assert fast is not None and fast.shape == (8, 18)
+    problems: list = []
+    np.testing.assert_array_equal(fast, _parse_lines(str(p), read.splitlines(True), 1, problems))
+    assert problems == []
+    trace = read_swf(p)
+    assert trace.header["MaxNodes"] == "8"
+    assert trace.columns["run_time"][0] == 100.0
+    assert trace.columns["job_number"].dtype == np.int64
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("9 40 0 50 2 -1 -1 2 70 -1 1 4 2 -1 1 1 -1 -1 ; a note", "expected 18 fields, found 21"),
+        ("9 40 0 50 2 -1 -1 2 70 -1 1 4 2 -1 1 1 -1", "expected 18 fields, found 17"),
+        ("9 40 0 50 2.5 -1 -1 2 70 -1 1 4 2 -1 1 1 -1 -1", "must be a finite integer"),
+        ("9 40 0 inf 2 -1 -1 2 70 -1 1 4 2 -1 1 1 -1 -1", "must be a finite number"),
+        ("9 40 0 5x 2 -1 -1 2 70 -1 1 4 2 -1 1 1 -1 -1", "is not a number: '5x'"),
+    ],
+)
+def test_a_line_the_fast_parser_refuses_is_named(tmp_path, line, problem):
+    """Every line numpy would read otherwise (a comment after the numbers) or refuses is
+    found and named by the line-by-line parser."""
+    p = _write(tmp_path, TRACE + line + "\n")
+    with pytest.raises(WorkloadError, match=f"t.swf:17: .*{problem}"):
+        read_swf(p)
+
+
+def test_a_trace_of_header_only_has_no_jobs(tmp_path):
+    trace = read_swf(_write(tmp_path, "; MaxProcs: 4\n\n"))
+    assert len(trace) == 0 and trace.columns["submit_time"].shape == (0,)
+    assert list(trace.jobs.columns) == list(SWF_FIELDS)
