@@ -12,9 +12,10 @@ Each module imports only from its own layer or the ones below it (:data:`LAYERS`
 first; ``tests/test_layers.py`` checks every import, at module level and inside
 functions):
 
-1. utilities (``errors``, ``_version``, ``clock``, ``io``, ``progress``, ``params``,
-   ``display``, ``shipped``): error classes, the one reader of wall time, atomic writes,
-   argument rules, text and HTML helpers; they know nothing of benchmarks.
+1. utilities (``errors``, ``_version``, ``clock``, ``io``, ``lazy``, ``progress``,
+   ``params``, ``display``, ``shipped``): error classes, the one reader of wall time,
+   atomic writes, names imported on first use, argument rules, text and HTML helpers;
+   they know nothing of benchmarks.
 2. ``spec``: BenchHub job specs, their YAML dialects, validation and templates.
 3. ``rng``: seeds and the random draws of durations that specs describe.
 4. ``cluster``: nodes and cluster files.
@@ -34,7 +35,6 @@ functions):
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 import types
@@ -53,10 +53,11 @@ from benchhub_sim.errors import (
     WorkloadError,
 )
 from benchhub_sim.io import register_run_writer
+from benchhub_sim.lazy import lazy_getattr
 
 #: the package's layers, lowest first: a module imports from its own layer or below
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "_version", "clock", "io", "progress", "params", "display", "shipped"),
+    ("errors", "_version", "clock", "io", "lazy", "progress", "params", "display", "shipped"),
     ("spec",),
     ("rng",),
     ("cluster",),
@@ -208,14 +209,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Import a public name on first use (PEP 562), then keep it as a global."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'benchhub_sim' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 def __dir__() -> list[str]:

@@ -64,3 +64,31 @@ def test_an_unknown_name_is_an_attribute_error():
         assert "no_such_name" in str(exc)
     else:
         raise AssertionError("no AttributeError")
+
+
+REPLAY_PROBE = """
+import json, sys
+from benchhub_sim.cli import main
+code = main(["replay", sys.argv[1], "--policy", "fcfs", "--out", sys.argv[2], "--quiet"])
+print(json.dumps([code, sorted(sys.modules)]), file=sys.stderr)
+"""
+
+
+def test_replaying_a_trace_loads_no_plotting_graph_or_pandas_code_of_ours(tmp_path):
+    """``replay TRACE``: reading, simulating, writing and the summary line need neither
+    matplotlib nor networkx, nor the pandas side of the package (folds, metrics).
+    (pandas itself is loaded by pyarrow, whose ``pa.array`` probes for it.)"""
+    trace = tmp_path / "t.swf"
+    trace.write_text("; MaxProcs: 2\n1 0 -1 10 2 -1 -1 2 10 -1 1 1 1 -1 1 1 -1 -1\n")
+    done = subprocess.run(
+        [sys.executable, "-c", REPLAY_PROBE, str(trace), str(tmp_path / "run")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    code, modules = json.loads(done.stderr.strip().splitlines()[-1])
+    assert code == 0
+    assert "jobs 1: 1 finished" in done.stdout
+    ours = {"benchhub_sim.store.fold", "benchhub_sim.store.query", "benchhub_sim.analysis.metrics"}
+    loaded = {m for m in modules if m.split(".")[0] in ("matplotlib", "networkx") or m in ours}
+    assert loaded == set()

@@ -1,60 +1,69 @@
-"""Metrics, plots, exports and reports over a run's tables."""
+"""Metrics, plots, exports and reports over a run's tables.
+
+The names are imported when first used (PEP 562).
+"""
 
 from __future__ import annotations
 
-from benchhub_sim.analysis.calibrate import (
-    compare_stages,
-    fit_distribution,
-    fit_durations,
-    fit_tasks,
-    ks_distance,
-    plot_stage_comparison,
-    stage_samples,
-    write_fitted,
-)
-from benchhub_sim.analysis.display import SUMMARY_FIELDS, Summary, SummaryTable, format_value
-from benchhub_sim.analysis.export import (
-    BATSIM_COLUMNS,
-    batsim_jobs,
-    interval_set,
-    to_batsim_csv,
-    to_swf,
-)
-from benchhub_sim.analysis.metrics import (
-    BSLD_TAU,
-    compare_jobs,
-    compare_runs,
-    job_metrics,
-    makespan,
-    mean_utilization,
-    node_intervals,
-    node_states,
-    node_utilization,
-    queue_length,
-    run_end,
-    run_name,
-    run_setup,
-    stage_durations,
-    stage_times,
-    summary,
-    throughput,
-    time_average,
-    utilization,
-)
-from benchhub_sim.analysis.observed import metric_series, plot_metrics, results_summary
-from benchhub_sim.analysis.plot import (
-    gantt_rects,
-    node_rows,
-    plot_gantt,
-    plot_job_timeline,
-    plot_node_states,
-    plot_queue_length,
-    plot_stage_durations,
-    plot_utilization,
-    plot_wait_by_spec,
-    plot_wait_cdf,
-)
-from benchhub_sim.analysis.report import write_report
+from typing import TYPE_CHECKING
+
+from benchhub_sim.lazy import lazy_getattr
+
+#: the module of every name, imported on first use (PEP 562): the summary line of a
+#: command needs neither pandas nor matplotlib
+_LAZY: dict[str, str] = {
+    "compare_stages": "benchhub_sim.analysis.calibrate",
+    "fit_distribution": "benchhub_sim.analysis.calibrate",
+    "fit_durations": "benchhub_sim.analysis.calibrate",
+    "fit_tasks": "benchhub_sim.analysis.calibrate",
+    "ks_distance": "benchhub_sim.analysis.calibrate",
+    "plot_stage_comparison": "benchhub_sim.analysis.calibrate",
+    "stage_samples": "benchhub_sim.analysis.calibrate",
+    "write_fitted": "benchhub_sim.analysis.calibrate",
+    "SUMMARY_FIELDS": "benchhub_sim.analysis.display",
+    "Summary": "benchhub_sim.analysis.display",
+    "SummaryTable": "benchhub_sim.analysis.display",
+    "format_value": "benchhub_sim.analysis.display",
+    "BATSIM_COLUMNS": "benchhub_sim.analysis.export",
+    "batsim_jobs": "benchhub_sim.analysis.export",
+    "interval_set": "benchhub_sim.analysis.export",
+    "to_batsim_csv": "benchhub_sim.analysis.export",
+    "to_swf": "benchhub_sim.analysis.export",
+    "BSLD_TAU": "benchhub_sim.analysis.metrics",
+    "compare_jobs": "benchhub_sim.analysis.metrics",
+    "compare_runs": "benchhub_sim.analysis.metrics",
+    "job_metrics": "benchhub_sim.analysis.metrics",
+    "makespan": "benchhub_sim.analysis.metrics",
+    "mean_utilization": "benchhub_sim.analysis.metrics",
+    "node_intervals": "benchhub_sim.analysis.metrics",
+    "node_states": "benchhub_sim.analysis.metrics",
+    "node_utilization": "benchhub_sim.analysis.metrics",
+    "queue_length": "benchhub_sim.analysis.metrics",
+    "run_end": "benchhub_sim.analysis.metrics",
+    "run_name": "benchhub_sim.analysis.metrics",
+    "run_setup": "benchhub_sim.analysis.metrics",
+    "stage_durations": "benchhub_sim.analysis.metrics",
+    "stage_times": "benchhub_sim.analysis.metrics",
+    "summary": "benchhub_sim.analysis.metrics",
+    "throughput": "benchhub_sim.analysis.metrics",
+    "time_average": "benchhub_sim.analysis.metrics",
+    "utilization": "benchhub_sim.analysis.metrics",
+    "metric_series": "benchhub_sim.analysis.observed",
+    "plot_metrics": "benchhub_sim.analysis.observed",
+    "results_summary": "benchhub_sim.analysis.observed",
+    "gantt_rects": "benchhub_sim.analysis.plot",
+    "node_rows": "benchhub_sim.analysis.plot",
+    "plot_gantt": "benchhub_sim.analysis.plot",
+    "plot_job_timeline": "benchhub_sim.analysis.plot",
+    "plot_node_states": "benchhub_sim.analysis.plot",
+    "plot_queue_length": "benchhub_sim.analysis.plot",
+    "plot_stage_durations": "benchhub_sim.analysis.plot",
+    "plot_utilization": "benchhub_sim.analysis.plot",
+    "plot_wait_by_spec": "benchhub_sim.analysis.plot",
+    "plot_wait_cdf": "benchhub_sim.analysis.plot",
+    "write_report": "benchhub_sim.analysis.report",
+}
+__getattr__ = lazy_getattr(__name__, _LAZY)
 
 __all__ = [
     "BATSIM_COLUMNS",
@@ -108,3 +117,59 @@ __all__ = [
     "write_fitted",
     "write_report",
 ]
+
+
+if TYPE_CHECKING:  # what __getattr__ returns, for type checkers and editors
+    from benchhub_sim.analysis.calibrate import (
+        compare_stages,
+        fit_distribution,
+        fit_durations,
+        fit_tasks,
+        ks_distance,
+        plot_stage_comparison,
+        stage_samples,
+        write_fitted,
+    )
+    from benchhub_sim.analysis.display import SUMMARY_FIELDS, Summary, SummaryTable, format_value
+    from benchhub_sim.analysis.export import (
+        BATSIM_COLUMNS,
+        batsim_jobs,
+        interval_set,
+        to_batsim_csv,
+        to_swf,
+    )
+    from benchhub_sim.analysis.metrics import (
+        BSLD_TAU,
+        compare_jobs,
+        compare_runs,
+        job_metrics,
+        makespan,
+        mean_utilization,
+        node_intervals,
+        node_states,
+        node_utilization,
+        queue_length,
+        run_end,
+        run_name,
+        run_setup,
+        stage_durations,
+        stage_times,
+        summary,
+        throughput,
+        time_average,
+        utilization,
+    )
+    from benchhub_sim.analysis.observed import metric_series, plot_metrics, results_summary
+    from benchhub_sim.analysis.plot import (
+        gantt_rects,
+        node_rows,
+        plot_gantt,
+        plot_job_timeline,
+        plot_node_states,
+        plot_queue_length,
+        plot_stage_durations,
+        plot_utilization,
+        plot_wait_by_spec,
+        plot_wait_cdf,
+    )
+    from benchhub_sim.analysis.report import write_report

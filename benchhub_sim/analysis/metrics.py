@@ -19,6 +19,14 @@ import numpy as np
 import pandas as pd
 
 from benchhub_sim.analysis.display import SETUP_FIELDS, SUMMARY_FIELDS, Summary, SummaryTable
+from benchhub_sim.analysis.headline import (
+    held_of_bindings,
+    job_span,
+    last_time,
+    mean_busy,
+    mean_wait,
+    window,
+)
 from benchhub_sim.errors import UsageError
 
 #: tau of the bounded slowdown, in seconds
@@ -51,6 +59,10 @@ def _job_columns(run: Any) -> pd.DataFrame:
     if callable(rows) and not isinstance(run, pd.DataFrame):
         return rows("jobs", ["job_id", "name", "status", "n_nodes", *_JOB_TIMES])
     return _jobs(run)
+
+
+def _floats(df: pd.DataFrame, *columns: str) -> list[np.ndarray]:
+    return [df[c].to_numpy(dtype=np.float64, na_value=np.nan) for c in columns]
 
 
 def _status(df: pd.DataFrame) -> np.ndarray:
@@ -89,7 +101,7 @@ def run_end(run: Any) -> float:
 
 
 def _run_end(run: Any, jobs: pd.DataFrame) -> float:
-    candidates = [jobs["stop_time"].max(), jobs["submit_time"].max()]
+    candidates: list[Any] = [jobs["stop_time"].max(), jobs["submit_time"].max()]
     span = getattr(run, "time_span", None)
     for name in ("job_events", "node_events"):
         if callable(span):  # a Run: from the Parquet footers when still on disk
@@ -100,8 +112,7 @@ def _run_end(run: Any, jobs: pd.DataFrame) -> float:
         df = _table(run, name)
         if df is not None and len(df):
             candidates.append(df["time"].max())
-    values = [float(v) for v in candidates if not pd.isna(v)]
-    return max(values) if values else 0.0
+    return last_time(candidates)
 
 
 def run_name(run: Any, index: int = 0) -> str:
@@ -249,12 +260,7 @@ def job_metrics(run: Any, *, tau: float = BSLD_TAU) -> pd.DataFrame:
 def makespan(run: Any) -> float:
     """Last job stop minus first job submit, in seconds (NaN without jobs)."""
     jobs = _jobs(run)
-    if jobs.empty:
-        return float("nan")
-    last = jobs["stop_time"].max()
-    if pd.isna(last):
-        return float("nan")
-    return float(last - jobs["submit_time"].min())
+    return job_span(*_floats(jobs, "submit_time", "stop_time"))
 
 
 def throughput(run: Any) -> float:
@@ -389,24 +395,18 @@ def _held_unpacked(
     a = _event_rows(run, "assignments", ["job_id", "time"])
     if a is None or not len(a):
         return None
-    pos = pd.Index(jobs["job_id"].to_numpy()).get_indexer(a["job_id"].to_numpy())
-    known = pos >= 0
-    bound = np.zeros(len(jobs), dtype=bool)
-    bound[pos[known]] = True
-    if (jobs["start_time"].notna().to_numpy() & ~bound).any():
-        return None
-    # a binding of a job not in the jobs table is held until the run's end
-    stop_of = jobs["stop_time"].to_numpy(float)
-    stops = np.where(known, stop_of[np.where(known, pos, 0)], np.nan)
-    stops = np.where(np.isnan(stops), _run_end(run, jobs), stops)
-    return a["time"].to_numpy(float), stops, np.ones(len(a))
+    start, stop = _floats(jobs, "start_time", "stop_time")
+    job_id = jobs["job_id"].to_numpy()
+    end = _run_end(run, jobs)
+    return held_of_bindings(job_id, start, stop, a["job_id"].to_numpy(), a["time"].to_numpy(), end)
 
 
 def _window(run: Any, jobs: pd.DataFrame | None = None) -> tuple[float, float]:
     jobs = _jobs(run) if jobs is None else jobs
-    start = float(jobs["submit_time"].min()) if len(jobs) else 0.0
-    last = jobs["stop_time"].max() if len(jobs) else np.nan
-    return start, (float(last) if not pd.isna(last) else _run_end(run, jobs))
+    submit, stop = _floats(jobs, "submit_time", "stop_time")
+    if len(stop) and not np.isnan(stop).all():
+        return window(submit, stop, float("nan"))
+    return window(submit, stop, _run_end(run, jobs))
 
 
 def mean_utilization(run: Any) -> float:
@@ -418,12 +418,10 @@ def _mean_utilization(run: Any, jobs: pd.DataFrame) -> float:
     """:func:`mean_utilization`, with the run's jobs given: the integral of the step
     function :func:`utilization` builds, summed interval by interval (the time each
     node was held, clipped to the window), without building it."""
-    start, end = _window(run, jobs)
-    if not len(jobs) or end <= start:
+    span = _window(run, jobs)
+    if not len(jobs) or span[1] <= span[0]:
         return float("nan")
-    starts, stops, weight = _held(run, jobs)
-    held = np.clip(stops, start, end) - np.clip(starts, start, end)
-    return float(np.sum(weight * held) / _n_nodes(run) / (end - start))
+    return mean_busy(*_held(run, jobs), span, _n_nodes(run))
 
 
 def node_utilization(run: Any) -> pd.Series:
@@ -618,7 +616,7 @@ def summary(run: Any) -> Summary:
         "unfinished": len(jm) - finished - aborted,
         "makespan_s": makespan(jobs),
         "throughput_per_h": throughput(jobs) * 3600.0,
-        "mean_wait_s": float(wait.mean()) if len(wait) else float("nan"),
+        "mean_wait_s": mean_wait(*_floats(jm, "submit_time", "start_time")),
         "median_wait_s": float(wait.median()) if len(wait) else float("nan"),
         "p95_wait_s": float(wait.quantile(0.95)) if len(wait) else float("nan"),
         "mean_bounded_slowdown": float(jm["bounded_slowdown"].mean()),

@@ -173,10 +173,14 @@ def print_skipped(run: object) -> None:
 def summary_line(run: object) -> str:
     """One line: jobs by outcome (unfinished ones only when there are some), makespan,
     mean wait and utilization, each formatted as every table shows it."""
-    from benchhub_sim.analysis.display import SUMMARY_FIELDS, format_value
-    from benchhub_sim.analysis.metrics import summary
+    from benchhub_sim.analysis.fields import SUMMARY_FIELDS, format_value
+    from benchhub_sim.analysis.headline import headline
 
-    s = summary(run)
+    s = headline(run)
+    if s is None:  # the nodes jobs held are in the history: pandas reads it
+        from benchhub_sim.analysis.metrics import summary
+
+        s = summary(run)
 
     def show(name: str) -> str:
         return format_value(s[name], SUMMARY_FIELDS[name].fmt) or "n/a"

@@ -29,9 +29,8 @@ from collections.abc import (
     Sequence,
 )
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -52,6 +51,9 @@ from benchhub_sim.store.schema import (
     TABLES,
 )
 from benchhub_sim.store.setup import setup_rows
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 VERSION_KEY = b"benchhub_sim.schema_version"
 META_FILE = "run.json"
@@ -1006,6 +1008,18 @@ class Run:
         events: Collection[str] | None = None,
         categorical: Collection[str] = (),
     ) -> pd.DataFrame:
+        """:meth:`rows_table` as a pandas DataFrame: dictionary columns come back as
+        categoricals."""
+        return self.rows_table(name, columns, events=events, categorical=categorical).to_pandas()
+
+    def rows_table(
+        self,
+        name: str,
+        columns: Sequence[str],
+        *,
+        events: Collection[str] | None = None,
+        categorical: Collection[str] = (),
+    ) -> pa.Table:
         """Some columns of table ``name``, optionally only rows of some ``event`` kinds.
 
         A table still on disk is not loaded: only these columns (and ``event``) are read,
@@ -1021,13 +1035,12 @@ class Run:
         events : collection of str, optional
             Keep only rows whose ``event`` is one of these.
         categorical : collection of str, optional
-            String columns to return as categoricals too (a node id repeated over ten
+            String columns to return dictionary-encoded too (a node id repeated over ten
             million rows then costs four bytes a row, not a Python string).
 
         Returns
         -------
-        pandas.DataFrame
-            Dictionary columns come back as categoricals.
+        pyarrow.Table
         """
         want = list(columns)
         need = want + (["event"] if events is not None and "event" not in want else [])
@@ -1053,7 +1066,11 @@ class Run:
             table = pa.concat_tables(parts) if parts else TABLES[name].empty_table().select(want)
         else:
             table = keep(tables[name].select(need))
-        return table.to_pandas()
+        return table
+
+    def num_rows(self, name: str) -> int:
+        """Rows of table ``name``; from the Parquet footer when it is still on disk."""
+        return _num_rows(self.tables, name)
 
     def time_span(self, name: str) -> tuple[float | None, float | None]:
         """First and last ``time`` of an event table (None, None when it is empty).
@@ -1168,8 +1185,6 @@ def load_run(path: str | os.PathLike[str]) -> Run:
         A missing, truncated or damaged file, a schema that does not match, or another
         schema version; the message names the file.
     """
-    from benchhub_sim.store.fold import fold_history
-
     path = Path(path)
     meta = _read_meta(path)
     complete = bool(meta.get("complete"))
@@ -1213,6 +1228,8 @@ def load_run(path: str | os.PathLike[str]) -> Run:
     if version == 1:  # (metrics and results are the same in both versions)
         tables = {**upgrade_v1(tables), **{n: tables[n] for n in OPTIONAL_TABLES if n in tables}}
     elif len(have) != len(snapshots):
+        from benchhub_sim.store.fold import fold_history  # pandas: only for a killed run
+
         tables.update(fold_history(tables["job_events"], tables["node_events"]))
     if not complete:
         state = (

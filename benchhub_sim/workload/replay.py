@@ -51,10 +51,9 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from benchhub_sim.cluster import Cluster, Node
 from benchhub_sim.errors import WorkloadError
@@ -70,6 +69,9 @@ from benchhub_sim.workload.swf import (
     swf_job_spec,
     swf_jobs,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: (stage_name, node_name, task_name), or with the attempt number appended
 Key = tuple[str, str, str] | tuple[str, str, str, int]
@@ -151,12 +153,14 @@ def _check_speedup(speedup: float) -> None:
 
 def _plain(series: pd.Series) -> np.ndarray:
     """Values of a (possibly categorical) column as an object array, NaN -> None."""
+    import pandas as pd  # loaded already: the column comes from a DataFrame
+
     values = series.astype(object).to_numpy()
-    return np.array([None if _missing(v) else v for v in values], dtype=object)
-
-
-def _missing(v: Any) -> bool:
-    return v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA
+    return np.array(
+        [None if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) else v
+         for v in values],
+        dtype=object,
+    )  # fmt: skip
 
 
 def observed_times(
@@ -537,8 +541,8 @@ def replay_cluster(run: Any, *, nodes: int | None = None) -> Cluster:
     default = Node("x")
     capacity: dict[str, float] = {}
     for key in ("cores", "mem_mb", "disk_mb"):
-        values = table[key].astype(float).dropna() if key in table else pd.Series(dtype=float)
-        capacity[key] = float(values.median()) if len(values) else getattr(default, key)
+        known = key in table and bool(table[key].notna().any())
+        capacity[key] = float(table[key].astype(float).median()) if known else getattr(default, key)
     cluster = Cluster.uniform(
         nodes, cores=capacity["cores"], mem_mb=capacity["mem_mb"], disk_mb=capacity["disk_mb"]
     )
