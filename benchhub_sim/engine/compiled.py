@@ -111,7 +111,7 @@ class CompiledSpec:
     def select(self, stage: CompiledStage, bindings: tuple[Binding, ...]) -> tuple[Binding, ...]:
         """Bindings a stage runs on for one job."""
         if stage.static_slots is not None:
-            return tuple(bindings[i] for i in stage.static_slots)
+            return tuple([bindings[i] for i in stage.static_slots])
         return select_bindings(self.spec, stage.stage, bindings)
 
 
