@@ -1000,14 +1000,10 @@ class JobStore:
             self.done_simple.append(shape, job_id, start, job.row[J_STOP], units, logs)
             job.lazy = None
         else:
-            for row in job.pipeline_rows():
-                self.done_stage_pipelines.append(tuple(row))
-            for row in job.stage_rows():
-                self.done_stages.append(tuple(row))
-            for tp_row in job.task_pipeline_rows():
-                self.done_task_pipelines.append(tp_row)
-            for row in job.task_rows():
-                self.done_tasks.append(tuple(row))
+            self.done_stage_pipelines.extend(map(tuple, job.pipeline_rows()))
+            self.done_stages.extend(map(tuple, job.stage_rows()))
+            self.done_task_pipelines.extend(job.task_pipeline_rows())
+            self.done_tasks.extend(map(tuple, job.task_rows()))
         self._set_final(job_id, job.row[J_STATUS])
         self.n_ended[job.row[J_STATUS]] += 1
         self._count_ended(1)

@@ -13,7 +13,7 @@ so ``pyarrow.Table.equals`` compares contents.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any
 
@@ -87,6 +87,17 @@ class RowBuffer:
         self.n += 1
         if len(self.rows) >= self.flush_rows:
             self.flush()
+
+    def extend(self, rows: Iterable[tuple]) -> None:
+        """:meth:`append` each of ``rows``, in order (the same batches)."""
+        buffer = self.rows
+        before = len(buffer)
+        buffer.extend(rows)
+        self.n += len(buffer) - before
+        while len(buffer) >= self.flush_rows:
+            head, self.rows = buffer[: self.flush_rows], buffer[self.flush_rows :]
+            self.packed.append(rows_to_batch(head, self.schema))
+            buffer = self.rows
 
     def flush(self) -> None:
         if self.rows:
