@@ -59,7 +59,10 @@ _TASK_FROM = {
     "task_stop": _LIVE_TASK,
 }
 
-Planner = Callable[[JobStore, NodeStore, LiveJob, tuple, bool], "tuple | None"]
+#: a planned event and the row it changes, when the planner found it (see
+#: :meth:`JobStore.apply <benchhub_sim.store.jobs.JobStore.apply>`)
+Planned = tuple[tuple, "list | None"]
+Planner = Callable[[JobStore, NodeStore, LiveJob, tuple, bool], "Planned | None"]
 
 
 def plan_fast(store: JobStore, nodes: NodeStore, ev: tuple) -> tuple | None:
@@ -74,19 +77,44 @@ def plan_fast(store: JobStore, nodes: NodeStore, ev: tuple) -> tuple | None:
     ev : tuple
         The arguments of :meth:`Store.job <benchhub_sim.store.store.Store.job>`, in order.
     """
+    job = _job(store, ev)
+    if job is None:
+        return None
+    planned = _PLANNERS[ev[E_EVENT]](store, nodes, job, ev, store.check)
+    return None if planned is None else planned[0]
+
+
+def apply_fast(store: JobStore, nodes: NodeStore, ev: tuple) -> tuple | None:
+    """:func:`plan_fast`, and the planned event applied to ``store``; None (nothing
+    applied) to plan it the general way.
+
+    The row the planner found (a task attempt's, a stage's) is handed to
+    :meth:`JobStore.apply`, which then does not look it up again.
+    """
+    job = _job(store, ev)
+    if job is None:
+        return None
+    planned = _PLANNERS[ev[E_EVENT]](store, nodes, job, ev, store.check)
+    if planned is None:
+        return None
+    one, row = planned
+    store.apply(one, job, row)
+    return one
+
+
+def _job(store: JobStore, ev: tuple) -> LiveJob | None:
+    """The live job of ``ev`` when a fast planner may plan it (its rows built), else None."""
     event, status = ev[E_EVENT], ev[E_STATUS]
-    planner = _PLANNERS.get(event)
-    if planner is None or status is None:
+    if status is None or event not in _PLANNERS:
         return None  # default statuses are the general planner's business
-    chk = store.check
-    if chk and status not in EXPECTED[event]:
+    if store.check and status not in EXPECTED[event]:
         return None
     job = store.live.get(ev[E_JOB])
     if job is None:
         return None
     if job.lazy is not None:
         job.build()
-    return planner(store, nodes, job, ev, chk)
+    return job
 
 
 def _slot(job: LiveJob, node_id: str | None, node_name: str | None, chk: bool) -> str | None:
@@ -107,7 +135,9 @@ def _slot(job: LiveJob, node_id: str | None, node_name: str | None, chk: bool) -
     return node_name
 
 
-def _assign(store: JobStore, nodes: NodeStore, job: LiveJob, ev: tuple, chk: bool) -> tuple | None:
+def _assign(
+    store: JobStore, nodes: NodeStore, job: LiveJob, ev: tuple, chk: bool
+) -> Planned | None:
     node_id, node_name = ev[E_NODE], ev[E_NNAME]
     if node_id is None or node_name is None:
         return None
@@ -121,18 +151,18 @@ def _assign(store: JobStore, nodes: NodeStore, job: LiveJob, ev: tuple, chk: boo
             or len(job.slots) >= job.row[J_NNODES]
         ):
             return None
-    return ev
+    return ev, None
 
 
-def _start(store: JobStore, nodes: NodeStore, job: LiveJob, ev: tuple, chk: bool) -> tuple | None:
+def _start(store: JobStore, nodes: NodeStore, job: LiveJob, ev: tuple, chk: bool) -> Planned | None:
     if chk and (job.row[J_STATUS] != "queued" or len(job.slots) != job.row[J_NNODES]):
         return None
-    return ev
+    return ev, None
 
 
 def _pipeline_start(
     store: JobStore, nodes: NodeStore, job: LiveJob, ev: tuple, chk: bool
-) -> tuple | None:
+) -> Planned | None:
     pipeline = ev[E_PIPE]
     if pipeline is None:
         return None
@@ -144,12 +174,12 @@ def _pipeline_start(
             return None
         if current is not None and (pipeline < current or job.pipelines[current] == "running"):
             return None
-    return ev
+    return ev, None
 
 
 def _pipeline_finish(
     store: JobStore, nodes: NodeStore, job: LiveJob, ev: tuple, chk: bool
-) -> tuple | None:
+) -> Planned | None:
     pipeline = ev[E_PIPE]
     if pipeline is None:
         return None
@@ -159,12 +189,12 @@ def _pipeline_finish(
         or job.fg
     ):
         return None
-    return ev
+    return ev, None
 
 
 def _stage_start(
     store: JobStore, nodes: NodeStore, job: LiveJob, ev: tuple, chk: bool
-) -> tuple | None:
+) -> Planned | None:
     (_, _, _, _, pipeline, stage, stage_name, node_id, node_name, _, _, _, background) = ev[:13]
     if None in (pipeline, stage, stage_name, node_id, node_name, background):
         return None
@@ -177,12 +207,12 @@ def _stage_start(
         job.row[J_STATUS] != "running" or job.pipelines.get(pipeline, "queued") != "running"
     ):
         return None
-    return ev
+    return ev, None
 
 
 def _stage_end(
     store: JobStore, nodes: NodeStore, job: LiveJob, ev: tuple, chk: bool
-) -> tuple | None:
+) -> Planned | None:
     """stage_ready / stage_finish: pipeline, name and background come from the stage row."""
     event, stage, node_id, node_name = ev[E_EVENT], ev[E_STAGE], ev[E_NODE], ev[E_NNAME]
     if stage is None or node_name is None or _slot(job, node_id, node_name, chk) is None:
@@ -200,12 +230,12 @@ def _stage_end(
                 return None
         elif any(trow[T_STATUS] in _LIVE_TASK for trow in tasks):
             return None
-    return (*ev[:4], row[S_PIPE], stage, row[S_SNAME], *ev[7:12], row[S_BG], *ev[13:])
+    return (*ev[:4], row[S_PIPE], stage, row[S_SNAME], *ev[7:12], row[S_BG], *ev[13:]), row
 
 
 def _task_start(
     store: JobStore, nodes: NodeStore, job: LiveJob, ev: tuple, chk: bool
-) -> tuple | None:
+) -> Planned | None:
     """A first attempt: the row is new; pipeline and stage name come from the stage row."""
     (time, job_id, event, status, pipeline, stage, stage_name, node_id, node_name, task,
      task_name, driver, background, attempt, exit_code, detail, role, task_pipeline,
@@ -226,14 +256,15 @@ def _task_start(
         return None
     if chk and srow[S_STATUS] != "running":  # type: ignore[index]
         return None
-    return (time, job_id, event, status, pipeline, stage, stage_name, node_id, slot, task,
-            task_name, driver, background, 0, exit_code, detail, role, task_pipeline,
-            command)  # fmt: skip
+    planned = (time, job_id, event, status, pipeline, stage, stage_name, node_id, slot, task,
+               task_name, driver, background, 0, exit_code, detail, role, task_pipeline,
+               command)  # fmt: skip
+    return planned, None
 
 
 def _task_end(
     store: JobStore, nodes: NodeStore, job: LiveJob, ev: tuple, chk: bool
-) -> tuple | None:
+) -> Planned | None:
     """task_ready / finish / fail / stop of an attempt whose row is in a legal status."""
     (time, job_id, event, status, pipeline, stage, stage_name, node_id, node_name, task, _, _,
      _, attempt, exit_code, detail, role, _, command) = ev  # fmt: skip
@@ -252,9 +283,10 @@ def _task_end(
     srow = same.get(slot) if same else None
     if srow is not None:
         pipeline, stage_name = srow[S_PIPE], srow[S_SNAME]
-    return (time, job_id, event, status, pipeline, stage, stage_name, node_id, slot, task,
-            row[T_TNAME], row[T_DRIVER], row[T_BG], attempt, exit_code, detail, role,
-            row[T_TP], command)  # fmt: skip
+    planned = (time, job_id, event, status, pipeline, stage, stage_name, node_id, slot, task,
+               row[T_TNAME], row[T_DRIVER], row[T_BG], attempt, exit_code, detail, role,
+               row[T_TP], command)  # fmt: skip
+    return planned, row
 
 
 _PLANNERS: dict[str, Planner] = {

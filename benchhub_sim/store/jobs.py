@@ -895,25 +895,32 @@ class JobStore:
 
     # -- applying -----------------------------------------------------------------------
 
-    def apply(self, ev: tuple) -> None:
-        """Update the snapshot for one planned event."""
+    def apply(self, ev: tuple, job: LiveJob | None = None, row: list | None = None) -> None:
+        """Update the snapshot for one planned event.
+
+        A caller that looked them up already (the fast planner) gives ``job``, the
+        event's live job, and ``row``: the tasks row of a task event's attempt (None for
+        a new attempt), the stages row of a stage event but ``stage_start``.
+        """
         (time, job_id, event, status, pipeline, stage, stage_name, node_id, node_name,
          task, task_name, driver, background, attempt, exit_code, detail, role, task_pipeline,
          command) = ev  # fmt: skip
-        job = self.live[job_id]
+        if job is None:
+            job = self.live[job_id]
         job.row[J_UPDATE] = time
         if event in _TASK_EVENTS:
-            key = (stage, node_name)
-            by_task = job.trows.get(key)
-            if by_task is None:
-                by_task = job.trows[key] = {}
-            row = by_task.get((task, attempt))
             if row is None:
-                row = new_task_row(job_id, pipeline, stage, stage_name, node_id, node_name,
-                                   task, task_name, driver, attempt, background, status,
-                                   task_pipeline)  # fmt: skip
-                by_task[(task, attempt)] = row
-                job.attempts[(stage, node_name, task)] = attempt
+                key = (stage, node_name)
+                by_task = job.trows.get(key)
+                if by_task is None:
+                    by_task = job.trows[key] = {}
+                row = by_task.get((task, attempt))
+                if row is None:
+                    row = new_task_row(job_id, pipeline, stage, stage_name, node_id, node_name,
+                                       task, task_name, driver, attempt, background, status,
+                                       task_pipeline)  # fmt: skip
+                    by_task[(task, attempt)] = row
+                    job.attempts[(stage, node_name, task)] = attempt
             row[T_STATUS] = status
             if exit_code is not None:
                 row[T_EXIT] = exit_code
@@ -935,7 +942,8 @@ class JobStore:
                 by_slot[node_name] = row
                 old = None
             else:
-                row = job.srows[stage][node_name]
+                if row is None:
+                    row = job.srows[stage][node_name]
                 old = row[S_STATUS]
                 row[S_STATUS] = status
                 if event == "stage_ready":
