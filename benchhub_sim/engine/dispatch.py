@@ -75,7 +75,7 @@ class Dispatcher:
         b = u.binding
         self.store.job(
             self.loop.now, u.job.job_id, event, status, st.pipeline, st.index, st.name,
-            b.node.node_id, b.slot.name, tr.t, tr.task.name, tr.task.driver.value,
+            b.node.node_id, b.slot.name, tr.t, tr.task.name, st.drivers[tr.t],
             tr.task.background, tr.attempt, exit_code, detail,
             task_pipeline=st.task_pipeline_of[tr.t], command=command,
         )  # fmt: skip

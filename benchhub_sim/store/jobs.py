@@ -383,7 +383,7 @@ def task_pipeline_status(last: Sequence[tuple[str, float | None]]) -> str:
         return "running"
     if "failed" in statuses or "aborted" in statuses:
         return "aborted"
-    if any(s == "stopped" and ready is None for s, ready in last):
+    if "stopped" in statuses and any(s == "stopped" and ready is None for s, ready in last):
         return "aborted"
     if "background" in statuses:
         return "background"
