@@ -65,56 +65,42 @@ Planned = tuple[tuple, "list | None"]
 Planner = Callable[[JobStore, NodeStore, LiveJob, tuple, bool], "Planned | None"]
 
 
-def plan_fast(store: JobStore, nodes: NodeStore, ev: tuple) -> tuple | None:
+def plan_fast(store: JobStore, nodes: NodeStore, ev: tuple, apply: bool = False) -> tuple | None:
     """The one event :meth:`JobStore.plan` would plan for ``ev``, or None to plan it there.
 
     Parameters
     ----------
     store : JobStore
-        The job snapshot (not changed here); its ``check`` says whether to check.
+        The job snapshot; its ``check`` says whether to check.
     nodes : NodeStore
         The node snapshot (an ``assign`` checks the node).
     ev : tuple
         The arguments of :meth:`Store.job <benchhub_sim.store.store.Store.job>`, in order.
+    apply : bool
+        Also apply the planned event to ``store`` (nothing is applied when the result
+        is None). The row the planner found (a task attempt's, a stage's) goes to
+        :meth:`JobStore.apply`, which then does not look it up again. False: the
+        snapshot is not changed.
     """
-    job = _job(store, ev)
-    if job is None:
-        return None
-    planned = _PLANNERS[ev[E_EVENT]](store, nodes, job, ev, store.check)
-    return None if planned is None else planned[0]
-
-
-def apply_fast(store: JobStore, nodes: NodeStore, ev: tuple) -> tuple | None:
-    """:func:`plan_fast`, and the planned event applied to ``store``; None (nothing
-    applied) to plan it the general way.
-
-    The row the planner found (a task attempt's, a stage's) is handed to
-    :meth:`JobStore.apply`, which then does not look it up again.
-    """
-    job = _job(store, ev)
-    if job is None:
-        return None
-    planned = _PLANNERS[ev[E_EVENT]](store, nodes, job, ev, store.check)
-    if planned is None:
-        return None
-    one, row = planned
-    store.apply(one, job, row)
-    return one
-
-
-def _job(store: JobStore, ev: tuple) -> LiveJob | None:
-    """The live job of ``ev`` when a fast planner may plan it (its rows built), else None."""
     event, status = ev[E_EVENT], ev[E_STATUS]
-    if status is None or event not in _PLANNERS:
+    planner = _PLANNERS.get(event)
+    if planner is None or status is None:
         return None  # default statuses are the general planner's business
-    if store.check and status not in EXPECTED[event]:
+    chk = store.check
+    if chk and status not in EXPECTED[event]:
         return None
     job = store.live.get(ev[E_JOB])
     if job is None:
         return None
     if job.lazy is not None:
         job.build()
-    return job
+    planned = planner(store, nodes, job, ev, chk)
+    if planned is None:
+        return None
+    one, row = planned
+    if apply:
+        store.apply(one, job, row)
+    return one
 
 
 def _slot(job: LiveJob, node_id: str | None, node_name: str | None, chk: bool) -> str | None:

@@ -18,7 +18,7 @@ from benchhub_sim.cluster import Node
 from benchhub_sim.display import counts_text, html_table, plural
 from benchhub_sim.errors import StoreError
 from benchhub_sim.store.blocks import Template
-from benchhub_sim.store.fastplan import apply_fast
+from benchhub_sim.store.fastplan import plan_fast
 from benchhub_sim.store.history import History
 from benchhub_sim.store.jobs import TABLES as JOB_TABLES
 from benchhub_sim.store.jobs import JobStore
@@ -76,7 +76,7 @@ class Store:
             tests compare with).
         fast_plan : bool
             Plan the usual job events and node state events by the fast planners
-            (:func:`~benchhub_sim.store.fastplan.apply_fast`,
+            (:func:`~benchhub_sim.store.fastplan.plan_fast`,
             :meth:`NodeStore.set_state <benchhub_sim.store.nodes.NodeStore.set_state>`),
             which leave anything unusual to the general ones. ``False``: every event
             through the general planner (same tables, slower).
@@ -238,7 +238,7 @@ class Store:
               task, task_name, driver, background, attempt, exit_code, detail, role,
               task_pipeline, command)  # fmt: skip
         # most events: no expansion to plan
-        one = apply_fast(self.jobs, self.nodes, ev) if self.fast_plan else None
+        one = plan_fast(self.jobs, self.nodes, ev, True) if self.fast_plan else None
         if one is not None:
             self.history.job_row(one)
         else:

@@ -26,7 +26,7 @@ from benchhub_sim.spec.model import (
 )
 from benchhub_sim.store import History, Store
 from benchhub_sim.store import store as store_module
-from benchhub_sim.store.fastplan import apply_fast, plan_fast
+from benchhub_sim.store.fastplan import plan_fast
 from benchhub_sim.workload.arrivals import poisson_arrivals
 
 DATA = Path(__file__).resolve().parents[2] / "data"
@@ -100,7 +100,7 @@ def test_checked_unchecked_and_general_planner_runs_give_equal_tables(monkeypatc
         return call
 
     a, b = run_mix(True).tables(), run_mix(False).tables()
-    monkeypatch.setattr(store_module, "apply_fast", counted("apply_fast", apply_fast))
+    monkeypatch.setattr(store_module, "plan_fast", counted("plan_fast", plan_fast))
     slow = Store(History(flush_rows=50), fast_plan=False)
     monkeypatch.setattr(slow.nodes, "set_state", counted("set_state", slow.nodes.set_state))
     c = run_mix(True, slow).tables()
