@@ -293,7 +293,11 @@ class Dispatcher:
     def _pipeline_done(self, job: JobRun) -> None:
         c = job.c
         p = job.pipeline
-        live_bg = any(u.live for u in job.units if u.stage.pipeline == p and u.stage.background)
+        live_bg = False  # a background stage of this pipeline still runs a task
+        for u in job.units:
+            if u.live and u.stage.background and u.stage.pipeline == p:
+                live_bg = True
+                break
         self.store.job(
             self.loop.now, job.job_id, "pipeline_finish", "background" if live_bg else "finished", p
         )

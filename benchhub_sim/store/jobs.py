@@ -274,15 +274,17 @@ class LiveJob:
                                     (job_id, stage, srow[S_NODE], slot, k, "queued", None, None)
                                 )
         for (stage, slot, tp), rows in groups.items():
-            last = [
-                (r[T_STATUS], r[T_READY])
-                for r in rows
-                if attempts[(stage, slot, r[T_TASK])] == r[T_ATTEMPT]
-            ]
-            status = task_pipeline_status(last)
-            if len(rows) == 1:  # one task, one attempt: the usual task pipeline
-                start, stop = rows[0][T_START], rows[0][T_STOP]
+            if len(rows) == 1:  # one task, one attempt (its last): the usual task pipeline
+                row = rows[0]
+                status = task_pipeline_status(((row[T_STATUS], row[T_READY]),))
+                start, stop = row[T_START], row[T_STOP]
             else:
+                last = [
+                    (r[T_STATUS], r[T_READY])
+                    for r in rows
+                    if attempts[(stage, slot, r[T_TASK])] == r[T_ATTEMPT]
+                ]
+                status = task_pipeline_status(last)
                 start = min((r[T_START] for r in rows if r[T_START] is not None), default=None)
                 stop = max((r[T_STOP] for r in rows if r[T_STOP] is not None), default=None)
             if status != "finished" and status != "aborted":
