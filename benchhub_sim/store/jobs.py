@@ -380,7 +380,8 @@ def task_pipeline_status(last: Sequence[tuple[str, float | None]]) -> str:
     """
     if not last:
         return "queued"
-    statuses = {s for s, _ in last}
+    # one task: its status alone (no set to build, once per task pipeline of every job)
+    statuses = (last[0][0],) if len(last) == 1 else {s for s, _ in last}
     if "running" in statuses or "queued" in statuses:
         return "running"
     if "failed" in statuses or "aborted" in statuses:
