@@ -7,9 +7,10 @@ to nothing; for those, :func:`plan_fast` runs the same checks (when the store ch
 and fills the same fields from the snapshot, with one small function per event kind.
 
 It returns the one planned event — the tuple :meth:`JobStore.plan` returns for it — or
-None for everything else: a missing field, a retry, a stop, a job end, and any event
-that fails a check. The general planner then plans it, or raises with its message, so
-the two paths cannot disagree on what is legal. ``Store(fast_plan=False)`` plans every
+None for everything else: a missing field, a retry, a stop or an abort of a stage
+that still runs tasks, a job end, and any event that fails a check. The general
+planner then plans it, or raises with its message, so the two paths cannot disagree
+on what is legal. ``Store(fast_plan=False)`` plans every
 event the general way; tests/store/test_fast_plan.py plans every event of a BenchHub
 mix both ways and compares.
 
@@ -199,7 +200,9 @@ def _stage_start(
 def _stage_end(
     store: JobStore, nodes: NodeStore, job: LiveJob, ev: tuple, chk: bool
 ) -> Planned | None:
-    """stage_ready / stage_finish: pipeline, name and background come from the stage row."""
+    """stage_ready / finish / stop / abort: pipeline, name and background come from the
+    stage row. A stop or an abort of a stage that still runs tasks stops them first:
+    the general planner's work."""
     event, stage, node_id, node_name = ev[E_EVENT], ev[E_STAGE], ev[E_NODE], ev[E_NNAME]
     if stage is None or node_name is None or _slot(job, node_id, node_name, chk) is None:
         return None
@@ -207,7 +210,11 @@ def _stage_end(
     row = same.get(node_name) if same else None
     if row is None or row[S_STATUS] not in _LIVE_STAGE:
         return None
-    if chk:
+    if event == "stage_stop" or event == "stage_abort":
+        tasks = job.trows.get((stage, node_name), {}).values()
+        if any(trow[T_STATUS] in _LIVE_TASK for trow in tasks):
+            return None
+    elif chk:
         tasks = job.trows.get((stage, node_name), {}).values()
         if event == "stage_ready":
             if not row[S_BG] or row[S_STATUS] != "running":
@@ -283,6 +290,8 @@ _PLANNERS: dict[str, Planner] = {
     "stage_start": _stage_start,
     "stage_ready": _stage_end,
     "stage_finish": _stage_end,
+    "stage_stop": _stage_end,
+    "stage_abort": _stage_end,
     "task_start": _task_start,
     "task_ready": _task_end,
     "task_finish": _task_end,
