@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from benchhub_sim.cluster import Cluster, Node
@@ -47,7 +47,7 @@ class PlannedTask:
         """``command`` as one line: the shell command (what ``sh -c`` gets), the argv
         joined with shell quoting, the docker command line, or ``stop STAGE[.TASK]``.
         What the ``command`` column of the tasks table holds."""
-        return shlex.join(self.command) if isinstance(self.command, tuple) else self.command
+        return _line(self.command)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -317,28 +317,46 @@ def plan_task(
     def r(text: str, quote_it: bool = quote) -> str:
         return render(text, nodes=nodes, this=this, quote=quote_it)
 
-    command: str | tuple[str, ...]
-    if task.driver is Driver.SHELL:
-        command = r(task.shell.command) if task.shell else ""
-    elif task.driver is Driver.EXEC:
-        # argv entries reach the program unquoted: no shell reads them
-        command = tuple(r(arg, False) for arg in task.exec.argv) if task.exec else ()
-    elif task.driver is Driver.DOCKER:
-        command = _docker_command(task.docker, lambda text: r(text, False)) if task.docker else ""
-    else:
-        stop = task.stopper
-        target = (
-            "" if stop is None else stop.stage if stop.task is None else f"{stop.stage}.{stop.task}"
-        )
-        command = f"stop {target}".rstrip()
     return PlannedTask(
         name=task.name,
         driver=task.driver,
-        command=command,
+        command=_command(task, nodes, this, quote),
         background=task.background,
         ready=tuple(plan_task(check, nodes, this, quote) for check in task.ready),
         env=tuple((k, r(v, False)) for k, v in task.env),
     )
+
+
+def _command(
+    task: Task,
+    nodes: Mapping[str, Sequence[str]],
+    this: tuple[str, str, str] | None,
+    quote: bool,
+) -> str | tuple[str, ...]:
+    """The command of ``task`` (:attr:`PlannedTask.command`), rendered as :func:`plan_task`
+    says."""
+    from benchhub_sim.spec.template import render
+
+    def r(text: str, quote_it: bool = quote) -> str:
+        return render(text, nodes=nodes, this=this, quote=quote_it)
+
+    if task.driver is Driver.SHELL:
+        return r(task.shell.command) if task.shell else ""
+    if task.driver is Driver.EXEC:
+        # argv entries reach the program unquoted: no shell reads them
+        return tuple(r(arg, False) for arg in task.exec.argv) if task.exec else ()
+    if task.driver is Driver.DOCKER:
+        return _docker_command(task.docker, lambda text: r(text, False)) if task.docker else ""
+    stop = task.stopper
+    target = (
+        "" if stop is None else stop.stage if stop.task is None else f"{stop.stage}.{stop.task}"
+    )
+    return f"stop {target}".rstrip()
+
+
+def _line(command: str | tuple[str, ...]) -> str:
+    """A task's command as one line (:attr:`PlannedTask.line`)."""
+    return shlex.join(command) if isinstance(command, tuple) else command
 
 
 def command_line(
@@ -349,7 +367,7 @@ def command_line(
 ) -> str:
     """The command line (:attr:`PlannedTask.line`) of ``task`` rendered as :func:`plan_task`
     renders it, without rendering its env or its readiness checks."""
-    return plan_task(replace(task, env=(), ready=()), nodes, this, quote).line
+    return _line(_command(task, nodes, this, quote))
 
 
 def static_command(task: Task) -> str | None:

@@ -203,7 +203,7 @@ def simpy_mmc_logged(
     jobs: list[tuple] = []
     nodes: list[tuple] = []
     seq = [0]
-    blank = (None,) * 16  # every column after job_id, event and status
+    blank = (None,) * 15  # every column after job_id, event and status
 
     def log(rows: list[tuple], *row: Any) -> None:
         rows.append((seq[0], env.now, *row))
@@ -216,7 +216,7 @@ def simpy_mmc_logged(
             None, None)  # fmt: skip
         log(nodes, node, "state", "running_job", "running", k, None)
         log(jobs, k, "start", "running", *blank)
-        log(jobs, k, "pipeline_start", "running", 0, *blank[:15])
+        log(jobs, k, "pipeline_start", "running", 0, *blank[:14])
         run, task = (0, 0, "run", node, "w"), (0, "t", "shell", False, 0)
         no_task = (None, None, None, False, None, None, None, None, None, None)
         log(jobs, k, "stage_start", "running", *run, *no_task)
@@ -224,7 +224,7 @@ def simpy_mmc_logged(
         yield env.timeout(service)
         log(jobs, k, "task_finish", "finished", *run, *task, 0, None, None, 0, None)
         log(jobs, k, "stage_finish", "finished", *run, *no_task)
-        log(jobs, k, "pipeline_finish", "finished", 0, *blank[:15])
+        log(jobs, k, "pipeline_finish", "finished", 0, *blank[:14])
         log(jobs, k, "finish", "finished", *blank)
         for job_state in ("finished", "reporting", "cleanup"):
             log(nodes, node, "state", "running_job", job_state, k, None)

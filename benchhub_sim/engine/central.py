@@ -17,6 +17,7 @@ from benchhub_sim.engine.state import JobRun
 from benchhub_sim.errors import ScheduleError, WorkloadError
 from benchhub_sim.sched.assign import (
     Binding,
+    SlotRanks,
     min_nodes,
     node_matches,
     try_assign,
@@ -192,6 +193,7 @@ class Central:
         self.on_job_end: Any = None
         self._unschedulable: dict[int, str | None] = {}  # id(compiled spec) -> reason
         self._need: dict[int, int] = {}  # id(compiled spec) -> fewest nodes it runs on
+        self._ranks: dict[int, SlotRanks] = {}  # id(compiled spec) -> its node ranks
         #: bumped whenever free nodes, running jobs or queued jobs change other than by
         #: a submission; policies compare it to skip work that would give the same answer
         self.version = 0
@@ -237,7 +239,11 @@ class Central:
         if free is None:
             nodes = self.nodes
             free = self._free_nodes = [nodes[i] for i in self._free]
-        bindings = try_assign(job.c.slots, free, max_loader_pack=self.max_loader_pack)
+        c = job.c
+        ranks = self._ranks.get(id(c))
+        if ranks is None:
+            ranks = self._ranks[id(c)] = SlotRanks(c.slots)
+        bindings = try_assign(c.slots, free, max_loader_pack=self.max_loader_pack, ranks=ranks)
         if bindings is None:
             return False
         self.queue.remove(job)

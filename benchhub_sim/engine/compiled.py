@@ -41,6 +41,8 @@ class CompiledStage:
     task_pipeline_of: tuple[int | None, ...] = ()
     #: per task, its command line when it names no node (else rendered per node)
     commands: tuple[str | None, ...] = ()
+    #: per task, its driver's name (the ``driver`` column)
+    drivers: tuple[str, ...] = ()
 
 
 # (stage, slot, task, check, attempt, kind) -> index in a job's draws; kind "d" or "f"
@@ -111,7 +113,7 @@ class CompiledSpec:
     def select(self, stage: CompiledStage, bindings: tuple[Binding, ...]) -> tuple[Binding, ...]:
         """Bindings a stage runs on for one job."""
         if stage.static_slots is not None:
-            return tuple(bindings[i] for i in stage.static_slots)
+            return tuple([bindings[i] for i in stage.static_slots])
         return select_bindings(self.spec, stage.stage, bindings)
 
 
@@ -132,6 +134,7 @@ def _compile_stage(
     return CompiledStage(
         i, stage.name, pipeline, stage.background, stage, stage.tasks, tps, static,
         tuple(tp_of), tuple(static_command(t) for t in stage.tasks),
+        tuple(t.driver.value for t in stage.tasks),
     )  # fmt: skip
 
 

@@ -75,7 +75,7 @@ class Dispatcher:
         b = u.binding
         self.store.job(
             self.loop.now, u.job.job_id, event, status, st.pipeline, st.index, st.name,
-            b.node.node_id, b.slot.name, tr.t, tr.task.name, tr.task.driver.value,
+            b.node.node_id, b.slot.name, tr.t, tr.task.name, st.drivers[tr.t],
             tr.task.background, tr.attempt, exit_code, detail,
             task_pipeline=st.task_pipeline_of[tr.t], command=command,
         )  # fmt: skip
@@ -293,7 +293,11 @@ class Dispatcher:
     def _pipeline_done(self, job: JobRun) -> None:
         c = job.c
         p = job.pipeline
-        live_bg = any(u.live for u in job.units if u.stage.pipeline == p and u.stage.background)
+        live_bg = False  # a background stage of this pipeline still runs a task
+        for u in job.units:
+            if u.live and u.stage.background and u.stage.pipeline == p:
+                live_bg = True
+                break
         self.store.job(
             self.loop.now, job.job_id, "pipeline_finish", "background" if live_bg else "finished", p
         )

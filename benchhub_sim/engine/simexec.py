@@ -33,14 +33,11 @@ class SimulatedExecutor:
     def _draw(self, tr: TaskRun, check: int) -> float:
         """Duration of the task (check -1) or of its readiness check ``check``."""
         u = tr.unit
-        return self._draw_at(
-            u.job, u.stage.index, u.binding.slot.index, tr.t, tr.task, check, tr.attempt
-        )
-
-    def _draw_at(
-        self, job: JobRun, stage: int, slot: int, t: int, task: Task, check: int, attempt: int
-    ) -> float:
-        return self._draw_in(job.c, job.draws, stage, slot, t, task, check, attempt)
+        job = u.job
+        return self._draw_in(
+            job.c, job.draws, u.stage.index, u.binding.slot.index, tr.t, tr.task, check,
+            tr.attempt,
+        )  # fmt: skip
 
     def _draw_in(
         self, c: CompiledSpec, draws: Sequence[float], stage: int, slot: int, t: int,

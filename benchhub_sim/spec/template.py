@@ -21,6 +21,7 @@ import re
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from benchhub_sim.errors import SpecError
 
@@ -147,6 +148,13 @@ def parse_templates(text: str) -> list[TemplateRef]:
     return refs
 
 
+@lru_cache(maxsize=1024)
+def _parsed(text: str) -> tuple[TemplateRef, ...]:
+    """:func:`parse_templates` of ``text``, remembered: a simulated run renders the same
+    few command texts for every job of a spec."""
+    return tuple(parse_templates(text))
+
+
 def render(
     text: str,
     *,
@@ -186,7 +194,7 @@ def render(
     >>> render("on {{ .Node.Name }}", nodes={}, this=("cli", "id-loader", "10.0.0.3"))
     'on cli'
     """
-    refs = parse_templates(text)
+    refs = _parsed(text)
     errors: list[str] = []
     parts: list[str] = []
     pos = 0

@@ -7,9 +7,10 @@ to nothing; for those, :func:`plan_fast` runs the same checks (when the store ch
 and fills the same fields from the snapshot, with one small function per event kind.
 
 It returns the one planned event — the tuple :meth:`JobStore.plan` returns for it — or
-None for everything else: a missing field, a retry, a stop, a job end, and any event
-that fails a check. The general planner then plans it, or raises with its message, so
-the two paths cannot disagree on what is legal. ``Store(fast_plan=False)`` plans every
+None for everything else: a missing field, a retry, a stop or an abort of a stage
+that still runs tasks, a job end, and any event that fails a check. The general
+planner then plans it, or raises with its message, so the two paths cannot disagree
+on what is legal. ``Store(fast_plan=False)`` plans every
 event the general way; tests/store/test_fast_plan.py plans every event of a BenchHub
 mix both ways and compares.
 
@@ -59,20 +60,28 @@ _TASK_FROM = {
     "task_stop": _LIVE_TASK,
 }
 
-Planner = Callable[[JobStore, NodeStore, LiveJob, tuple, bool], "tuple | None"]
+#: a planned event and the row it changes, when the planner found it (see
+#: :meth:`JobStore.apply <benchhub_sim.store.jobs.JobStore.apply>`)
+Planned = tuple[tuple, "list | None"]
+Planner = Callable[[JobStore, NodeStore, LiveJob, tuple, bool], "Planned | None"]
 
 
-def plan_fast(store: JobStore, nodes: NodeStore, ev: tuple) -> tuple | None:
+def plan_fast(store: JobStore, nodes: NodeStore, ev: tuple, apply: bool = False) -> tuple | None:
     """The one event :meth:`JobStore.plan` would plan for ``ev``, or None to plan it there.
 
     Parameters
     ----------
     store : JobStore
-        The job snapshot (not changed here); its ``check`` says whether to check.
+        The job snapshot; its ``check`` says whether to check.
     nodes : NodeStore
         The node snapshot (an ``assign`` checks the node).
     ev : tuple
         The arguments of :meth:`Store.job <benchhub_sim.store.store.Store.job>`, in order.
+    apply : bool
+        Also apply the planned event to ``store`` (nothing is applied when the result
+        is None). The row the planner found (a task attempt's, a stage's) goes to
+        :meth:`JobStore.apply`, which then does not look it up again. False: the
+        snapshot is not changed.
     """
     event, status = ev[E_EVENT], ev[E_STATUS]
     planner = _PLANNERS.get(event)
@@ -86,7 +95,13 @@ def plan_fast(store: JobStore, nodes: NodeStore, ev: tuple) -> tuple | None:
         return None
     if job.lazy is not None:
         job.build()
-    return planner(store, nodes, job, ev, chk)
+    planned = planner(store, nodes, job, ev, chk)
+    if planned is None:
+        return None
+    one, row = planned
+    if apply:
+        store.apply(one, job, row)
+    return one
 
 
 def _slot(job: LiveJob, node_id: str | None, node_name: str | None, chk: bool) -> str | None:
@@ -107,7 +122,9 @@ def _slot(job: LiveJob, node_id: str | None, node_name: str | None, chk: bool) -
     return node_name
 
 
-def _assign(store: JobStore, nodes: NodeStore, job: LiveJob, ev: tuple, chk: bool) -> tuple | None:
+def _assign(
+    store: JobStore, nodes: NodeStore, job: LiveJob, ev: tuple, chk: bool
+) -> Planned | None:
     node_id, node_name = ev[E_NODE], ev[E_NNAME]
     if node_id is None or node_name is None:
         return None
@@ -121,18 +138,18 @@ def _assign(store: JobStore, nodes: NodeStore, job: LiveJob, ev: tuple, chk: boo
             or len(job.slots) >= job.row[J_NNODES]
         ):
             return None
-    return ev
+    return ev, None
 
 
-def _start(store: JobStore, nodes: NodeStore, job: LiveJob, ev: tuple, chk: bool) -> tuple | None:
+def _start(store: JobStore, nodes: NodeStore, job: LiveJob, ev: tuple, chk: bool) -> Planned | None:
     if chk and (job.row[J_STATUS] != "queued" or len(job.slots) != job.row[J_NNODES]):
         return None
-    return ev
+    return ev, None
 
 
 def _pipeline_start(
     store: JobStore, nodes: NodeStore, job: LiveJob, ev: tuple, chk: bool
-) -> tuple | None:
+) -> Planned | None:
     pipeline = ev[E_PIPE]
     if pipeline is None:
         return None
@@ -144,12 +161,12 @@ def _pipeline_start(
             return None
         if current is not None and (pipeline < current or job.pipelines[current] == "running"):
             return None
-    return ev
+    return ev, None
 
 
 def _pipeline_finish(
     store: JobStore, nodes: NodeStore, job: LiveJob, ev: tuple, chk: bool
-) -> tuple | None:
+) -> Planned | None:
     pipeline = ev[E_PIPE]
     if pipeline is None:
         return None
@@ -159,12 +176,12 @@ def _pipeline_finish(
         or job.fg
     ):
         return None
-    return ev
+    return ev, None
 
 
 def _stage_start(
     store: JobStore, nodes: NodeStore, job: LiveJob, ev: tuple, chk: bool
-) -> tuple | None:
+) -> Planned | None:
     (_, _, _, _, pipeline, stage, stage_name, node_id, node_name, _, _, _, background) = ev[:13]
     if None in (pipeline, stage, stage_name, node_id, node_name, background):
         return None
@@ -177,13 +194,15 @@ def _stage_start(
         job.row[J_STATUS] != "running" or job.pipelines.get(pipeline, "queued") != "running"
     ):
         return None
-    return ev
+    return ev, None
 
 
 def _stage_end(
     store: JobStore, nodes: NodeStore, job: LiveJob, ev: tuple, chk: bool
-) -> tuple | None:
-    """stage_ready / stage_finish: pipeline, name and background come from the stage row."""
+) -> Planned | None:
+    """stage_ready / finish / stop / abort: pipeline, name and background come from the
+    stage row. A stop or an abort of a stage that still runs tasks stops them first:
+    the general planner's work."""
     event, stage, node_id, node_name = ev[E_EVENT], ev[E_STAGE], ev[E_NODE], ev[E_NNAME]
     if stage is None or node_name is None or _slot(job, node_id, node_name, chk) is None:
         return None
@@ -191,7 +210,11 @@ def _stage_end(
     row = same.get(node_name) if same else None
     if row is None or row[S_STATUS] not in _LIVE_STAGE:
         return None
-    if chk:
+    if event == "stage_stop" or event == "stage_abort":
+        tasks = job.trows.get((stage, node_name), {}).values()
+        if any(trow[T_STATUS] in _LIVE_TASK for trow in tasks):
+            return None
+    elif chk:
         tasks = job.trows.get((stage, node_name), {}).values()
         if event == "stage_ready":
             if not row[S_BG] or row[S_STATUS] != "running":
@@ -200,12 +223,12 @@ def _stage_end(
                 return None
         elif any(trow[T_STATUS] in _LIVE_TASK for trow in tasks):
             return None
-    return (*ev[:4], row[S_PIPE], stage, row[S_SNAME], *ev[7:12], row[S_BG], *ev[13:])
+    return (*ev[:4], row[S_PIPE], stage, row[S_SNAME], *ev[7:12], row[S_BG], *ev[13:]), row
 
 
 def _task_start(
     store: JobStore, nodes: NodeStore, job: LiveJob, ev: tuple, chk: bool
-) -> tuple | None:
+) -> Planned | None:
     """A first attempt: the row is new; pipeline and stage name come from the stage row."""
     (time, job_id, event, status, pipeline, stage, stage_name, node_id, node_name, task,
      task_name, driver, background, attempt, exit_code, detail, role, task_pipeline,
@@ -226,14 +249,15 @@ def _task_start(
         return None
     if chk and srow[S_STATUS] != "running":  # type: ignore[index]
         return None
-    return (time, job_id, event, status, pipeline, stage, stage_name, node_id, slot, task,
-            task_name, driver, background, 0, exit_code, detail, role, task_pipeline,
-            command)  # fmt: skip
+    planned = (time, job_id, event, status, pipeline, stage, stage_name, node_id, slot, task,
+               task_name, driver, background, 0, exit_code, detail, role, task_pipeline,
+               command)  # fmt: skip
+    return planned, None
 
 
 def _task_end(
     store: JobStore, nodes: NodeStore, job: LiveJob, ev: tuple, chk: bool
-) -> tuple | None:
+) -> Planned | None:
     """task_ready / finish / fail / stop of an attempt whose row is in a legal status."""
     (time, job_id, event, status, pipeline, stage, stage_name, node_id, node_name, task, _, _,
      _, attempt, exit_code, detail, role, _, command) = ev  # fmt: skip
@@ -252,9 +276,10 @@ def _task_end(
     srow = same.get(slot) if same else None
     if srow is not None:
         pipeline, stage_name = srow[S_PIPE], srow[S_SNAME]
-    return (time, job_id, event, status, pipeline, stage, stage_name, node_id, slot, task,
-            row[T_TNAME], row[T_DRIVER], row[T_BG], attempt, exit_code, detail, role,
-            row[T_TP], command)  # fmt: skip
+    planned = (time, job_id, event, status, pipeline, stage, stage_name, node_id, slot, task,
+               row[T_TNAME], row[T_DRIVER], row[T_BG], attempt, exit_code, detail, role,
+               row[T_TP], command)  # fmt: skip
+    return planned, row
 
 
 _PLANNERS: dict[str, Planner] = {
@@ -265,6 +290,8 @@ _PLANNERS: dict[str, Planner] = {
     "stage_start": _stage_start,
     "stage_ready": _stage_end,
     "stage_finish": _stage_end,
+    "stage_stop": _stage_end,
+    "stage_abort": _stage_end,
     "task_start": _task_start,
     "task_ready": _task_end,
     "task_finish": _task_end,

@@ -21,7 +21,7 @@ from benchhub_sim.clock import monotonic
 from benchhub_sim.errors import UsageError
 from benchhub_sim.store.blocks import BlockLog, Template, merge_by_seq
 from benchhub_sim.store.packed import PackedTable, concat_batches
-from benchhub_sim.store.rows import rows_to_batch
+from benchhub_sim.store.rows import row_columns, rows_to_batch
 from benchhub_sim.store.schema import JOB_EVENTS_SCHEMA, NODE_EVENTS_SCHEMA
 
 #: buffered rows (per table) between two looks at the wall clock (flush_seconds)
@@ -33,8 +33,7 @@ Sink = Callable[[str, pa.RecordBatch], None]
 def _events_batch(seqs: list[int], rows: list[tuple], schema: pa.Schema) -> pa.RecordBatch:
     """A batch of ``schema`` from its ``seq`` column and row tuples of the other columns."""
     fields = list(schema)
-    arrays = [pa.array(seqs, fields[0].type)]
-    arrays += [pa.array([r[i] for r in rows], field.type) for i, field in enumerate(fields[1:])]
+    arrays = [pa.array(seqs, fields[0].type), *row_columns(rows, fields[1:])]
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 

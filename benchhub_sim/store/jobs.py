@@ -274,15 +274,17 @@ class LiveJob:
                                     (job_id, stage, srow[S_NODE], slot, k, "queued", None, None)
                                 )
         for (stage, slot, tp), rows in groups.items():
-            last = [
-                (r[T_STATUS], r[T_READY])
-                for r in rows
-                if attempts[(stage, slot, r[T_TASK])] == r[T_ATTEMPT]
-            ]
-            status = task_pipeline_status(last)
-            if len(rows) == 1:  # one task, one attempt: the usual task pipeline
-                start, stop = rows[0][T_START], rows[0][T_STOP]
+            if len(rows) == 1:  # one task, one attempt (its last): the usual task pipeline
+                row = rows[0]
+                status = task_pipeline_status(((row[T_STATUS], row[T_READY]),))
+                start, stop = row[T_START], row[T_STOP]
             else:
+                last = [
+                    (r[T_STATUS], r[T_READY])
+                    for r in rows
+                    if attempts[(stage, slot, r[T_TASK])] == r[T_ATTEMPT]
+                ]
+                status = task_pipeline_status(last)
                 start = min((r[T_START] for r in rows if r[T_START] is not None), default=None)
                 stop = max((r[T_STOP] for r in rows if r[T_STOP] is not None), default=None)
             if status != "finished" and status != "aborted":
@@ -378,12 +380,13 @@ def task_pipeline_status(last: Sequence[tuple[str, float | None]]) -> str:
     """
     if not last:
         return "queued"
-    statuses = {s for s, _ in last}
+    # one task: its status alone (no set to build, once per task pipeline of every job)
+    statuses = (last[0][0],) if len(last) == 1 else {s for s, _ in last}
     if "running" in statuses or "queued" in statuses:
         return "running"
     if "failed" in statuses or "aborted" in statuses:
         return "aborted"
-    if any(s == "stopped" and ready is None for s, ready in last):
+    if "stopped" in statuses and any(s == "stopped" and ready is None for s, ready in last):
         return "aborted"
     if "background" in statuses:
         return "background"
@@ -895,25 +898,32 @@ class JobStore:
 
     # -- applying -----------------------------------------------------------------------
 
-    def apply(self, ev: tuple) -> None:
-        """Update the snapshot for one planned event."""
+    def apply(self, ev: tuple, job: LiveJob | None = None, row: list | None = None) -> None:
+        """Update the snapshot for one planned event.
+
+        A caller that looked them up already (the fast planner) gives ``job``, the
+        event's live job, and ``row``: the tasks row of a task event's attempt (None for
+        a new attempt), the stages row of a stage event but ``stage_start``.
+        """
         (time, job_id, event, status, pipeline, stage, stage_name, node_id, node_name,
          task, task_name, driver, background, attempt, exit_code, detail, role, task_pipeline,
          command) = ev  # fmt: skip
-        job = self.live[job_id]
+        if job is None:
+            job = self.live[job_id]
         job.row[J_UPDATE] = time
         if event in _TASK_EVENTS:
-            key = (stage, node_name)
-            by_task = job.trows.get(key)
-            if by_task is None:
-                by_task = job.trows[key] = {}
-            row = by_task.get((task, attempt))
             if row is None:
-                row = new_task_row(job_id, pipeline, stage, stage_name, node_id, node_name,
-                                   task, task_name, driver, attempt, background, status,
-                                   task_pipeline)  # fmt: skip
-                by_task[(task, attempt)] = row
-                job.attempts[(stage, node_name, task)] = attempt
+                key = (stage, node_name)
+                by_task = job.trows.get(key)
+                if by_task is None:
+                    by_task = job.trows[key] = {}
+                row = by_task.get((task, attempt))
+                if row is None:
+                    row = new_task_row(job_id, pipeline, stage, stage_name, node_id, node_name,
+                                       task, task_name, driver, attempt, background, status,
+                                       task_pipeline)  # fmt: skip
+                    by_task[(task, attempt)] = row
+                    job.attempts[(stage, node_name, task)] = attempt
             row[T_STATUS] = status
             if exit_code is not None:
                 row[T_EXIT] = exit_code
@@ -935,7 +945,8 @@ class JobStore:
                 by_slot[node_name] = row
                 old = None
             else:
-                row = job.srows[stage][node_name]
+                if row is None:
+                    row = job.srows[stage][node_name]
                 old = row[S_STATUS]
                 row[S_STATUS] = status
                 if event == "stage_ready":
@@ -1000,14 +1011,10 @@ class JobStore:
             self.done_simple.append(shape, job_id, start, job.row[J_STOP], units, logs)
             job.lazy = None
         else:
-            for row in job.pipeline_rows():
-                self.done_stage_pipelines.append(tuple(row))
-            for row in job.stage_rows():
-                self.done_stages.append(tuple(row))
-            for tp_row in job.task_pipeline_rows():
-                self.done_task_pipelines.append(tp_row)
-            for row in job.task_rows():
-                self.done_tasks.append(tuple(row))
+            self.done_stage_pipelines.extend(map(tuple, job.pipeline_rows()))
+            self.done_stages.extend(map(tuple, job.stage_rows()))
+            self.done_task_pipelines.extend(job.task_pipeline_rows())
+            self.done_tasks.extend(map(tuple, job.task_rows()))
         self._set_final(job_id, job.row[J_STATUS])
         self.n_ended[job.row[J_STATUS]] += 1
         self._count_ended(1)

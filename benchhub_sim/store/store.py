@@ -238,9 +238,8 @@ class Store:
               task, task_name, driver, background, attempt, exit_code, detail, role,
               task_pipeline, command)  # fmt: skip
         # most events: no expansion to plan
-        one = plan_fast(self.jobs, self.nodes, ev) if self.fast_plan else None
+        one = plan_fast(self.jobs, self.nodes, ev, True) if self.fast_plan else None
         if one is not None:
-            self.jobs.apply(one)
             self.history.job_row(one)
         else:
             apply, log = self.jobs.apply, self.history.job_row

@@ -11,6 +11,7 @@ from benchhub_sim.cluster import Node
 from benchhub_sim.errors import ScheduleError
 from benchhub_sim.sched.assign import (
     Slot,
+    SlotRanks,
     _assign_any,
     _greedy,
     assign_nodes,
@@ -185,3 +186,40 @@ def test_assign_any_prefers_nodes_of_role_any_then_others_in_order():
         ("w-2", "d", "any"),
     ]
     assert try_assign(slots, free[:2]) is None
+
+
+# -- the engine's memo of node ranks gives the bindings of a call without it -----------
+
+CLUSTER = [
+    Node(f"{role.value}{i}", role, cores=cores)
+    for i, (role, cores) in enumerate(
+        [(DB, 16.0), (DB, 4.0), (LD, 8.0), (LD, 8.0), (LD, 2.0), (ANY, 8.0), (ANY, 1.0)]
+    )
+]
+SHAPES = [
+    spec(
+        NodeAssignment("db", DB, requirements=Requirements(cores=8)),
+        NodeAssignment("l", LD, count=2),
+    ),
+    spec(NodeAssignment("w", ANY, count=2), NodeAssignment("srv", DB)),
+    spec(
+        NodeAssignment("l", LD, selectors=(Selector(name="loader3"), Selector(role=ANY)), count=2)
+    ),
+]
+
+
+@settings(max_examples=examples(40), deadline=None)
+@given(
+    shape=st.sampled_from(range(len(SHAPES))),
+    pack=st.sampled_from([1, 2]),
+    frees=st.lists(
+        st.lists(st.booleans(), min_size=len(CLUSTER), max_size=len(CLUSTER)), max_size=8
+    ),
+)
+def test_slot_ranks_memo_gives_the_bindings_of_a_fresh_call(shape, pack, frees):
+    slots = job_slots(SHAPES[shape])
+    memo = SlotRanks(slots)
+    for mask in frees:
+        free = [node for node, is_free in zip(CLUSTER, mask, strict=True) if is_free]
+        fresh = try_assign(slots, free, max_loader_pack=pack)
+        assert try_assign(slots, free, max_loader_pack=pack, ranks=memo) == fresh

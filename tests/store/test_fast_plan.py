@@ -81,7 +81,8 @@ def test_fast_plans_equal_general_plans_on_a_benchhub_mix(check):
     store = run_mix(check, ComparingStore(check))
     # every common event kind went the fast way at least once
     for event in ("assign", "start", "pipeline_start", "pipeline_finish", "stage_start",
-                  "stage_ready", "stage_finish", "task_start", "task_ready", "task_finish"):  # fmt: skip
+                  "stage_ready", "stage_finish", "stage_stop", "task_start", "task_ready",
+                  "task_finish"):  # fmt: skip
         assert store.fast[event] > 0, event
     # job ends and stops expand to several events: the general planner's work
     assert store.general["finish"] > 0 and store.fast["finish"] == 0

@@ -97,3 +97,21 @@ def test_take_gives_the_rows_asked_for_in_that_order(indices, plain_bytes):
     assert list(zip(*taken.to_pydict().values(), strict=True)) == [rows[i] for i in indices]
     assert packed.slice(65, 10).column("n").to_pylist() == [65, 66, 67, 68, 69]
     assert packed.select(["kind"]).column("kind").to_pylist() == [k for _, k in rows]
+
+
+@settings(max_examples=examples(30), deadline=None)
+@given(chunks=st.lists(st.integers(0, 7), max_size=8))
+def test_row_buffer_extend_keeps_the_batches_of_appends(chunks):
+    from benchhub_sim.store.rows import RowBuffer
+
+    one, many = RowBuffer(SCHEMA, flush_rows=3), RowBuffer(SCHEMA, flush_rows=3)
+    n = 0
+    for size in chunks:
+        rows = [(n + i, "abc"[(n + i) % 3]) for i in range(size)]
+        n += size
+        for row in rows:
+            one.append(row)
+        many.extend(iter(rows))
+    assert many.n == one.n == n and many.rows == one.rows
+    assert [b.num_rows for b in many.packed.batches()] == [b.num_rows for b in one.packed.batches()]
+    assert many.table().equals(one.table())

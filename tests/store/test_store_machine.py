@@ -469,3 +469,25 @@ StoreMachine.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 test_store_machine = StoreMachine.TestCase
+
+
+@pytest.mark.parametrize(
+    ("last", "status"),
+    [
+        ([], "queued"),
+        ([("running", None)], "running"),
+        ([("finished", None), ("queued", None)], "running"),  # a retry waits
+        ([("failed", None)], "aborted"),
+        ([("finished", None), ("failed", None)], "aborted"),
+        ([("stopped", None)], "aborted"),  # stopped before it was ready
+        ([("stopped", 5.0)], "finished"),  # a background task stopped once ready
+        ([("background", 3.0)], "background"),
+        ([("finished", None), ("background", 1.0)], "background"),
+        ([("stopped", 2.0), ("finished", None)], "finished"),
+        ([("finished", None)], "finished"),
+    ],
+)
+def test_task_pipeline_status_follows_the_last_attempts(last, status):
+    from benchhub_sim.store.jobs import task_pipeline_status
+
+    assert task_pipeline_status(last) == status
