@@ -117,17 +117,26 @@ class SwfTrace:
         ``-1`` is kept as the *missing* marker, as in the file.
     path : str
         Where the trace was read from, empty when unknown.
-    n_jobs : int
-        Job lines read (the length of every column).
+    n_jobs : int, optional
+        Job lines read (the length of every column); needed only when no column is kept.
     """
 
     header: Mapping[str, str]
     columns: Mapping[str, np.ndarray]
     path: str = field(default="")
-    n_jobs: int = 0
+    n_jobs: int | None = None
+
+    def __post_init__(self) -> None:
+        lengths = {len(values) for values in self.columns.values()}
+        if self.n_jobs is None and len(lengths) == 1:
+            object.__setattr__(self, "n_jobs", lengths.pop())
+        elif lengths - {self.n_jobs} or self.n_jobs is None:
+            raise ValueError(
+                f"SwfTrace: columns of {sorted(lengths)} values for n_jobs={self.n_jobs}"
+            )
 
     def __len__(self) -> int:
-        return self.n_jobs
+        return self.n_jobs or 0  # never None after __post_init__
 
     @cached_property
     def jobs(self) -> pd.DataFrame:

@@ -374,3 +374,14 @@ def test_a_trace_of_header_only_has_no_jobs(tmp_path):
     trace = read_swf(_write(tmp_path, "; MaxProcs: 4\n\n"))
     assert len(trace) == 0 and trace.columns["submit_time"].shape == (0,)
     assert list(trace.jobs.columns) == list(SWF_FIELDS)
+
+
+def test_a_trace_knows_its_length_from_its_columns():
+    from benchhub_sim.workload.swf import SwfTrace
+
+    assert len(SwfTrace({}, {"run_time": np.ones(3)})) == 3
+    assert len(SwfTrace({}, {}, n_jobs=4)) == 4  # no column kept: the count says
+    for columns, n in [({"run_time": np.ones(3), "submit_time": np.ones(2)}, None),
+                       ({}, None), ({"run_time": np.ones(3)}, 2)]:  # fmt: skip
+        with pytest.raises(ValueError, match="SwfTrace: columns of"):
+            SwfTrace({}, columns, n_jobs=n)
