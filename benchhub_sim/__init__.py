@@ -53,7 +53,7 @@ from benchhub_sim.errors import (
     WorkloadError,
 )
 from benchhub_sim.io import register_run_writer
-from benchhub_sim.lazy import lazy_getattr
+from benchhub_sim.lazy import lazy_dir, lazy_getattr
 
 #: the package's layers, lowest first: a module imports from its own layer or below
 LAYERS: tuple[tuple[str, ...], ...] = (
@@ -212,8 +212,7 @@ __all__ = [
 __getattr__ = lazy_getattr(__name__, _LAZY)
 
 
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__dir__ = lazy_dir(__name__, __all__)
 
 
 class _Package(types.ModuleType):

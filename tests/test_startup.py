@@ -92,3 +92,18 @@ def test_replaying_a_trace_loads_no_plotting_graph_or_pandas_code_of_ours(tmp_pa
     ours = {"benchhub_sim.store.fold", "benchhub_sim.store.query", "benchhub_sim.analysis.metrics"}
     loaded = {m for m in modules if m.split(".")[0] in ("matplotlib", "networkx") or m in ours}
     assert loaded == set()
+
+
+def test_lazy_names_are_listed_before_their_first_use():
+    """Tab completion in a notebook lists the names a package imports on first use."""
+    probe = (
+        "import json, sys, benchhub_sim, benchhub_sim.analysis as a, benchhub_sim.store as s\n"
+        "names = {'bh': sorted(set(benchhub_sim.__all__) - set(dir(benchhub_sim))),\n"
+        "         'analysis': sorted(set(a.__all__) - set(dir(a))),\n"
+        "         'store': sorted(set(s.__all__) - set(dir(s)))}\n"
+        "print(json.dumps([names, 'benchhub_sim.analysis.metrics' in sys.modules]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    missing, imported = json.loads(out.stdout)
+    assert missing == {"bh": [], "analysis": [], "store": []}
+    assert not imported  # listing them imported nothing

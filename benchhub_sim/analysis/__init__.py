@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from benchhub_sim.lazy import lazy_getattr
+from benchhub_sim.lazy import lazy_dir, lazy_getattr
 
 #: the module of every name, imported on first use (PEP 562): the summary line of a
 #: command needs neither pandas nor matplotlib
@@ -64,6 +64,7 @@ _LAZY: dict[str, str] = {
     "write_report": "benchhub_sim.analysis.report",
 }
 __getattr__ = lazy_getattr(__name__, _LAZY)
+__dir__ = lazy_dir(__name__, _LAZY)
 
 __all__ = [
     "BATSIM_COLUMNS",

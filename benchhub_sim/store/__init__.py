@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from benchhub_sim.lazy import lazy_getattr
+from benchhub_sim.lazy import lazy_dir, lazy_getattr
 from benchhub_sim.store.history import History
 from benchhub_sim.store.jobs import JobStore
 from benchhub_sim.store.nodes import NodeStore
@@ -40,6 +40,7 @@ _LAZY: dict[str, str] = {
     ),
 }  # fmt: skip
 __getattr__ = lazy_getattr(__name__, _LAZY)
+__dir__ = lazy_dir(__name__, _LAZY)
 
 if TYPE_CHECKING:  # what __getattr__ returns, for type checkers and editors
     from benchhub_sim.store.fold import as_of, fold_history
