@@ -314,10 +314,12 @@ def targets(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     )
     huge, ref = ok.get(("swf-easy", 10 * M)), ok.get(("swf-easy", 100 * K))
     if huge and ref:
-        per = (huge["seconds"] / huge["size"]) / (ref["seconds"] / ref["size"])
+        # CPU seconds: the two cases run minutes apart, under whatever else the machine runs
+        per = (huge["cpu_seconds"] / huge["size"]) / (ref["cpu_seconds"] / ref["size"])
+        wall = (huge["seconds"] / huge["size"]) / (ref["seconds"] / ref["size"])
         add(
-            "4. 10M-job SWF replay streamed < 2 GB, cost per job <= 1.3x the 100k case",
-            f"{huge['simulate_peak_rss_mb']:,.0f} MB, {per:.2f}x",
+            "4. 10M-job SWF replay streamed < 2 GB, CPU per job <= 1.3x the 100k case",
+            f"{huge['simulate_peak_rss_mb']:,.0f} MB, {per:.2f}x CPU per job ({wall:.2f}x wall)",
             huge["simulate_peak_rss_mb"] < 2048 and per <= 1.3,
         )
     else:
