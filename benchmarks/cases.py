@@ -44,7 +44,8 @@ Cases
     the start time of every job with AccaSim's when ``accasim`` ran first.
 ``cmd-help``
     ``python -m benchhub_sim --help``, best of five.
-``overload-fcfs``, ``overload-easy``, ``overload-conservative``, ``overload-sjf``, ``overload-priority``
+``overload-fcfs``, ``overload-easy``, ``overload-conservative``, ``overload-sjf``, ``overload-priority``,
+``overload-benchhub``
     A long queue: the ``data/make_swf.py`` trace at offered load 2.5 on 400 nodes,
     replayed from the file to a run directory under that policy.
 ``write``
@@ -82,7 +83,7 @@ MIX_RATE = 0.04
 SWF_NODES, SWF_LOAD = 256, 0.85
 PEER_NODES, PEER_LOAD = 256, 0.9
 OVERLOAD_NODES, OVERLOAD_LOAD = 400, 2.5
-OVERLOAD_POLICIES = ("fcfs", "easy", "conservative", "sjf", "priority")
+OVERLOAD_POLICIES = ("fcfs", "easy", "conservative", "sjf", "priority", "benchhub")
 #: AccaSim's trace times start here (its default 0 works too; this keeps every
 #: simulated time of AccaSim positive): subtracted again from its start times
 ACCASIM_EPOCH = 1_000_000

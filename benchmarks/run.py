@@ -38,7 +38,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 DEFAULT_OUT = HERE / "results" / "latest.json"
-POLICIES = ("fcfs", "easy", "conservative", "sjf", "priority")
+POLICIES = ("fcfs", "easy", "conservative", "sjf", "priority", "benchhub")
 #: cases that do not run our code: run once, not per checkout
 PEER_CASES = frozenset({"accasim"})
 #: seconds an overloaded replay may take before it is stopped (its target is 60 s)
