@@ -8,10 +8,12 @@ pandas, for the line a command prints at its end.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
+import pyarrow.compute as pc
 
 
 def job_span(submit: np.ndarray, stop: np.ndarray) -> float:
@@ -41,20 +43,87 @@ def window(submit: np.ndarray, stop: np.ndarray, end: float) -> tuple[float, flo
     return start, float(last) if not np.isnan(last) else end
 
 
-def mean_busy(
-    starts: np.ndarray,
-    stops: np.ndarray,
-    weight: np.ndarray,
-    span: tuple[float, float],
-    n_nodes: int,
-) -> float:
-    """Busy node-seconds over nodes x window: each time ``weight`` nodes were held, from
-    ``starts`` to ``stops``, clipped to the window ``span``; NaN for an empty window."""
+#: values summed at once by :class:`BlockSum` (its result does not depend on the pieces)
+SUM_BLOCK = 65_536
+
+
+class BlockSum:
+    """The sum of values given in pieces, the same whatever the pieces: ``np.sum`` of
+    each block of :data:`SUM_BLOCK` values in order, the blocks' sums added exactly. A
+    run read row group by row group and the same run in memory give the same number;
+    under one block it is ``np.sum`` of the values."""
+
+    def __init__(self) -> None:
+        self._sums: list[float] = []
+        self._rest = np.empty(0)
+
+    def add(self, values: np.ndarray) -> None:
+        """Add ``values`` (in order, after those added before)."""
+        values = np.concatenate([self._rest, values]) if len(self._rest) else values
+        full = len(values) - len(values) % SUM_BLOCK
+        self._sums.extend(
+            float(np.sum(values[lo : lo + SUM_BLOCK])) for lo in range(0, full, SUM_BLOCK)
+        )
+        self._rest = values[full:]
+
+    def total(self) -> float:
+        return math.fsum([*self._sums, float(np.sum(self._rest))])
+
+
+def busy_seconds(
+    starts: np.ndarray, stops: np.ndarray, weight: np.ndarray | float, span: tuple[float, float]
+) -> np.ndarray:
+    """Node-seconds of each time ``weight`` nodes were held from ``starts`` to
+    ``stops``, clipped to the window ``span``."""
+    start, end = span
+    return np.asarray(weight * (np.clip(stops, start, end) - np.clip(starts, start, end)))
+
+
+def busy_fraction(busy: float, span: tuple[float, float], n_nodes: int) -> float:
+    """``busy`` node-seconds over nodes x window (NaN for an empty window)."""
     start, end = span
     if end <= start:
         return float("nan")
-    held = np.clip(stops, start, end) - np.clip(starts, start, end)
-    return float(np.sum(weight * held) / max(n_nodes, 1) / (end - start))
+    return float(busy / max(n_nodes, 1) / (end - start))
+
+
+def bound_busy(
+    job_id: np.ndarray,
+    start: np.ndarray,
+    stop: np.ndarray,
+    bindings: Iterable[tuple[np.ndarray, np.ndarray]],
+    end: float,
+    span: tuple[float, float],
+) -> float | None:
+    """Busy node-seconds in the window ``span``, from the bindings of nodes to jobs
+    (``assignments`` rows of a run without loader packing, where a job holds a node
+    once): each node held from its binding to its job's stop, or to ``end`` for a job
+    still running or not in the jobs table. The bindings come in pieces, so that a
+    10M-job run is read a row group at a time. None when there is no binding or a
+    started job has none (its nodes are known from elsewhere).
+
+    Parameters
+    ----------
+    job_id, start, stop : numpy.ndarray
+        The jobs table's ids (unique), start and stop times (NaN: none).
+    bindings : iterable of (numpy.ndarray, numpy.ndarray)
+        Pieces of the bindings: job ids and times, one per binding.
+    end : float
+        The run's last time.
+    span : (float, float)
+        The window.
+    """
+    order = np.argsort(job_id, kind="stable")
+    bound = np.zeros(len(job_id), dtype=bool)
+    total = BlockSum()
+    n = 0
+    for bound_job, bound_time in bindings:
+        n += len(bound_job)
+        stops = _stops_of_bindings(job_id, order, stop, bound_job, end, bound)
+        total.add(busy_seconds(bound_time.astype(np.float64), stops, 1.0, span))
+    if not n or (~np.isnan(start) & ~bound).any():
+        return None
+    return total.total()
 
 
 def held_of_bindings(
@@ -65,35 +134,37 @@ def held_of_bindings(
     bound_time: np.ndarray,
     end: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """When nodes were held, from the bindings of nodes to jobs (``assignments`` rows of
-    a run without loader packing, where a job holds a node once): from the binding to
-    the job's stop, or to ``end`` for a job still running or not in the jobs table.
-    None when a started job has no binding (its nodes are known from elsewhere).
-
-    Parameters
-    ----------
-    job_id, start, stop : numpy.ndarray
-        The jobs table's ids (unique), start and stop times (NaN: none).
-    bound_job, bound_time : numpy.ndarray
-        One binding per row: its job id and time.
-    end : float
-        The run's last time.
-    """
-    times = bound_time.astype(np.float64)
-    if not len(job_id):
-        return times, np.full(len(times), end), np.ones(len(times))
-    order = np.argsort(job_id, kind="stable")
-    at = np.searchsorted(job_id[order], bound_job).clip(0, len(job_id) - 1)
-    known = job_id[order][at] == bound_job
-    pos = order[at][known]
+    """When nodes were held, from the bindings of nodes to jobs, as :func:`bound_busy`
+    counts them (all at once): starts, stops and weights (ones). None when a started job
+    has no binding."""
     bound = np.zeros(len(job_id), dtype=bool)
-    bound[pos] = True
+    order = np.argsort(job_id, kind="stable")
+    stops = _stops_of_bindings(job_id, order, stop, bound_job, end, bound)
     if (~np.isnan(start) & ~bound).any():
         return None
-    stops = np.full(len(times), np.nan)
+    return bound_time.astype(np.float64), stops, np.ones(len(stops))
+
+
+def _stops_of_bindings(
+    job_id: np.ndarray,
+    order: np.ndarray,
+    stop: np.ndarray,
+    bound_job: np.ndarray,
+    end: float,
+    bound: np.ndarray,
+) -> np.ndarray:
+    """The stop of each binding's job (``order`` sorts ``job_id``), ``end`` for a job
+    without a stop or not in the jobs table; marks the jobs found in ``bound``."""
+    stops = np.full(len(bound_job), end)
+    if not len(job_id):
+        return stops
+    ids = job_id[order]
+    at = np.searchsorted(ids, bound_job).clip(0, len(ids) - 1)
+    known = ids[at] == bound_job
+    pos = order[at][known]
+    bound[pos] = True
     stops[known] = stop[pos]
-    stops = np.where(np.isnan(stops), end, stops)
-    return times, stops, np.ones(len(times))
+    return np.where(np.isnan(stops), end, stops)
 
 
 def headline(run: Any) -> dict[str, Any] | None:
@@ -106,22 +177,22 @@ def headline(run: Any) -> dict[str, Any] | None:
     """
     meta = getattr(run, "meta", None) or {}
     rows_table = getattr(run, "rows_table", None)
-    if not callable(rows_table) or meta.get("max_loader_pack") != 1:
+    if not callable(rows_table) or not callable(getattr(run, "row_pieces", None)):
+        return None
+    if meta.get("max_loader_pack") != 1:
         return None
     jobs = rows_table("jobs", ["job_id", "status", "submit_time", "start_time", "stop_time"])
-    status = jobs["status"].to_numpy(zero_copy_only=False).astype(object)
+    counts = {
+        str(v["values"]): int(v["counts"]) for v in pc.value_counts(jobs["status"]).to_pylist()
+    }
     job_id = jobs["job_id"].to_numpy(zero_copy_only=False)
     submit, start, stop = (
         jobs[c].to_numpy(zero_copy_only=False).astype(np.float64)
         for c in ("submit_time", "start_time", "stop_time")
     )
-    finished = int((status == "finished").sum())
-    aborted = int((status == "aborted").sum())
+    finished, aborted = counts.get("finished", 0), counts.get("aborted", 0)
     utilization = float("nan")
     if len(job_id):
-        a = rows_table("assignments", ["job_id", "time"])
-        if not a.num_rows:
-            return None
         end = last_time(
             [
                 np.nanmax(stop) if not np.isnan(stop).all() else None,
@@ -129,17 +200,16 @@ def headline(run: Any) -> dict[str, Any] | None:
                 *(run.time_span(name)[1] for name in ("job_events", "node_events")),
             ]
         )
-        held = held_of_bindings(
-            job_id,
-            start,
-            stop,
-            a["job_id"].to_numpy(zero_copy_only=False),
-            a["time"].to_numpy(zero_copy_only=False),
-            end,
+        span = window(submit, stop, end)
+        pieces = run.row_pieces("assignments", ["job_id", "time"])
+        bindings = (
+            (p["job_id"].to_numpy(zero_copy_only=False), p["time"].to_numpy(zero_copy_only=False))
+            for p in pieces
         )
-        if held is None:
+        busy = bound_busy(job_id, start, stop, bindings, end, span)
+        if busy is None:
             return None
-        utilization = mean_busy(*held, window(submit, stop, end), run.num_rows("nodes"))
+        utilization = busy_fraction(busy, span, run.num_rows("nodes"))
     return {
         "jobs": len(job_id),
         "finished": finished,

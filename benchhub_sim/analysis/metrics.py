@@ -20,10 +20,13 @@ import pandas as pd
 
 from benchhub_sim.analysis.display import SETUP_FIELDS, SUMMARY_FIELDS, Summary, SummaryTable
 from benchhub_sim.analysis.headline import (
+    BlockSum,
+    bound_busy,
+    busy_fraction,
+    busy_seconds,
     held_of_bindings,
     job_span,
     last_time,
-    mean_busy,
     mean_wait,
     window,
 )
@@ -421,7 +424,33 @@ def _mean_utilization(run: Any, jobs: pd.DataFrame) -> float:
     span = _window(run, jobs)
     if not len(jobs) or span[1] <= span[0]:
         return float("nan")
-    return mean_busy(*_held(run, jobs), span, _n_nodes(run))
+    busy = _busy_unpacked(run, jobs, span)
+    if busy is None:
+        total = BlockSum()
+        total.add(busy_seconds(*_held(run, jobs), span))
+        busy = total.total()
+    return busy_fraction(busy, span, _n_nodes(run))
+
+
+def _busy_unpacked(run: Any, jobs: pd.DataFrame, span: tuple[float, float]) -> float | None:
+    """Busy node-seconds in ``span`` of a run without loader packing, from its
+    ``assignments`` a piece at a time (:func:`bound_busy`); None as for
+    :func:`_held_unpacked`."""
+    meta = getattr(run, "meta", None) or {}
+    if meta.get("max_loader_pack") != 1:
+        return None
+    row_pieces = getattr(run, "row_pieces", None)
+    if callable(row_pieces):
+        bindings: Any = (
+            (p["job_id"].to_numpy(zero_copy_only=False), p["time"].to_numpy(zero_copy_only=False))
+            for p in row_pieces("assignments", ["job_id", "time"])
+        )
+    else:
+        a = _event_rows(run, "assignments", ["job_id", "time"])
+        bindings = [] if a is None else [(a["job_id"].to_numpy(), a["time"].to_numpy())]
+    start, stop = _floats(jobs, "start_time", "stop_time")
+    end = _run_end(run, jobs)
+    return bound_busy(jobs["job_id"].to_numpy(), start, stop, bindings, end, span)
 
 
 def node_utilization(run: Any) -> pd.Series:

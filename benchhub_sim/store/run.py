@@ -1068,6 +1068,17 @@ class Run:
             table = keep(tables[name].select(need))
         return table
 
+    def row_pieces(self, name: str, columns: Sequence[str]) -> Iterator[pa.Table]:
+        """Columns ``columns`` of table ``name`` in pieces (row group by row group from
+        its file, batch by batch from its compressed form; the whole table when it is in
+        memory): a metric that folds a table piece by piece holds one piece at a time."""
+        tables = self.tables
+        pieces = tables.pieces(name, list(columns)) if isinstance(tables, LazyTables) else None
+        if pieces is None:
+            yield self.rows_table(name, columns)
+        else:
+            yield from pieces
+
     def num_rows(self, name: str) -> int:
         """Rows of table ``name``; from the Parquet footer when it is still on disk."""
         return _num_rows(self.tables, name)

@@ -58,3 +58,53 @@ def test_headline_of_a_run_without_jobs():
     h = headline(Run({}, {"max_loader_pack": 1}))
     assert h is not None and h["jobs"] == 0
     assert math.isnan(h["makespan_s"]) and math.isnan(h["utilization"])
+
+
+def test_a_sum_in_pieces_does_not_depend_on_the_pieces():
+    """Utilization adds node-seconds a row group at a time; the total is the same for
+    any split (a run on disk and the same run in memory agree), and under one block it
+    is numpy's sum."""
+    import numpy as np
+
+    from benchhub_sim.analysis.headline import SUM_BLOCK, BlockSum
+
+    rng = np.random.default_rng(3)
+    values = rng.lognormal(5, 4, 3 * SUM_BLOCK + 17)  # magnitudes over many decades
+    totals = set()
+    for cuts in ([], [1], [SUM_BLOCK], [5, SUM_BLOCK + 3, 2 * SUM_BLOCK + 9], range(0, len(values), 1000)):  # fmt: skip
+        total = BlockSum()
+        for piece in np.split(values, list(cuts)):
+            total.add(piece)
+        totals.add(total.total())
+    assert len(totals) == 1
+    assert totals.pop() == pytest.approx(math.fsum(values), rel=1e-12)
+    small = BlockSum()
+    small.add(values[:1000])
+    assert small.total() == float(np.sum(values[:1000]))
+
+
+def test_bindings_read_in_pieces_give_the_busy_time_of_all_at_once():
+    """Job 1 (2 nodes, bound at 0, stops at 10), job 2 (bound at 10, stops at 15), a
+    binding of a job not in the table (held to the end, 20), window 0-20."""
+    import numpy as np
+
+    from benchhub_sim.analysis.headline import bound_busy, held_of_bindings
+
+    job_id, start, stop = np.array([2, 1]), np.array([10.0, 0.0]), np.array([15.0, 10.0])
+    bound_job, bound_time = np.array([1, 1, 2, 9]), np.array([0.0, 0.0, 10.0, 18.0])
+    expected = 10 + 10 + 5 + 2
+    pieces = [(bound_job[:1], bound_time[:1]), (bound_job[1:], bound_time[1:])]
+    assert bound_busy(job_id, start, stop, pieces, 20.0, (0.0, 20.0)) == expected
+    starts, stops, _ = held_of_bindings(job_id, start, stop, bound_job, bound_time, 20.0)
+    assert float(np.sum(stops - starts)) == expected
+    # a started job without a binding: its nodes are known elsewhere
+    assert bound_busy(job_id, start, stop, pieces[:1], 20.0, (0.0, 20.0)) is None
+    assert bound_busy(job_id, start, stop, [], 20.0, (0.0, 20.0)) is None
+
+
+def test_row_pieces_of_a_run_are_its_rows(runs):
+    import pyarrow as pa
+
+    for run in runs:
+        pieces = list(run.row_pieces("assignments", ["job_id", "time"]))
+        assert pa.concat_tables(pieces).equals(run.rows_table("assignments", ["job_id", "time"]))
