@@ -90,3 +90,21 @@ def test_existing_run_directory_is_not_overwritten_silently(tmp_path, capsys):
     assert main(args) == 2
     assert "already holds a run" in capsys.readouterr().err
     assert main([*args, "--overwrite"]) == 0
+
+
+def test_abort_reasons_read_two_columns_of_a_run_directory(tmp_path, capsys):
+    """The reasons printed after a run come from the jobs' status and reason columns,
+    not the whole jobs table (which took 8 GB of a 10M-job replay to print nothing)."""
+    from benchhub_sim.cli.common import print_abort_reasons
+
+    out = tmp_path / "run"
+    spec = str(DATA / "specs" / "db-loaders.yml")
+    assert main(["simulate", "--nodes", "8", "--spec", spec, "--out", str(out)]) == 0
+    capsys.readouterr()
+    run = load_run(out)
+    print_abort_reasons(run)
+    assert capsys.readouterr().out == (
+        "  aborted x1: unschedulable: assignment 'db' needs 1 node(s) of role database"
+        " matching its selectors/requirements, 0 available of 8\n"
+    )
+    assert "jobs" not in run.tables.loaded()

@@ -96,7 +96,7 @@ def main(args: argparse.Namespace) -> int:
 
     # a trace is read by replay() alone, so that it can let the trace go once its jobs are made
     source = open_source(args.source) if Path(args.source).is_dir() else args.source
-    total = len(source.jobs) if isinstance(source, Run) and args.warm_start is None else None
+    total = source.num_rows("jobs") if isinstance(source, Run) and args.warm_start is None else None
     with job_progress(total, "replay", enabled=wants_progress(args.quiet)) as progress:
         run = replay(
             source,
