@@ -9,7 +9,7 @@ pandas, for the line a command prints at its end.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -126,6 +126,16 @@ def bound_busy(
     return total.total()
 
 
+def run_bindings(run: Any) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The job ids and times of a :class:`~benchhub_sim.store.run.Run`'s
+    ``assignments``, a row group at a time (:meth:`Run.row_pieces`)."""
+    for piece in run.row_pieces("assignments", ["job_id", "time"]):
+        yield (
+            piece["job_id"].to_numpy(zero_copy_only=False),
+            piece["time"].to_numpy(zero_copy_only=False),
+        )
+
+
 def held_of_bindings(
     job_id: np.ndarray,
     start: np.ndarray,
@@ -201,12 +211,7 @@ def headline(run: Any) -> dict[str, Any] | None:
             ]
         )
         span = window(submit, stop, end)
-        pieces = run.row_pieces("assignments", ["job_id", "time"])
-        bindings = (
-            (p["job_id"].to_numpy(zero_copy_only=False), p["time"].to_numpy(zero_copy_only=False))
-            for p in pieces
-        )
-        busy = bound_busy(job_id, start, stop, bindings, end, span)
+        busy = bound_busy(job_id, start, stop, run_bindings(run), end, span)
         if busy is None:
             return None
         utilization = busy_fraction(busy, span, run.num_rows("nodes"))

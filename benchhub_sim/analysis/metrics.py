@@ -28,6 +28,7 @@ from benchhub_sim.analysis.headline import (
     job_span,
     last_time,
     mean_wait,
+    run_bindings,
     window,
 )
 from benchhub_sim.errors import UsageError
@@ -373,8 +374,12 @@ def _held(run: Any, jobs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndar
     :func:`node_intervals`, or, without assign or stage rows, ``n_nodes`` per started
     job from its start to its stop. In no particular order."""
     fast = _held_unpacked(run, jobs)
-    if fast is not None:
-        return fast
+    return fast if fast is not None else _held_from_history(run, jobs)
+
+
+def _held_from_history(run: Any, jobs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_held` where the assignments do not tell (loader packing, a started job
+    without one): from :func:`node_intervals`, else ``n_nodes`` per started job."""
     iv = _node_intervals(run, jobs)
     if len(iv):
         return iv["start"].to_numpy(float), iv["stop"].to_numpy(float), np.ones(len(iv))
@@ -425,9 +430,9 @@ def _mean_utilization(run: Any, jobs: pd.DataFrame) -> float:
     if not len(jobs) or span[1] <= span[0]:
         return float("nan")
     busy = _busy_unpacked(run, jobs, span)
-    if busy is None:
+    if busy is None:  # where _held_unpacked gives None too: not read twice
         total = BlockSum()
-        total.add(busy_seconds(*_held(run, jobs), span))
+        total.add(busy_seconds(*_held_from_history(run, jobs), span))
         busy = total.total()
     return busy_fraction(busy, span, _n_nodes(run))
 
@@ -439,12 +444,9 @@ def _busy_unpacked(run: Any, jobs: pd.DataFrame, span: tuple[float, float]) -> f
     meta = getattr(run, "meta", None) or {}
     if meta.get("max_loader_pack") != 1:
         return None
-    row_pieces = getattr(run, "row_pieces", None)
-    if callable(row_pieces):
-        bindings: Any = (
-            (p["job_id"].to_numpy(zero_copy_only=False), p["time"].to_numpy(zero_copy_only=False))
-            for p in row_pieces("assignments", ["job_id", "time"])
-        )
+    bindings: Any
+    if callable(getattr(run, "row_pieces", None)):
+        bindings = run_bindings(run)
     else:
         a = _event_rows(run, "assignments", ["job_id", "time"])
         bindings = [] if a is None else [(a["job_id"].to_numpy(), a["time"].to_numpy())]
